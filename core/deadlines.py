@@ -1,0 +1,200 @@
+"""The supervisor's brain: which running clock crosses which threshold when.
+
+Fed clock events (in stream order) and `now` (event time in replay, wall time live), it returns
+the alerts that are due, each stamped with the moment its threshold was crossed. An alert fires
+only if the clock was still running at that moment, so the result does not depend on how the
+events were batched or when the board was asked.
+"""
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+from core.room import ClockStarted, ClockStopped, Episode
+from policies.escalation import Policy, Target
+
+
+@dataclass(slots=True)
+class Watch:
+    """A running clock as the supervisor sees it."""
+
+    room_id: str
+    clock_id: str
+    started_at: int
+    stage: str
+    owner_id: str | None
+    topic: str
+    customer_name: str | None
+    last_text: str
+    next_step: int = 0
+
+
+@dataclass(slots=True, frozen=True)
+class ClockTouched:
+    """A customer wrote again while the clock runs: the card should show the latest words."""
+
+    room_id: str
+    clock_id: str
+    last_text: str
+
+
+@dataclass(slots=True, frozen=True)
+class Alert:
+    room_id: str
+    clock_id: str
+    step: int
+    level: str
+    waited_minutes: int
+    targets: tuple[str, ...]
+    owner_id: str | None
+    stage: str
+    topic: str
+    at: int  # epoch ms at which the threshold was crossed
+    started_at: int
+    customer_name: str | None
+    last_text: str
+
+    @property
+    def alert_id(self) -> str:
+        return f"{self.room_id}/{self.clock_id}/{self.step}"
+
+    def to_dict(self) -> dict:
+        return {"alert_id": self.alert_id, "room_id": self.room_id, "clock_id": self.clock_id, "step": self.step,
+                "level": self.level, "waited_minutes": self.waited_minutes, "targets": list(self.targets),
+                "owner_id": self.owner_id, "stage": self.stage, "topic": self.topic, "at": self.at,
+                "started_at": self.started_at, "customer_name": self.customer_name, "last_text": self.last_text}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Alert:
+        fields = {k: v for k, v in d.items() if k != "alert_id"}
+        return cls(**{**fields, "targets": tuple(fields["targets"])})
+
+
+SETTLED = -1  # next_step of a clock that has stopped: nothing more will fire for it
+
+
+class DeadlineBoard:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.watches: dict[str, Watch] = {}
+        self.settled: dict[str, str] = {}  # room -> last stopped clock, so a redelivered stop is a no-op
+        self._heap: list[tuple[int, str, str, int]] = []  # (deadline, room, clock, step)
+        self._changed: set[str] = set()
+        self._just_settled: dict[str, Watch] = {}
+
+    # --- events ------------------------------------------------------------------------------
+
+    def apply(self, event: ClockStarted | ClockStopped | ClockTouched) -> list[Alert]:
+        if isinstance(event, ClockStarted):
+            self.start(event)
+            return []
+        if isinstance(event, ClockTouched):
+            w = self.watches.get(event.room_id)
+            if w is not None and w.clock_id == event.clock_id:
+                w.last_text = event.last_text
+            return []
+        return self.stop(event.episode)
+
+    def start(self, ev: ClockStarted) -> None:
+        if self._is_known(ev.room_id, ev.clock.clock_id):
+            return  # redelivered
+        c = ev.clock
+        self.restore(Watch(ev.room_id, c.clock_id, c.started_at, ev.stage, ev.owner_id, ev.topic,
+                           c.customer_name, c.last_text))
+
+    def stop(self, ep: Episode) -> list[Alert]:
+        """The clock stopped at ep.ended_at: fire what it crossed before then, and no more."""
+        if self.settled.get(ep.room_id) == ep.clock_id:
+            return []
+        w = self.watches.get(ep.room_id)
+        if w is None or w.clock_id != ep.clock_id:
+            # Its start was never seen (the start and stop came in one batch to a fresh board).
+            w = Watch(ep.room_id, ep.clock_id, ep.started_at, ep.stage, ep.owner_id, "", ep.customer_name,
+                      ep.customer_text)
+        alerts = []
+        while (alert := self._alert_before(w, ep.ended_at)) is not None:
+            alerts.append(alert)
+        self.watches.pop(ep.room_id, None)
+        self.settled[ep.room_id] = ep.clock_id
+        w.next_step = SETTLED
+        self._just_settled[ep.room_id] = w
+        self._changed.add(ep.room_id)
+        return alerts
+
+    def due(self, now: int) -> list[Alert]:
+        """Every alert whose threshold lies at or before `now` on a clock that still runs."""
+        alerts = []
+        while self._heap and self._heap[0][0] <= now:
+            _, room_id, clock_id, step = heapq.heappop(self._heap)
+            w = self.watches.get(room_id)
+            if w is None or w.clock_id != clock_id or w.next_step != step:
+                continue  # stale entry: the clock stopped or this step already fired
+            alert = self._fire(w)
+            alerts.append(alert)
+            self._schedule(w)
+        return alerts
+
+    # --- persistence hooks -----------------------------------------------------------------------
+
+    def restore(self, watch: Watch) -> None:
+        """Take over a running clock (fresh or rebuilt from the store) at watch.next_step."""
+        self.settled.pop(watch.room_id, None)
+        self.watches[watch.room_id] = watch
+        self._changed.add(watch.room_id)
+        self._schedule(watch)
+
+    def restore_settled(self, room_id: str, clock_id: str) -> None:
+        self.settled[room_id] = clock_id
+
+    def drain_changes(self) -> dict[str, Watch]:
+        """The watch of every room whose progress moved since the last drain (next_step SETTLED once
+        stopped): persisting these is all a restarted supervisor needs to carry on."""
+        out = {}
+        for room_id in self._changed:
+            w = self.watches.get(room_id) or self._just_settled.get(room_id)
+            if w is not None:
+                out[room_id] = w
+        self._changed.clear()
+        self._just_settled.clear()
+        return out
+
+    def next_deadline(self) -> int | None:
+        while self._heap:
+            deadline, room_id, clock_id, step = self._heap[0]
+            w = self.watches.get(room_id)
+            if w is not None and w.clock_id == clock_id and w.next_step == step:
+                return deadline
+            heapq.heappop(self._heap)
+        return None
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _is_known(self, room_id: str, clock_id: str) -> bool:
+        w = self.watches.get(room_id)
+        return (w is not None and w.clock_id == clock_id) or self.settled.get(room_id) == clock_id
+
+    def _deadline(self, w: Watch) -> int | None:
+        step = self.policy.ladder(w.stage).step(w.next_step)
+        return None if step is None else w.started_at + step.after_ms
+
+    def _schedule(self, w: Watch) -> None:
+        deadline = self._deadline(w)
+        if deadline is not None:
+            heapq.heappush(self._heap, (deadline, w.room_id, w.clock_id, w.next_step))
+
+    def _alert_before(self, w: Watch, ended_at: int) -> Alert | None:
+        deadline = self._deadline(w)
+        if deadline is None or deadline >= ended_at:
+            return None
+        return self._fire(w)
+
+    def _fire(self, w: Watch) -> Alert:
+        step = self.policy.ladder(w.stage).step(w.next_step)
+        assert step is not None
+        targets = tuple(t.value for t in step.targets) if w.owner_id else (Target.PUBLIC.value,)
+        alert = Alert(w.room_id, w.clock_id, w.next_step, step.level.value, step.after_minutes, targets,
+                      w.owner_id, w.stage, w.topic, w.started_at + step.after_ms, w.started_at,
+                      w.customer_name, w.last_text)
+        w.next_step += 1
+        self._changed.add(w.room_id)
+        return alert

@@ -1,0 +1,94 @@
+"""The seed's three views (per sales, per room, per episode) computed from episodes and counts."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from core.room import EndedBy, Episode
+from core.roster import Roster, RoomInfo, Speaker
+from core.timeutil import DEFAULT_TZ, iso
+
+DEFAULT_THRESHOLD_MINUTES = 2.0
+
+
+@dataclass(slots=True)
+class _Tally:
+    episodes: int = 0
+    over_threshold: int = 0
+    reply_minutes_sum: float = 0.0
+    cancelled: int = 0
+    open: int = 0
+    counts: dict[Speaker, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add_episode(self, ep: Episode, threshold: float) -> None:
+        if ep.ended_by is EndedBy.REPLY:
+            minutes = ep.reply_minutes or 0.0
+            self.episodes += 1
+            self.reply_minutes_sum += minutes
+            self.over_threshold += minutes > threshold
+        elif ep.ended_by is EndedBy.CANCELLED:
+            self.cancelled += 1  # cancelled waits stay out of the averages
+        else:
+            self.open += 1
+
+    def row(self) -> dict:
+        avg = self.reply_minutes_sum / self.episodes if self.episodes else 0.0
+        return {"episodes": self.episodes, "over_threshold": self.over_threshold,
+                "avg_reply_minutes": round(avg, 2), "total_messages": sum(self.counts.values()),
+                "cancelled_episodes": self.cancelled, "open_episodes": self.open}
+
+
+def compute(
+    episodes: list[Episode],
+    counts: dict[tuple[str, Speaker], int],
+    rooms: dict[str, RoomInfo],
+    roster: Roster,
+    threshold_minutes: float = DEFAULT_THRESHOLD_MINUTES,
+    tz: str = DEFAULT_TZ,
+) -> dict[str, list[dict]]:
+    """`episodes`: those started in the period (open ones included); `counts`: messages per room
+    and speaker in the period; `rooms`: every known room as it stands now."""
+    by_room: dict[str, _Tally] = defaultdict(_Tally)
+    by_sales: dict[str, _Tally] = defaultdict(_Tally)
+    for ep in episodes:
+        by_room[ep.room_id].add_episode(ep, threshold_minutes)
+        if ep.owner_id:
+            by_sales[ep.owner_id].add_episode(ep, threshold_minutes)
+    for (room_id, speaker), n in counts.items():
+        by_room[room_id].counts[speaker] += n
+        owner = rooms[room_id].owner if room_id in rooms else None
+        if owner:
+            by_sales[owner].counts[speaker] += n
+
+    sales_rows = [
+        {"staff_id": s.id, "name": s.name, "role": s.role.value, **by_sales[s.id].row()}
+        for s in sorted(roster.owners(), key=lambda s: s.id)
+    ]
+    room_rows = []
+    for room_id in sorted(set(rooms) | set(by_room)):
+        info = rooms.get(room_id) or RoomInfo(room_id)
+        tally = by_room[room_id]
+        room_rows.append({
+            "room_id": room_id, "topic": info.topic, "owner_id": info.owner,
+            "owner_name": roster.name_of(info.owner) if info.owner else None,
+            "stage": info.stage.value, "unassigned": info.owner is None, **tally.row(),
+            "sales_messages": tally.counts[Speaker.OWNER], "employee_messages": tally.counts[Speaker.EMPLOYEE],
+            "customer_messages": tally.counts[Speaker.CUSTOMER], "bot_messages": tally.counts[Speaker.BOT],
+        })
+    episode_rows = [episode_row(ep, rooms, roster, tz) for ep in sorted(episodes, key=lambda e: (e.started_at, e.room_id))]
+    return {"sales": sales_rows, "rooms": room_rows, "episodes": episode_rows}
+
+
+def episode_row(ep: Episode, rooms: dict[str, RoomInfo], roster: Roster, tz: str = DEFAULT_TZ) -> dict:
+    info = rooms.get(ep.room_id)
+    minutes = ep.reply_minutes
+    return {
+        "episode_id": ep.episode_id, "room_id": ep.room_id, "topic": info.topic if info else "",
+        "owner_id": ep.owner_id, "owner_name": roster.name_of(ep.owner_id) if ep.owner_id else None,
+        "customer_id": ep.customer_id, "customer_name": ep.customer_name,
+        "customer_message": ep.customer_text, "customer_at": iso(ep.started_at, tz),
+        "reply_message": ep.reply_text, "replier_id": ep.replier_id,
+        "reply_at": iso(ep.ended_at, tz) if ep.ended_by is EndedBy.REPLY and ep.ended_at else None,
+        "reply_minutes": round(minutes, 2) if minutes is not None and ep.ended_by is EndedBy.REPLY else None,
+        "ended_by": ep.ended_by.value, "cancelled_by": ep.cancelled_by,
+    }

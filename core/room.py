@@ -1,0 +1,208 @@
+"""One chat room's reply clock: a small state machine fed one message at a time.
+
+Time is an input: every transition takes its time from the message (or the cancel order), never
+from the wall clock, so replay and live service behave the same.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import Enum
+
+from core.messages import CLOCK_STARTING_TYPES, SILENT_TYPES, CancelClock, Message, MessageType
+from core.roster import Role, RoomInfo, Speaker, Stage, speaker_of
+
+
+class EndedBy(str, Enum):
+    REPLY = "reply"
+    CANCELLED = "cancelled"
+    OPEN = "open"
+
+
+@dataclass(slots=True)
+class Clock:
+    clock_id: str  # id of the customer message that started it
+    started_at: int
+    customer_id: str
+    customer_name: str | None
+    customer_text: str
+    last_text: str  # the latest customer message while it runs, for the alert card
+
+
+@dataclass(slots=True, frozen=True)
+class Episode:
+    """One wait: from a customer's message to the reply that ended it (or its cancellation)."""
+
+    room_id: str
+    clock_id: str
+    owner_id: str | None
+    stage: str
+    customer_id: str
+    customer_name: str | None
+    customer_text: str
+    started_at: int
+    ended_by: EndedBy
+    ended_at: int | None = None
+    reply_id: str | None = None
+    reply_text: str | None = None
+    replier_id: str | None = None
+    cancelled_by: str | None = None
+
+    @property
+    def episode_id(self) -> str:
+        return f"{self.room_id}/{self.clock_id}"
+
+    @property
+    def reply_minutes(self) -> float | None:
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at) / 60_000
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["ended_by"] = self.ended_by.value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Episode:
+        return cls(**{**d, "ended_by": EndedBy(d["ended_by"])})
+
+
+@dataclass(slots=True, frozen=True)
+class ClockStarted:
+    room_id: str
+    clock: Clock
+    stage: str
+    owner_id: str | None
+    topic: str
+
+
+@dataclass(slots=True, frozen=True)
+class ClockStopped:
+    episode: Episode
+
+
+ClockEvent = ClockStarted | ClockStopped
+
+
+class Rejection(str, Enum):
+    DUPLICATE = "duplicate"  # already applied: a redelivery after a crash
+    OUT_OF_ORDER = "out_of_order"  # older than what the room has already seen
+
+
+@dataclass(slots=True, frozen=True)
+class Outcome:
+    speaker: Speaker | None = None  # None when rejected
+    event: ClockEvent | None = None
+    rejected: Rejection | None = None
+
+
+class Room:
+    """The state of one room. Small on purpose: a shard holds hundreds of thousands of these."""
+
+    __slots__ = ("room_id", "topic", "owner_id", "stage", "clock", "last_seq", "last_ts")
+
+    def __init__(self, info: RoomInfo) -> None:
+        self.room_id = info.id
+        self.topic = info.topic
+        self.owner_id = info.owner
+        self.stage = info.stage.value if isinstance(info.stage, Stage) else info.stage
+        self.clock: Clock | None = None
+        self.last_seq = -1  # position in the ingest stream of the last message applied
+        self.last_ts = 0
+
+    # --- transitions -------------------------------------------------------------------------
+
+    def handle(self, msg: Message, role: Role | None, seq: int) -> Outcome:
+        """Apply one message. `seq` orders the ingest stream and makes redelivery harmless."""
+        if seq <= self.last_seq:
+            return Outcome(rejected=Rejection.DUPLICATE)
+        if msg.ts < self.last_ts:
+            return Outcome(rejected=Rejection.OUT_OF_ORDER)
+        self.last_seq, self.last_ts = seq, msg.ts
+        if msg.room_topic and msg.room_topic != self.topic:
+            self.topic = msg.room_topic
+        speaker = speaker_of(role, msg.sender_id, self.owner_id)
+        if speaker is Speaker.CUSTOMER:
+            return Outcome(speaker, self._on_customer(msg))
+        if speaker is not Speaker.BOT and msg.type not in SILENT_TYPES:
+            return Outcome(speaker, self._stop(msg.ts, EndedBy.REPLY, reply=msg))
+        return Outcome(speaker)
+
+    def cancel(self, order: CancelClock, seq: int) -> Outcome:
+        if seq <= self.last_seq:
+            return Outcome(rejected=Rejection.DUPLICATE)
+        self.last_seq = seq
+        # A cancel can be stamped a little before the last message; the episode never ends before it starts.
+        ended_at = max(order.ts, self.clock.started_at) if self.clock else order.ts
+        self.last_ts = max(self.last_ts, ended_at)
+        return Outcome(event=self._stop(ended_at, EndedBy.CANCELLED, cancelled_by=order.by))
+
+    def reassign(self, owner_id: str | None, stage: str) -> None:
+        self.owner_id, self.stage = owner_id, stage
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _on_customer(self, msg: Message) -> ClockEvent | None:
+        if self.clock is not None:
+            self.clock.last_text = msg.text or self.clock.last_text
+            return None  # later customer messages never restart a running clock
+        if msg.closing or msg.type not in CLOCK_STARTING_TYPES:
+            return None  # "好的" / 👌 / a sticker ask for nothing
+        self.clock = Clock(msg.id, msg.ts, msg.sender_id, msg.sender_name, msg.text, msg.text)
+        return ClockStarted(self.room_id, self.clock, self.stage, self.owner_id, self.topic)
+
+    def _stop(self, ended_at: int, ended_by: EndedBy, reply: Message | None = None,
+              cancelled_by: str | None = None) -> ClockStopped | None:
+        clock = self.clock
+        if clock is None:
+            return None
+        self.clock = None
+        return ClockStopped(
+            Episode(
+                room_id=self.room_id,
+                clock_id=clock.clock_id,
+                owner_id=self.owner_id,
+                stage=self.stage,
+                customer_id=clock.customer_id,
+                customer_name=clock.customer_name,
+                customer_text=clock.customer_text,
+                started_at=clock.started_at,
+                ended_by=ended_by,
+                ended_at=ended_at,
+                reply_id=reply.id if reply else None,
+                reply_text=reply.text if reply else None,
+                replier_id=reply.sender_id if reply else None,
+                cancelled_by=cancelled_by,
+            )
+        )
+
+    # --- views and snapshots -----------------------------------------------------------------
+
+    def open_episode(self) -> Episode | None:
+        c = self.clock
+        if c is None:
+            return None
+        return Episode(self.room_id, c.clock_id, self.owner_id, self.stage, c.customer_id, c.customer_name,
+                       c.customer_text, c.started_at, EndedBy.OPEN)
+
+    def info(self) -> RoomInfo:
+        return RoomInfo(self.room_id, self.topic, self.owner_id, Stage(self.stage))
+
+    def to_dict(self) -> dict:
+        d = {"id": self.room_id, "topic": self.topic, "owner": self.owner_id, "stage": self.stage,
+             "seq": self.last_seq, "ts": self.last_ts}
+        if self.clock is not None:
+            d["clock"] = asdict(self.clock)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Room:
+        room = cls(RoomInfo(d["id"], d.get("topic", ""), d.get("owner"), Stage(d.get("stage", "pre_sales"))))
+        room.last_seq, room.last_ts = d.get("seq", -1), d.get("ts", 0)
+        if d.get("clock"):
+            room.clock = Clock(**d["clock"])
+        return room
+
+
+__all__ = ["Clock", "ClockEvent", "ClockStarted", "ClockStopped", "EndedBy", "Episode", "Message",
+           "MessageType", "Outcome", "Rejection", "Room"]

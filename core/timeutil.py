@@ -1,0 +1,50 @@
+"""Epoch milliseconds inside; ISO-8601 with offset and business-time-zone days at the edges."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+DEFAULT_TZ = "Asia/Shanghai"
+_QUARTER_HOUR_MS = 900_000  # every real time zone offset is a multiple of 15 minutes
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def iso(ts_ms: int, tz: str = DEFAULT_TZ) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, zone(tz)).isoformat(timespec="seconds")
+
+
+def parse_iso(text: str, tz: str = DEFAULT_TZ) -> int:
+    """ISO-8601 to epoch ms; a time without offset is read in the business time zone."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone(tz))
+    return int(moment.timestamp() * 1000)
+
+
+@lru_cache(maxsize=65_536)
+def _day_of_quarter(quarter: int, tz: str) -> str:
+    return datetime.fromtimestamp(quarter * _QUARTER_HOUR_MS / 1000, zone(tz)).date().isoformat()
+
+
+def day_of(ts_ms: int, tz: str = DEFAULT_TZ) -> str:
+    """The business day (YYYY-MM-DD) a moment falls on."""
+    return _day_of_quarter(ts_ms // _QUARTER_HOUR_MS, tz)
+
+
+def today(now_ms: int, tz: str = DEFAULT_TZ) -> date:
+    return date.fromisoformat(day_of(now_ms, tz))
+
+
+def days(first: date, last: date) -> list[str]:
+    if last < first:
+        raise ValueError(f"date range ends ({last}) before it starts ({first})")
+    return [(first + timedelta(n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def day_start(day: date, tz: str = DEFAULT_TZ) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=zone(tz)).timestamp() * 1000)

@@ -1,0 +1,1 @@
+"""Pure policy code: escalation ladders (and, later, priority and digest rules)."""
