@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
-from core.room import ClockStarted, ClockStopped, Episode
+from core.room import ClockStarted, ClockStopped, ClockTouched, Episode
 from policies.escalation import Policy, Target
 
 
@@ -27,15 +27,6 @@ class Watch:
     customer_name: str | None
     last_text: str
     next_step: int = 0
-
-
-@dataclass(slots=True, frozen=True)
-class ClockTouched:
-    """A customer wrote again while the clock runs: the card should show the latest words."""
-
-    room_id: str
-    clock_id: str
-    last_text: str
 
 
 @dataclass(slots=True, frozen=True)

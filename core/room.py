@@ -77,11 +77,20 @@ class ClockStarted:
 
 
 @dataclass(slots=True, frozen=True)
+class ClockTouched:
+    """A customer wrote again while the clock runs: the alert card should show the latest words."""
+
+    room_id: str
+    clock_id: str
+    last_text: str
+
+
+@dataclass(slots=True, frozen=True)
 class ClockStopped:
     episode: Episode
 
 
-ClockEvent = ClockStarted | ClockStopped
+ClockEvent = ClockStarted | ClockTouched | ClockStopped
 
 
 class Rejection(str, Enum):
@@ -143,9 +152,11 @@ class Room:
     # --- internals -----------------------------------------------------------------------------
 
     def _on_customer(self, msg: Message) -> ClockEvent | None:
-        if self.clock is not None:
-            self.clock.last_text = msg.text or self.clock.last_text
-            return None  # later customer messages never restart a running clock
+        if self.clock is not None:  # later customer messages never restart a running clock
+            if not msg.text or msg.text == self.clock.last_text:
+                return None
+            self.clock.last_text = msg.text
+            return ClockTouched(self.room_id, self.clock.clock_id, msg.text)
         if msg.closing or msg.type not in CLOCK_STARTING_TYPES:
             return None  # "好的" / 👌 / a sticker ask for nothing
         self.clock = Clock(msg.id, msg.ts, msg.sender_id, msg.sender_name, msg.text, msg.text)
@@ -204,5 +215,5 @@ class Room:
         return room
 
 
-__all__ = ["Clock", "ClockEvent", "ClockStarted", "ClockStopped", "EndedBy", "Episode", "Message",
+__all__ = ["Clock", "ClockEvent", "ClockStarted", "ClockStopped", "ClockTouched", "EndedBy", "Episode", "Message",
            "MessageType", "Outcome", "Rejection", "Room"]

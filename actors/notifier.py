@@ -1,0 +1,135 @@
+"""The notifier hands each fired alert to every configured sink, in order, at least once per sink
+and exactly once where the sink can tell (JSONL ids, Lark's uuid).
+
+Every sink reads the alert stream through its own consumer group on its own thread, so a slow or
+failing Lark only holds back Lark: the console, the file and the pipeline carry on.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import ray
+
+from connectors.sinks import ConsoleSink, JsonlSink, NullSink, Sink
+from store.keys import Keys
+from store.redis import connect
+from store.state import ensure_group, load_roster
+
+log = logging.getLogger("sales_assistant.notifier")
+
+MAX_BACKOFF_S = 60.0
+
+
+@dataclass
+class SinkSpec:
+    """Picklable description of a sink, built into the real thing inside the actor."""
+
+    name: str  # console | jsonl | null | lark
+    path: str | None = None
+    lark: dict = field(default_factory=dict)
+    lang: str = "zh"
+    tz: str = "Asia/Shanghai"
+
+    def build(self) -> Sink:
+        if self.name == "console":
+            return ConsoleSink(self.lang, self.tz)
+        if self.name == "jsonl":
+            return JsonlSink(Path(self.path or "alerts.jsonl"))
+        if self.name == "null":
+            return NullSink()
+        if self.name == "lark":
+            from connectors.lark import LarkSettings, LarkSink
+
+            return LarkSink(LarkSettings.model_validate(self.lark))
+        raise ValueError(f"sinks: unknown sink {self.name!r} (console, jsonl, lark, null)")
+
+
+class Notification:
+    def __init__(self, redis_url: str, namespace: str, specs: list[SinkSpec]) -> None:
+        self.redis_url, self.keys = redis_url, Keys(namespace)
+        self.r = connect(redis_url)
+        self.sinks = {spec.name: spec.build() for spec in specs}
+        self.failing: dict[str, str] = {}
+        self._roster = load_roster(self.r, self.keys)
+        self._roster_loaded = time.monotonic()
+        for name, sink in self.sinks.items():
+            ensure_group(self.r, self.keys.alerts, self._group(name))
+            threading.Thread(target=self._run, args=(name, sink), name=f"sink-{name}", daemon=True).start()
+
+    @staticmethod
+    def _group(name: str) -> str:
+        return f"sink:{name}"
+
+    def _enrich(self, alert: dict) -> dict:
+        if time.monotonic() - self._roster_loaded > 30:
+            self._roster, self._roster_loaded = load_roster(self.r, self.keys), time.monotonic()
+        owner = self._roster.staff.get(alert.get("owner_id") or "")
+        return {**alert, "owner_name": owner.name if owner else None, "team": owner.team if owner else None}
+
+    def _run(self, name: str, sink: Sink) -> None:
+        r = connect(self.redis_url)
+        group, consumer = self._group(name), f"{name}-0"
+        cursor = "0"  # first whatever this sink took but never acknowledged, then new alerts
+        while True:
+            try:
+                reply = r.xreadgroup(group, consumer, {self.keys.alerts: cursor}, count=100,
+                                     block=None if cursor == "0" else 1000)
+                rows = [(sid, f) for _, entries in (reply or []) for sid, f in entries]
+                if cursor == "0" and not rows:
+                    cursor = ">"
+                for sid, fields in rows:
+                    if fields:
+                        self._deliver_with_backoff(name, sink, self._enrich(orjson.loads(fields["d"])))
+                    r.xack(self.keys.alerts, group, sid)
+            except Exception:  # noqa: BLE001 - a sink thread must survive Redis restarts
+                log.exception("sink %s: reading alerts failed; retrying", name)
+                time.sleep(0.5)
+
+    def _deliver_with_backoff(self, name: str, sink: Sink, alert: dict) -> None:
+        delay = 0.5
+        while True:
+            try:
+                sink.deliver(alert)
+                if self.failing.pop(name, None) is not None:
+                    self.r.hdel(self.keys.stats, f"sink_failing:{name}")
+                    log.info("sink %s: delivering again", name)
+                return
+            except Exception as e:  # noqa: BLE001 - any failure of a sink is retried, never fatal
+                reason = f"{type(e).__name__}: {e}"
+                if name not in self.failing:
+                    log.warning("sink %s failing (%s); retrying with backoff", name, reason)
+                self.failing[name] = reason
+                self.r.hset(self.keys.stats, f"sink_failing:{name}", int(time.time()))
+                time.sleep(delay)
+                delay = min(MAX_BACKOFF_S, delay * 2)
+
+    # --- for drivers and tests -------------------------------------------------------------------
+
+    def drained(self) -> bool:
+        """True when every sink has taken and acknowledged every alert fired so far."""
+        try:
+            last = self.r.xinfo_stream(self.keys.alerts)["last-generated-id"]
+        except Exception:  # noqa: BLE001 - no stream yet: nothing to deliver
+            return True
+        for info in self.r.xinfo_groups(self.keys.alerts):
+            if info["name"].startswith("sink:") and info["name"][5:] in self.sinks:
+                if info["pending"] or info["last-delivered-id"] != last:
+                    return False
+        return True
+
+    def received(self) -> list[tuple[str, int, float]]:
+        sink = self.sinks.get("null")
+        return list(sink.received) if isinstance(sink, NullSink) else []
+
+    def health(self) -> dict[str, str]:
+        return dict(self.failing)
+
+
+@ray.remote(max_restarts=-1, max_task_retries=-1, max_concurrency=4)
+class NotifierActor(Notification):
+    """Restarted by Ray after a crash; each sink resumes from its consumer group."""

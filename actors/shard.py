@@ -1,0 +1,92 @@
+"""A shard hosts many Room state machines in one process and persists each batch atomically."""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+import ray
+
+from core.messages import CancelClock, Message
+from core.room import ClockStopped, Episode, Rejection, Room
+from core.roster import RoomInfo, Roster, Speaker
+from core.timeutil import day_of
+from store.inbox import KIND_CANCEL, KIND_MESSAGE
+from store.keys import Keys
+from store.redis import connect
+from store.state import commit_shard_batch, load_roster, load_shard_rooms, record_rejections
+
+log = logging.getLogger("sales_assistant.shard")
+
+
+class RoomShard:
+    """The shard's logic without Ray, so tests and the benchmark can drive it in-process too."""
+
+    def __init__(self, shard_id: int, shards: int, redis_url: str, namespace: str, tz: str) -> None:
+        self.shard_id, self.tz = shard_id, tz
+        self.r, self.keys = connect(redis_url), Keys(namespace)
+        self.roster: Roster = load_roster(self.r, self.keys)
+        self.rooms: dict[str, Room] = load_shard_rooms(self.r, self.keys, shard_id, shards)
+
+    def apply(self, entries: list[tuple[int, str, list]]) -> dict[str, int]:
+        """Apply (seq, kind, body) entries in order; persist everything they changed; return counts."""
+        touched: dict[str, Room] = {}
+        counts: dict[tuple[str, str, Speaker], int] = defaultdict(int)
+        episodes: list[tuple[str, Episode]] = []
+        events: list = []
+        stats: dict[str, int] = defaultdict(int)
+        rejected: list[dict] = []
+        for seq, kind, body in entries:
+            if kind == KIND_MESSAGE:
+                msg = Message.from_wire(body)
+                room = self._room(msg.room_id, msg.room_topic)
+                outcome = room.handle(msg, self.roster.role_of(msg.sender_id), seq)
+            elif kind == KIND_CANCEL:
+                order = CancelClock.from_wire(body)
+                room = self._room(order.room_id, None)
+                outcome = room.cancel(order, seq)
+            else:
+                stats["rejected:unknown_kind"] += 1
+                continue
+            if outcome.rejected is Rejection.DUPLICATE:
+                stats["redelivered"] += 1
+                continue
+            touched[room.room_id] = room
+            if outcome.rejected is not None:
+                stats[f"rejected:{outcome.rejected.value}"] += 1
+                rejected.append({"reason": outcome.rejected.value, "room_id": room.room_id, "message_id": body[0],
+                                 "timestamp": body[4] if kind == KIND_MESSAGE else body[2]})
+                continue
+            if outcome.speaker is not None:
+                counts[(day_of(body[4], self.tz), room.room_id, outcome.speaker)] += 1
+                stats["applied"] += 1
+            if outcome.event is not None:
+                events.append(outcome.event)
+                if isinstance(outcome.event, ClockStopped):
+                    ep = outcome.event.episode
+                    episodes.append((day_of(ep.started_at, self.tz), ep))
+        commit_shard_batch(self.r, self.keys, touched.values(), counts, episodes, events, stats)
+        if rejected:
+            record_rejections(self.r, self.keys, rejected)
+            for row in rejected:
+                log.warning("rejected %s", row)
+        return {"applied": stats["applied"], "events": len(events), "rejected": len(rejected),
+                "redelivered": stats["redelivered"]}
+
+    def _room(self, room_id: str, topic: str | None) -> Room:
+        room = self.rooms.get(room_id)
+        if room is None:
+            # A room the roster does not list is unassigned until someone owns it.
+            info = self.roster.rooms.get(room_id) or RoomInfo(room_id, topic or "")
+            room = self.rooms[room_id] = Room(info)
+        return room
+
+    def reload_roster(self) -> None:
+        self.roster = load_roster(self.r, self.keys)
+
+    def room_count(self) -> int:
+        return len(self.rooms)
+
+
+@ray.remote(max_restarts=-1, max_task_retries=-1)
+class ShardActor(RoomShard):
+    """Restarted by Ray after a crash; __init__ rebuilds its rooms from Redis."""

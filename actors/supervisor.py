@@ -1,0 +1,105 @@
+"""The supervisor owns escalation: the deadlines of every running clock, and the alerts they fire.
+
+It learns of clocks from the clock-events stream the shards write in the same transaction as
+their room state, so it can always catch up after a crash of anyone. Before it fires anything it
+drains that stream once more: that is the re-check that the clock still runs at fire time.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import orjson
+import ray
+
+from core.deadlines import SETTLED, DeadlineBoard
+from policies.escalation import PolicyFile
+from store.keys import Keys
+from store.redis import connect
+from store.state import EVENTS_GROUP, commit_escalation, ensure_group, event_from_wire, load_watches
+
+log = logging.getLogger("sales_assistant.supervisor")
+
+CONSUMER = "supervisor-0"
+TICK_MS = 1000  # live: wake at least every second, and exactly at the next deadline
+
+
+class Supervision:
+    def __init__(self, redis_url: str, namespace: str, policy: dict, clock: str) -> None:
+        self.r, self.keys = connect(redis_url), Keys(namespace)
+        self.board = DeadlineBoard(PolicyFile.model_validate(policy).to_policy())
+        self.clock = clock
+        self.now = 0
+        self._lock = threading.Lock()
+        self._pending_first = True  # after a restart, re-read events taken but never acknowledged
+        ensure_group(self.r, self.keys.clock_events, EVENTS_GROUP)
+        for w in load_watches(self.r, self.keys):
+            if w.next_step == SETTLED:
+                self.board.restore_settled(w.room_id, w.clock_id)
+            else:
+                self.board.restore(w)
+        self.board.drain_changes()  # restored state is already persisted
+        if clock == "wall":
+            threading.Thread(target=self._run_live, name="supervisor-ticker", daemon=True).start()
+
+    # --- virtual time: driven by the replay driver, the ingest and the tick API -------------------
+
+    def advance(self, now_ms: int) -> int:
+        """Catch up with every clock event, then fire what is due at `now_ms`. Returns alerts fired."""
+        with self._lock:
+            return self._step(now_ms, block_ms=None)
+
+    # --- live time --------------------------------------------------------------------------------
+
+    def _run_live(self) -> None:
+        while True:
+            try:
+                with self._lock:
+                    now = int(time.time() * 1000)
+                    self._step(now, block_ms=None)
+                    nxt = self.board.next_deadline()
+                wait = TICK_MS if nxt is None else max(1, min(TICK_MS, nxt - int(time.time() * 1000)))
+                self._wait_for_events(wait)
+            except Exception:  # noqa: BLE001 - the ticker must outlive a Redis hiccup
+                log.exception("supervisor tick failed; retrying")
+                time.sleep(0.5)
+
+    def _wait_for_events(self, block_ms: int) -> None:
+        # A blocking read with no consumption: XREAD (not XREADGROUP) just waits for new entries.
+        self.r.xread({self.keys.clock_events: "$"}, count=1, block=block_ms)
+
+    # --- the step ----------------------------------------------------------------------------------
+
+    def _step(self, now_ms: int, block_ms: int | None) -> int:
+        self.now = max(self.now, now_ms)
+        fired = 0
+        while True:
+            reply = self.r.xreadgroup(EVENTS_GROUP, CONSUMER, {self.keys.clock_events: "0" if self._pending_first else ">"},
+                                      count=500, block=block_ms)
+            rows = [(sid, f) for _, entries in (reply or []) for sid, f in entries]
+            if self._pending_first and not rows:
+                self._pending_first = False
+                continue
+            alerts = []
+            for _, fields in rows:
+                if fields:
+                    for wire in orjson.loads(fields["d"]):
+                        alerts += self.board.apply(event_from_wire(wire))
+            if not rows:
+                alerts += self.board.due(self.now)
+            commit_escalation(self.r, self.keys, alerts, self.board.drain_changes(), [sid for sid, _ in rows])
+            fired += len(alerts)
+            if not rows:
+                return fired
+
+    def watching(self) -> int:
+        return len(self.board.watches)
+
+    def ping(self) -> bool:
+        return True
+
+
+@ray.remote(max_restarts=-1, max_task_retries=-1, max_concurrency=4)
+class SupervisorActor(Supervision):
+    """Restarted by Ray after a crash; __init__ rebuilds the board from Redis."""

@@ -1,0 +1,281 @@
+"""`sales-assistant`: demo, replay, run, cancel, report, bench."""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cli import logs
+from config.settings import CONFIG_DIR, ConfigError, Settings, load_roster_file, load_settings
+
+app = typer.Typer(help="销售助理 Sales Assistant: reply clocks, escalating Lark alerts, reply metrics.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+bench_app = typer.Typer(help="Benchmarks (figures in benchmarks/README.md).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+console = Console()
+err = Console(stderr=True)
+
+DEMO_DIR = CONFIG_DIR / "demo"
+
+
+def _settings(**overrides) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as e:
+        err.print(f"[red]配置错误 / configuration error[/red]\n{e}")
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]{message}[/red]")
+    raise typer.Exit(code)
+
+
+def _replay(settings: Settings, file: Path, roster_path: Path, until: str | None, report_path: Path | None,
+            follow_alerts: bool, chunk: int) -> dict:
+    from actors.notifier import SinkSpec
+    from actors.pipeline import Pipeline
+    from connectors.console import alert_line
+    from connectors.replay import read_replay
+    from core.timeutil import parse_iso, today
+    from store.state import alerts_after, load_roster
+
+    try:
+        roster = load_roster_file(roster_path).to_roster()
+    except ConfigError as e:
+        _fail(str(e))
+    if not file.is_file():
+        _fail(f"{file}: no such file")
+    until_ms = None
+    if until:
+        try:
+            until_ms = parse_iso(until, settings.timezone)
+        except ValueError:
+            _fail(f"--until: {until!r} is not an ISO-8601 time (e.g. 2026-11-20T23:59:00+08:00)")
+    data = read_replay(file)
+    for line in data.errors[:20]:
+        err.print(f"[yellow]skipped {file.name} {line}[/yellow]")
+    if len(data.errors) > 20:
+        err.print(f"[yellow]… and {len(data.errors) - 20} more invalid lines[/yellow]")
+    if not data.items:
+        _fail(f"{file}: no valid messages to replay")
+
+    pipeline = Pipeline(settings, "virtual", [SinkSpec("jsonl", path=str(settings.alerts_path()),
+                                                       lang=settings.lang, tz=settings.timezone)])
+    pipeline.load_roster(roster, overwrite_rooms=True)
+    with console.status("启动 Ray 与 Redis … / starting Ray and Redis …"):
+        pipeline.start(log_to_driver=False)
+    names = load_roster(pipeline.r, pipeline.keys).staff
+    cursor = "0"
+
+    def show_alerts() -> None:
+        nonlocal cursor
+        fired, cursor = alerts_after(pipeline.r, pipeline.keys, cursor)
+        for alert in fired:
+            owner = names.get(alert.get("owner_id") or "")
+            progress.console.print(alert_line({**alert, "owner_name": owner.name if owner else None},
+                                              settings.lang, settings.timezone))
+
+    with Progress(TextColumn("[bold]回放 replay[/bold]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("replay", total=len(data.items))
+
+        def after_chunk(done: int) -> None:
+            progress.update(task, completed=done)
+            if follow_alerts:
+                show_alerts()
+
+        pipeline.replay(data.items, chunk, after_chunk)
+        if until_ms is not None:
+            pipeline.advance(until_ms)
+        if follow_alerts:
+            show_alerts()
+    if not pipeline.wait_delivered(60):
+        err.print("[yellow]some alerts were not delivered within 60 s[/yellow]")
+    end_ms = max(until_ms or 0, data.items[-1].ts)
+    report = pipeline.report(today(data.items[0].ts, settings.timezone), today(end_ms, settings.timezone))
+    report["rejected_lines"] = data.errors
+    pipeline.stop()
+    if report_path:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    return report
+
+
+@app.command()
+def replay(
+    file: Annotated[Path, typer.Argument(help="messages, one Wechaty JSON object per line")],
+    roster: Annotated[Path, typer.Option(help="roster JSON: staff and rooms")],
+    report: Annotated[Path, typer.Option(help="where to write the report JSON")],
+    policy: Annotated[Optional[Path], typer.Option(help="escalation policy (JSON or YAML)")] = None,
+    until: Annotated[Optional[str], typer.Option(help="advance virtual time to this ISO-8601 moment at the end")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="keep Redis data here (default: a fresh temporary dir)")] = None,
+    shards: Annotated[Optional[int], typer.Option(help="room shard actors")] = None,
+    quiet: Annotated[bool, typer.Option(help="do not print alerts as they fire")] = False,
+) -> None:
+    """Replay a message file through the real pipeline in virtual time and write the report."""
+    import tempfile
+
+    logs.setup(json_lines=False, level=logging.WARNING)
+    tmp = None if data_dir else Path(tempfile.mkdtemp(prefix="sa-replay-"))
+    settings = _settings(data_dir=data_dir or tmp, policy_file=policy, shards=shards)
+    try:
+        result = _replay(settings, file, roster, until, report, follow_alerts=not quiet, chunk=settings.batch_size)
+    finally:
+        if tmp is not None:
+            from store.redis import stop_embedded
+
+            stop_embedded(tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
+    console.print(f"[green]✓[/green] {len(result['episodes'])} episodes, {len(result['alerts'])} alerts → {report}")
+
+
+@app.command()
+def demo(
+    lang: Annotated[str, typer.Option(help="zh | en")] = "zh",
+    data_dir: Annotated[Path, typer.Option(help="where the demo keeps its Redis data")] = Path(".data/demo"),
+) -> None:
+    """Replay the bundled demo day fast: alerts as they fire, then the metric tables."""
+    from connectors.console import metric_tables
+    from store.redis import stop_embedded
+
+    logs.setup(json_lines=False, level=logging.WARNING)
+    stop_embedded(data_dir)
+    shutil.rmtree(data_dir, ignore_errors=True)  # a demo starts from a clean slate every time
+    settings = _settings(data_dir=data_dir, lang=lang, policy_file=None)
+    console.rule("[bold]销售助理 · 演示日 2026-11-20[/bold]" if lang == "zh" else "[bold]Sales Assistant · demo day[/bold]")
+    result = _replay(settings, DEMO_DIR / "messages.jsonl", DEMO_DIR / "roster.json", "2026-11-20T23:59:00+08:00",
+                     data_dir / "report.json", follow_alerts=True, chunk=50)
+    for t in metric_tables(result, lang):
+        console.print(t)
+    by_level: dict[str, int] = {}
+    for a in result["alerts"]:
+        by_level[a["level"]] = by_level.get(a["level"], 0) + 1
+    console.print(("警报: " if lang == "zh" else "alerts: ") + ", ".join(f"{k} {v}" for k, v in by_level.items()))
+    console.print(f"报告 report: {data_dir / 'report.json'} · 警报文件 alerts: {settings.alerts_path()}")
+    stop_embedded(data_dir)
+
+
+@app.command()
+def run(
+    clock: Annotated[str, typer.Option(help="wall (live) | virtual (time advances only by POST /api/clock/tick)")] = "wall",
+    host: Annotated[Optional[str], typer.Option()] = None,
+    port: Annotated[Optional[int], typer.Option()] = None,
+    data_dir: Annotated[Optional[Path], typer.Option()] = None,
+) -> None:
+    """The live service: webhook ingestion, wall-clock ticks, notifier."""
+    import uvicorn
+
+    from actors.notifier import SinkSpec
+    from actors.pipeline import Pipeline
+    from web.app import AppServices, create_app
+
+    logs.setup(json_lines=True)
+    log = logging.getLogger("sales_assistant.run")
+    settings = _settings(data_dir=data_dir)
+    if clock not in ("wall", "virtual"):
+        _fail("--clock: wall or virtual")
+    specs = [SinkSpec(name, path=str(settings.alerts_path()), lark=settings.lark.model_dump(mode="json") | {
+        "app_secret": settings.lark.app_secret.get_secret_value()}, lang=settings.lang, tz=settings.timezone)
+        for name in settings.sinks]
+    pipeline = Pipeline(settings, clock, specs)
+    if settings.roster_file:
+        try:
+            pipeline.load_roster(load_roster_file(settings.roster_file).to_roster(), overwrite_rooms=False)
+        except ConfigError as e:
+            _fail(str(e))
+    pipeline.start()
+    services = AppServices(settings, pipeline.inbox, pipeline.keys, pipeline.advance if clock == "virtual" else None)
+    h, p = host or settings.http.host, port if port is not None else settings.http.port
+    log.info("serving on http://%s:%s (clock=%s, shards=%s, redis=%s)", h, p, clock, settings.shards,
+             "external" if settings.redis_url else "embedded")
+    uvicorn.run(create_app(services), host=h, port=p, log_config=None, access_log=False)
+
+
+@app.command()
+def cancel(
+    room_id: Annotated[str, typer.Argument(help="the room whose running clock to cancel")],
+    by: Annotated[str, typer.Option(help="who cancels (recorded with the episode)")],
+    reason: Annotated[str, typer.Option()] = "",
+    url: Annotated[str, typer.Option(help="the running service")] = "http://127.0.0.1:8000",
+) -> None:
+    """Cancel a room's running clock on the running service (needs SA_API_TOKEN)."""
+    import httpx
+
+    token = os.environ.get("SA_API_TOKEN")
+    if not token:
+        _fail("SA_API_TOKEN is not set")
+    try:
+        resp = httpx.post(f"{url}/api/rooms/{room_id}/cancel", json={"by": by, "reason": reason},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    except httpx.HTTPError as e:
+        _fail(f"cannot reach {url}: {e}")
+    if resp.status_code != 202:
+        _fail(f"{resp.status_code}: {resp.text}")
+    console.print(f"[green]✓[/green] 已取消计时 / clock cancelled: {room_id}")
+
+
+@app.command()
+def report(
+    start: Annotated[Optional[str], typer.Option("--from", help="first day YYYY-MM-DD (default: today)")] = None,
+    end: Annotated[Optional[str], typer.Option("--to", help="last day YYYY-MM-DD (default: --from)")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="write the JSON report here instead of printing tables")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option()] = None,
+    lang: Annotated[Optional[str], typer.Option(help="zh | en")] = None,
+) -> None:
+    """The three metric views (per sales, per room, per episode) for today or a date range."""
+    import time
+
+    from connectors.console import metric_tables
+    from core.timeutil import today
+    from store.keys import Keys
+    from store.redis import connect, ensure_embedded
+    from store.report import build_report
+
+    settings = _settings(data_dir=data_dir, lang=lang)
+    try:
+        first = date.fromisoformat(start) if start else today(int(time.time() * 1000), settings.timezone)
+        last = date.fromisoformat(end) if end else first
+    except ValueError as e:
+        _fail(f"--from/--to: {e}")
+    if last < first:
+        _fail("--to: the range ends before it starts")
+    r = connect(settings.redis_url or ensure_embedded(settings.data_dir))
+    result = build_report(r, Keys(settings.namespace), first, last, settings.timezone, settings.over_threshold_minutes)
+    if out:
+        out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+        console.print(f"[green]✓[/green] {out}")
+        return
+    for t in metric_tables(result, settings.lang, episode_limit=None):
+        console.print(t)
+
+
+@bench_app.command("pipeline")
+def bench_pipeline(
+    rooms: Annotated[int, typer.Option(help="rooms to spread the messages over")] = 10_000,
+    messages: Annotated[int, typer.Option(help="messages to push through the pipeline")] = 100_000,
+    shards: Annotated[int, typer.Option()] = 2,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON line on stdout")] = False,
+) -> None:
+    """Push synthetic messages through the whole pipeline; report throughput, alert latency, memory."""
+    from benchmarks.pipeline import run_pipeline_benchmark
+
+    logs.setup(json_lines=False, level=logging.WARNING)
+    result = run_pipeline_benchmark(rooms=rooms, messages=messages, shards=shards)
+    if json_out:
+        sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    else:
+        console.print_json(data=result)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,120 @@
+"""Application settings: config/app.yaml (or the file SA_CONFIG names), overridden by environment
+variables (SA_*, with __ for nesting, plus REDIS_URL and RAY_ADDRESS). A bad value fails at start
+with the field named."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from connectors.lark import LarkSettings
+from core.roster import RosterFile
+from policies.escalation import SEED_LADDER, PolicyFile
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULT_CONFIG = CONFIG_DIR / "app.yaml"
+DEFAULT_POLICY = CONFIG_DIR / "policy.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration file or value is wrong; the message names the file and the field."""
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    max_body_bytes: int = Field(5_000_000, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SA_", env_nested_delimiter="__", extra="forbid")
+
+    data_dir: Path = Path(".data")
+    redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "SA_REDIS_URL"))
+    ray_address: str | None = Field(None, validation_alias=AliasChoices("RAY_ADDRESS", "SA_RAY_ADDRESS"))
+    namespace: str = Field("sa", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    shards: int = Field(2, ge=1, le=1024)
+    batch_size: int = Field(500, ge=1, le=10_000)
+    max_backlog: int = Field(2_000_000, ge=1000)
+    timezone: str = "Asia/Shanghai"
+    over_threshold_minutes: float = Field(2.0, gt=0)
+    lang: Literal["zh", "en"] = "zh"
+    policy_file: Path | None = None
+    roster_file: Path | None = None
+    closing_model: str = "keywords"
+    sinks: list[Literal["console", "jsonl", "lark", "null"]] = ["console"]
+    alerts_jsonl: Path | None = None
+    lark: LarkSettings = LarkSettings()
+    http: HttpSettings = HttpSettings()
+    ingest_token: SecretStr | None = None
+    api_token: SecretStr | None = None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+    def alerts_path(self) -> Path:
+        return self.alerts_jsonl or self.data_dir / "alerts.jsonl"
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field, field_name):  # pragma: no cover - __call__ does the work
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = Path(os.environ.get("SA_CONFIG", DEFAULT_CONFIG))
+        return read_mapping(path)
+
+
+def read_mapping(path: Path) -> dict:
+    """A JSON or YAML file holding one mapping, with errors that name the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        data = json.loads(text) if Path(path).suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"{path}: not valid {'JSON' if Path(path).suffix == '.json' else 'YAML'}: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping, not {type(data).__name__}")
+    return data
+
+
+def explain(error: ValidationError, source: str) -> ConfigError:
+    lines = []
+    for err in error.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {field}: {err['msg']}")
+    return ConfigError(f"{source}: invalid configuration\n" + "\n".join(lines))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        raise explain(e, os.environ.get("SA_CONFIG", str(DEFAULT_CONFIG))) from None
+
+
+def load_policy(path: Path | None) -> PolicyFile:
+    if path is None:
+        return PolicyFile.model_validate({"pre_sales": SEED_LADDER, "after_sales": SEED_LADDER})
+    try:
+        return PolicyFile.model_validate(read_mapping(path))
+    except ValidationError as e:
+        raise explain(e, str(path)) from None
+
+
+def load_roster_file(path: Path) -> RosterFile:
+    try:
+        return RosterFile.model_validate(read_mapping(path))
+    except ValidationError as e:
+        raise explain(e, str(path)) from None

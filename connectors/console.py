@@ -1,0 +1,83 @@
+"""Human-friendly terminal output: alert lines in their level's colour, metric tables."""
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from core.timeutil import iso
+
+LEVEL_STYLE = {"green": "bold green", "yellow": "bold yellow", "orange": "bold dark_orange",
+               "red": "bold red", "purple": "bold magenta", "grey": "bold grey50"}
+LEVEL_ZH = {"green": "绿", "yellow": "黄", "orange": "橙", "red": "红", "purple": "紫", "grey": "灰"}
+TARGET_ZH = {"private": "私人群", "public": "公共群"}
+
+
+def alert_line(alert: dict, lang: str = "zh", tz: str = "Asia/Shanghai") -> Text:
+    level = alert["level"]
+    at = iso(alert["at"], tz)[11:16]
+    owner = alert.get("owner_name") or alert.get("owner_id")
+    room = alert.get("topic") or alert["room_id"]
+    text = (alert.get("last_text") or "").replace("\n", " ")
+    if len(text) > 40:
+        text = text[:40] + "…"
+    line = Text()
+    if lang == "zh":
+        line.append(f"● {LEVEL_ZH.get(level, level)}色警报 ", style=LEVEL_STYLE.get(level, "bold"))
+        targets = "+".join(TARGET_ZH[t] for t in alert["targets"])
+        line.append(f"{at} {room} · 负责人 {owner or '无负责人'} · 已等待 {alert['waited_minutes']} 分钟 → {targets}")
+        line.append(f" · 客户: {text}", style="dim")
+    else:
+        line.append(f"● {level} alert ", style=LEVEL_STYLE.get(level, "bold"))
+        line.append(f"{at} {room} · owner {owner or 'unassigned'} · waited {alert['waited_minutes']} min → "
+                    f"{'+'.join(alert['targets'])}")
+        line.append(f" · customer: {text}", style="dim")
+    return line
+
+
+SALES_COLUMNS = {
+    "zh": [("name", "销售"), ("episodes", "回复次数"), ("over_threshold", "超时次数"),
+           ("avg_reply_minutes", "平均回复(分钟)"), ("total_messages", "总消息数")],
+    "en": [("name", "Sales"), ("episodes", "Episodes"), ("over_threshold", "Over threshold"),
+           ("avg_reply_minutes", "Avg reply (min)"), ("total_messages", "Total messages")],
+}
+ROOM_COLUMNS = {
+    "zh": [("owner_name", "负责人"), ("topic", "群聊"), ("episodes", "回复次数"), ("over_threshold", "超时次数"),
+           ("avg_reply_minutes", "平均回复(分钟)"), ("total_messages", "总消息数"), ("sales_messages", "销售发言"),
+           ("employee_messages", "其他员工发言"), ("customer_messages", "顾客发言")],
+    "en": [("owner_name", "Owner"), ("topic", "Room"), ("episodes", "Episodes"), ("over_threshold", "Over"),
+           ("avg_reply_minutes", "Avg (min)"), ("total_messages", "Total"), ("sales_messages", "Sales"),
+           ("employee_messages", "Employees"), ("customer_messages", "Customers")],
+}
+EPISODE_COLUMNS = {
+    "zh": [("owner_name", "负责人"), ("topic", "群聊"), ("customer_name", "顾客"), ("customer_message", "顾客消息"),
+           ("reply_message", "回复消息"), ("reply_minutes", "回复时长(分钟)"), ("ended_by", "结束方式")],
+    "en": [("owner_name", "Owner"), ("topic", "Room"), ("customer_name", "Customer"), ("customer_message", "Customer said"),
+           ("reply_message", "Reply"), ("reply_minutes", "Minutes"), ("ended_by", "Ended by")],
+}
+TITLES = {"zh": ("销售视角", "群聊视角", "群聊细节"), "en": ("Per sales", "Per room", "Per episode")}
+
+
+def table(title: str, rows: list[dict], columns: list[tuple[str, str]], limit: int | None = None) -> Table:
+    t = Table(title=title, show_lines=False, header_style="bold cyan")
+    for _, header in columns:
+        t.add_column(header, overflow="fold", max_width=40)
+    for row in rows[:limit] if limit else rows:
+        t.add_row(*["—" if row.get(k) is None else _cell(row.get(k)) for k, _ in columns])
+    return t
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
+def metric_tables(report: dict, lang: str = "zh", episode_limit: int | None = 20) -> list[Table]:
+    sales_t, rooms_t, eps_t = TITLES[lang]
+    slow = sorted((e for e in report["episodes"] if e["reply_minutes"] is not None),
+                  key=lambda e: -e["reply_minutes"])
+    eps = slow + [e for e in report["episodes"] if e["reply_minutes"] is None]
+    return [
+        table(sales_t, report["sales"], SALES_COLUMNS[lang]),
+        table(rooms_t, report["rooms"], ROOM_COLUMNS[lang]),
+        table(eps_t, eps, EPISODE_COLUMNS[lang], limit=episode_limit),
+    ]

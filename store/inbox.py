@@ -1,0 +1,122 @@
+"""The inbox stream: everything that changes a room enters here, once, in order.
+
+Messages are deduplicated by id at the door (an atomic Lua script: mark seen, then XADD), and
+consumed through a consumer group; an entry is acknowledged only after its effects are persisted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+import redis
+
+from core.messages import CancelClock, Message
+from store.keys import Keys
+
+GROUP = "rooms"
+SEEN_TTL_S = 14 * 24 * 3600  # chat platforms redeliver within hours; two weeks is plenty
+
+KIND_MESSAGE = "m"
+KIND_CANCEL = "c"
+
+# KEYS[1]: inbox. ARGV: seen-prefix, ttl, max backlog, then (id, kind, data) triples.
+# An empty id skips deduplication (manager orders carry no platform id).
+_PUSH = """
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[3]) then
+  return redis.error_reply('BACKLOG inbox holds ' .. ARGV[3] .. ' unprocessed entries')
+end
+local out = {}
+for i = 4, #ARGV, 3 do
+  local id = ARGV[i]
+  if id == '' or redis.call('SET', ARGV[1] .. id, '1', 'NX', 'EX', ARGV[2]) then
+    redis.call('XADD', KEYS[1], '*', 'k', ARGV[i + 1], 'd', ARGV[i + 2])
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+"""
+
+
+class Backlogged(RuntimeError):
+    """The pipeline is behind: the caller should slow down and retry."""
+
+
+@dataclass(slots=True)
+class Entry:
+    stream_id: str
+    seq: int
+    kind: str
+    body: list
+
+
+def stream_seq(stream_id: str) -> int:
+    """'1700000000000-7' -> one sortable integer."""
+    ms, _, n = stream_id.partition("-")
+    return int(ms) * 10_000_000 + int(n)
+
+
+class Inbox:
+    def __init__(self, r: redis.Redis, keys: Keys, max_backlog: int = 2_000_000) -> None:
+        self.r, self.keys, self.max_backlog = r, keys, max_backlog
+        self._push = r.register_script(_PUSH)
+
+    def push(self, items: list[Message | CancelClock]) -> list[bool]:
+        """Append in order; returns, per item, False where a message's id was seen before."""
+        if not items:
+            return []
+        triples = [(i.id, KIND_MESSAGE, i.to_wire()) if isinstance(i, Message) else ("", KIND_CANCEL, i.to_wire())
+                   for i in items]
+        args: list = [self.keys.seen_prefix, SEEN_TTL_S, self.max_backlog]
+        for msg_id, kind, body in triples:
+            args += [msg_id, kind, orjson.dumps(body)]
+        try:
+            flags = self._push(keys=[self.keys.inbox], args=args)
+        except redis.ResponseError as e:
+            if "BACKLOG" in str(e):
+                raise Backlogged(str(e)) from None
+            raise
+        added = [bool(f) for f in flags]
+        self.r.hincrby(self.keys.stats, "accepted", sum(added))
+        if len(added) - sum(added):
+            self.r.hincrby(self.keys.stats, "duplicates", len(added) - sum(added))
+        return added
+
+    # --- consumer side ---------------------------------------------------------------------------
+
+    def ensure_group(self) -> None:
+        try:
+            self.r.xgroup_create(self.keys.inbox, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as e:
+            if "BUSYGROUP" not in str(e):
+                raise
+
+    def read(self, consumer: str, count: int, block_ms: int | None, pending: bool) -> list[Entry]:
+        """`pending=True` re-reads what this consumer took but never acknowledged (after a crash)."""
+        reply = self.r.xreadgroup(GROUP, consumer, {self.keys.inbox: "0" if pending else ">"},
+                                  count=count, block=None if pending else block_ms)
+        entries = []
+        for _, rows in reply or []:
+            for stream_id, fields in rows:
+                if fields:  # a pending entry trimmed away comes back empty
+                    entries.append(Entry(stream_id, stream_seq(stream_id), fields["k"], orjson.loads(fields["d"])))
+        return entries
+
+    def ack(self, stream_ids: list[str]) -> None:
+        if not stream_ids:
+            return
+        pipe = self.r.pipeline(transaction=False)
+        pipe.xack(self.keys.inbox, GROUP, *stream_ids)
+        pipe.xtrim(self.keys.inbox, minid=stream_ids[-1], approximate=True)
+        pipe.execute()
+
+    def backlog(self) -> int:
+        return self.r.xlen(self.keys.inbox)
+
+    def pending(self) -> int:
+        try:
+            return self.r.xpending(self.keys.inbox, GROUP)["pending"]
+        except redis.ResponseError:
+            return 0
+

@@ -1,0 +1,61 @@
+"""Every Redis key the product uses, in one place, under one namespace."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    ns: str = "sa"
+
+    @property
+    def inbox(self) -> str:  # stream: messages and manager orders, in arrival order
+        return f"{self.ns}:inbox"
+
+    def seen(self, message_id: str) -> str:  # idempotency marker per message id
+        return f"{self.ns}:seen:{message_id}"
+
+    @property
+    def seen_prefix(self) -> str:
+        return f"{self.ns}:seen:"
+
+    @property
+    def rooms(self) -> str:  # hash room_id -> Room snapshot
+        return f"{self.ns}:rooms"
+
+    def counts(self, day: str) -> str:  # hash "room\x1fspeaker" -> messages that day
+        return f"{self.ns}:counts:{day}"
+
+    def episodes(self, day: str) -> str:  # hash episode_id -> closed episode, by the day it started
+        return f"{self.ns}:episodes:{day}"
+
+    @property
+    def clock_events(self) -> str:  # stream: clock started/touched/stopped, shards -> supervisor
+        return f"{self.ns}:clock-events"
+
+    @property
+    def escalation(self) -> str:  # hash room_id -> the supervisor's watch of its latest clock
+        return f"{self.ns}:escalation"
+
+    @property
+    def alerts(self) -> str:  # stream: every alert fired; the notifier's outbox and the alert log
+        return f"{self.ns}:alerts"
+
+    @property
+    def staff(self) -> str:  # hash staff_id -> staff entry
+        return f"{self.ns}:roster:staff"
+
+    @property
+    def roster_rooms(self) -> str:  # hash room_id -> room entry as configured
+        return f"{self.ns}:roster:rooms"
+
+    @property
+    def stats(self) -> str:  # hash of counters: accepted, duplicates, rejected:<reason>, ...
+        return f"{self.ns}:stats"
+
+    @property
+    def rejections(self) -> str:  # capped stream of rejected input, for people to look at
+        return f"{self.ns}:rejections"
+
+
+COUNT_SEP = "\x1f"

@@ -1,0 +1,40 @@
+"""The metric views and the alert log for a period, read back from Redis."""
+from __future__ import annotations
+
+from datetime import date
+
+import redis
+
+from core import metrics
+from core.room import EndedBy
+from core.timeutil import day_start, days, iso
+from store.keys import Keys
+from store.state import known_rooms, load_alerts, load_counts, load_episodes, load_roster
+
+
+def build_report(r: redis.Redis, keys: Keys, first: date, last: date, tz: str,
+                 threshold_minutes: float) -> dict:
+    """Episodes that started in [first, last] (business days in `tz`), open ones included, the
+    messages of those days, and the alerts whose threshold was crossed in them."""
+    period = days(first, last)
+    start_ms = day_start(first, tz)
+    end_ms = day_start(date.fromordinal(last.toordinal() + 1), tz)
+    roster = load_roster(r, keys)
+    rooms = known_rooms(r, keys, roster)
+    episodes = load_episodes(r, keys, period)
+    episodes += [ep for room in rooms.values() if (ep := room.open_episode()) and start_ms <= ep.started_at < end_ms]
+    views = metrics.compute(episodes, load_counts(r, keys, period), {rid: room.info() for rid, room in rooms.items()},
+                            roster, threshold_minutes, tz)
+    alerts = sorted(load_alerts(r, keys, start_ms, end_ms), key=lambda a: (a["at"], a["room_id"], a["step"]))
+    return {
+        "period": {"from": first.isoformat(), "to": last.isoformat(), "timezone": tz},
+        "alerts": [alert_row(a, tz) for a in alerts],
+        **views,
+        "open_clocks": sum(1 for ep in episodes if ep.ended_by is EndedBy.OPEN),
+    }
+
+
+def alert_row(alert: dict, tz: str) -> dict:
+    return {"alert_id": alert["alert_id"], "room_id": alert["room_id"], "topic": alert["topic"],
+            "level": alert["level"], "waited_minutes": alert["waited_minutes"], "targets": alert["targets"],
+            "owner_id": alert["owner_id"], "at": iso(alert["at"], tz)}

@@ -1,0 +1,201 @@
+"""Room state, episodes, message counts, roster and escalation progress in Redis.
+
+Each writer commits its whole batch in one MULTI/EXEC, so a crash leaves either all of a batch's
+effects or none of them; the stream positions stored with the rooms make redelivery harmless.
+"""
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+
+import orjson
+import redis
+
+from core.deadlines import Alert, Watch
+from core.room import Clock, ClockStarted, ClockStopped, ClockTouched, Episode, Room
+from core.roster import Role, RoomInfo, Roster, Speaker, Staff, Stage
+from store.keys import COUNT_SEP, Keys
+
+EVENTS_GROUP = "supervisor"
+
+
+def shard_of(room_id: str, shards: int) -> int:
+    """Stable across processes (Python's hash() is salted per process)."""
+    return zlib.crc32(room_id.encode()) % shards
+
+
+# --- roster ---------------------------------------------------------------------------------------
+
+
+def save_roster(r: redis.Redis, keys: Keys, roster: Roster, overwrite_rooms: bool) -> None:
+    """Staff always follow the file; rooms only seed what the service does not know yet, unless
+    `overwrite_rooms` (a fresh replay), so owner changes made at run time survive a restart."""
+    pipe = r.pipeline(transaction=True)
+    pipe.delete(keys.staff)
+    if roster.staff:
+        pipe.hset(keys.staff, mapping={s.id: orjson.dumps([s.name, s.role.value, s.team]) for s in roster.staff.values()})
+    if overwrite_rooms:
+        pipe.delete(keys.roster_rooms)
+    for room in roster.rooms.values():
+        body = orjson.dumps([room.topic, room.owner, room.stage.value])
+        (pipe.hset if overwrite_rooms else pipe.hsetnx)(keys.roster_rooms, room.id, body)
+    pipe.execute()
+
+
+def load_roster(r: redis.Redis, keys: Keys) -> Roster:
+    staff = {}
+    for sid, raw in r.hgetall(keys.staff).items():
+        name, role, team = orjson.loads(raw)
+        staff[sid] = Staff(sid, name, Role(role), team)
+    rooms = {}
+    for rid, raw in r.hgetall(keys.roster_rooms).items():
+        topic, owner, stage = orjson.loads(raw)
+        rooms[rid] = RoomInfo(rid, topic, owner, Stage(stage))
+    return Roster(staff, rooms)
+
+
+# --- rooms ----------------------------------------------------------------------------------------
+
+
+def iter_rooms(r: redis.Redis, keys: Keys) -> Iterator[Room]:
+    for _, raw in r.hscan_iter(keys.rooms, count=2000):
+        yield Room.from_dict(orjson.loads(raw))
+
+
+def load_shard_rooms(r: redis.Redis, keys: Keys, shard: int, shards: int) -> dict[str, Room]:
+    return {room.room_id: room for room in iter_rooms(r, keys) if shard_of(room.room_id, shards) == shard}
+
+
+def known_rooms(r: redis.Redis, keys: Keys, roster: Roster) -> dict[str, Room]:
+    """Every room the service knows: seen in the stream, or configured but silent so far."""
+    rooms = {rid: Room(info) for rid, info in roster.rooms.items()}
+    rooms.update({room.room_id: room for room in iter_rooms(r, keys)})
+    return rooms
+
+
+def event_to_wire(event: ClockStarted | ClockStopped | ClockTouched) -> list:
+    if isinstance(event, ClockStarted):
+        return ["start", event.room_id, asdict(event.clock), event.stage, event.owner_id, event.topic]
+    if isinstance(event, ClockTouched):
+        return ["touch", event.room_id, event.clock_id, event.last_text]
+    return ["stop", event.episode.to_dict()]
+
+
+def event_from_wire(row: list) -> ClockStarted | ClockStopped | ClockTouched:
+    if row[0] == "start":
+        return ClockStarted(row[1], Clock(**row[2]), row[3], row[4], row[5])
+    if row[0] == "touch":
+        return ClockTouched(row[1], row[2], row[3])
+    return ClockStopped(Episode.from_dict(row[1]))
+
+
+def commit_shard_batch(
+    r: redis.Redis,
+    keys: Keys,
+    rooms: Iterable[Room],
+    counts: dict[tuple[str, str, Speaker], int],
+    episodes: list[tuple[str, Episode]],
+    events: list,
+    stats: dict[str, int],
+) -> None:
+    """One shard batch, all or nothing: room snapshots, counters, closed episodes, clock events."""
+    pipe = r.pipeline(transaction=True)
+    snapshots = {room.room_id: orjson.dumps(room.to_dict()) for room in rooms}
+    if snapshots:
+        pipe.hset(keys.rooms, mapping=snapshots)
+    for (day, room_id, speaker), n in counts.items():
+        pipe.hincrby(keys.counts(day), f"{room_id}{COUNT_SEP}{speaker.value}", n)
+    by_day: dict[str, dict[str, bytes]] = defaultdict(dict)
+    for day, ep in episodes:
+        by_day[day][ep.episode_id] = orjson.dumps(ep.to_dict())
+    for day, mapping in by_day.items():
+        pipe.hset(keys.episodes(day), mapping=mapping)
+    if events:
+        pipe.xadd(keys.clock_events, {"d": orjson.dumps([event_to_wire(e) for e in events])})
+    for name, n in stats.items():
+        if n:
+            pipe.hincrby(keys.stats, name, n)
+    pipe.execute()
+
+
+def record_rejections(r: redis.Redis, keys: Keys, rows: list[dict]) -> None:
+    if not rows:
+        return
+    pipe = r.pipeline(transaction=False)
+    for row in rows:
+        pipe.xadd(keys.rejections, {"d": orjson.dumps(row)}, maxlen=10_000, approximate=True)
+    pipe.execute()
+
+
+# --- period data for the metrics ---------------------------------------------------------------
+
+
+def load_episodes(r: redis.Redis, keys: Keys, days: list[str]) -> list[Episode]:
+    pipe = r.pipeline(transaction=False)
+    for day in days:
+        pipe.hvals(keys.episodes(day))
+    return [Episode.from_dict(orjson.loads(raw)) for values in pipe.execute() for raw in values]
+
+
+def load_counts(r: redis.Redis, keys: Keys, days: list[str]) -> dict[tuple[str, Speaker], int]:
+    pipe = r.pipeline(transaction=False)
+    for day in days:
+        pipe.hgetall(keys.counts(day))
+    totals: dict[tuple[str, Speaker], int] = defaultdict(int)
+    for mapping in pipe.execute():
+        for field, n in mapping.items():
+            room_id, _, speaker = field.rpartition(COUNT_SEP)
+            totals[(room_id, Speaker(speaker))] += int(n)
+    return dict(totals)
+
+
+# --- the supervisor's progress and the alert log -----------------------------------------------
+
+
+def load_watches(r: redis.Redis, keys: Keys) -> list[Watch]:
+    return [Watch(**orjson.loads(raw)) for _, raw in r.hscan_iter(keys.escalation, count=2000)]
+
+
+def commit_escalation(r: redis.Redis, keys: Keys, alerts: list[Alert], watches: dict[str, Watch],
+                      acked_event_ids: list[str]) -> None:
+    """Alerts into the outbox together with the progress that says they fired: never twice."""
+    pipe = r.pipeline(transaction=True)
+    for alert in alerts:
+        pipe.xadd(keys.alerts, {"d": orjson.dumps(alert.to_dict())})
+    if watches:
+        pipe.hset(keys.escalation, mapping={rid: orjson.dumps(asdict(w)) for rid, w in watches.items()})
+    if acked_event_ids:
+        pipe.xack(keys.clock_events, EVENTS_GROUP, *acked_event_ids)
+        pipe.xtrim(keys.clock_events, minid=acked_event_ids[-1], approximate=True)
+    if alerts:
+        pipe.hincrby(keys.stats, "alerts", len(alerts))
+    pipe.execute()
+
+
+def load_alerts(r: redis.Redis, keys: Keys, start_ms: int | None = None, end_ms: int | None = None) -> list[dict]:
+    out = []
+    for _, fields in r.xrange(keys.alerts):
+        alert = orjson.loads(fields["d"])
+        if (start_ms is None or alert["at"] >= start_ms) and (end_ms is None or alert["at"] < end_ms):
+            out.append(alert)
+    return out
+
+
+def alerts_after(r: redis.Redis, keys: Keys, last_id: str) -> tuple[list[dict], str]:
+    """Alerts fired since `last_id` ("0" for all): lets a terminal follow them as they fire."""
+    rows = r.xrange(keys.alerts, min=f"({last_id}" if last_id != "0" else "-")
+    return [orjson.loads(f["d"]) for _, f in rows], (rows[-1][0] if rows else last_id)
+
+
+def ensure_group(r: redis.Redis, stream: str, group: str, start: str = "0") -> None:
+    try:
+        r.xgroup_create(stream, group, id=start, mkstream=True)
+    except redis.ResponseError as e:
+        if "BUSYGROUP" not in str(e):
+            raise
+
+
+def stats(r: redis.Redis, keys: Keys) -> dict[str, int]:
+    return {k: int(v) for k, v in r.hgetall(keys.stats).items()}

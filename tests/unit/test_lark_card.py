@@ -1,0 +1,158 @@
+"""The Lark alert card: colour per level, both languages, and customer text that cannot inject markup."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.lark import LarkSettings, build_alert_card, idempotency_key
+
+AT = int(datetime(2026, 11, 23, 6, 5, tzinfo=timezone.utc).timestamp() * 1000)  # 14:05 in Shanghai
+
+
+def make_alert(**overrides: Any) -> dict[str, Any]:
+    alert = {
+        "alert_id": "room-1/clock-1/2",
+        "room_id": "room-1",
+        "clock_id": "clock-1",
+        "step": 2,
+        "level": "orange",
+        "waited_minutes": 20,
+        "targets": ["private", "public"],
+        "owner_id": "s-li",
+        "owner_name": "李雷",
+        "team": "east",
+        "stage": "pre_sales",
+        "topic": "华东客户群 A",
+        "at": AT,
+        "started_at": AT - 20 * 60_000,
+        "customer_name": "王女士",
+        "last_text": "请问这款什么时候发货？",
+    }
+    alert.update(overrides)
+    return alert
+
+
+def texts(card: dict) -> list[str]:
+    """Every text shown on the card, in order."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("tag") in ("plain_text", "lark_md"):
+                found.append(node["content"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card)
+    return found
+
+
+def tags(card: Any) -> set[str]:
+    if isinstance(card, dict):
+        return {card.get("tag", "")} | {t for v in card.values() for t in tags(v)}
+    if isinstance(card, list):
+        return {t for v in card for t in tags(v)}
+    return set()
+
+
+@pytest.mark.parametrize("level", ["green", "yellow", "orange", "red", "purple", "grey"])
+def test_header_carries_the_level_colour(level: str) -> None:
+    card = build_alert_card(make_alert(level=level))
+    assert card["header"]["template"] == level
+    assert card["config"] == {"wide_screen_mode": True}
+    assert card["header"]["title"]["tag"] == "plain_text"
+
+
+def test_unknown_level_is_shown_loud() -> None:
+    assert build_alert_card(make_alert(level="magenta"))["header"]["template"] == "red"
+
+
+def test_chinese_by_default() -> None:
+    card = build_alert_card(make_alert())
+    shown = "\n".join(texts(card))
+    assert card["header"]["title"]["content"] == "橙色提醒 · 客户已等待 20 分钟"
+    for expected in ("群聊：华东客户群 A", "负责人：李雷", "等待时长：20 分钟", "阶段：售前",
+                     "超时时刻（北京时间）：2026-11-23 14:05:00", "客户：王女士",
+                     "请问这款什么时候发货？", "room-1/clock-1/2"):
+        assert expected in shown
+
+
+def test_english_on_request() -> None:
+    card = build_alert_card(make_alert(stage="after_sales", level="red", waited_minutes=30), lang="en")
+    shown = "\n".join(texts(card))
+    assert card["header"]["title"]["content"] == "Red alert · customer waiting 30 min"
+    for expected in ("Room：华东客户群 A", "Owner：李雷", "Waited：30 min", "Stage：After-sales",
+                     "2026-11-23 14:05:00", "Customer：王女士"):
+        assert expected in shown
+    assert "售后" not in shown
+
+
+def test_after_sales_stage_in_chinese() -> None:
+    assert "阶段：售后" in texts(build_alert_card(make_alert(stage="after_sales")))
+
+
+@pytest.mark.parametrize(("lang", "word"), [("zh", "无负责人"), ("en", "unassigned")])
+def test_unassigned_room(lang: str, word: str) -> None:
+    shown = texts(build_alert_card(make_alert(owner_id=None, owner_name=None), lang=lang))
+    assert any(text.endswith(word) for text in shown)
+
+
+def test_missing_topic_and_names_fall_back_to_ids() -> None:
+    shown = "\n".join(texts(build_alert_card(make_alert(topic="", owner_name=None, customer_name=None))))
+    assert "群聊：room-1" in shown
+    assert "负责人：s-li" in shown
+    assert "客户：未知客户" in shown
+
+
+def test_long_text_is_truncated_with_an_ellipsis() -> None:
+    card = build_alert_card(make_alert(last_text="发" * 1000))
+    body = next(text for text in texts(card) if "发" in text)
+    shown = body.split("\n", 1)[1]
+    assert len(shown) == 200 and shown.endswith("…")
+
+
+def test_customer_text_is_plain_text_never_markdown() -> None:
+    hostile = "<at id=all></at> **urgent** [click](https://evil.example) <font color='red'>x</font>"
+    card = build_alert_card(make_alert(last_text=hostile, customer_name="**Boss**", topic="[群](http://x)"))
+    assert "lark_md" not in tags(card)
+    shown = texts(card)
+    assert any(hostile in text for text in shown)  # shown literally, not rendered
+    assert any("**Boss**" in text for text in shown)
+
+
+def test_card_is_json_serialisable_and_empty_text_is_marked() -> None:
+    card = build_alert_card(make_alert(last_text="   "))
+    assert json.loads(json.dumps(card, ensure_ascii=False)) == card
+    assert any("（无文字内容）" in text for text in texts(card))
+
+
+def test_idempotency_key_is_stable_short_and_per_chat() -> None:
+    key = idempotency_key("room/clock/1", "oc_a")
+    assert key == idempotency_key("room/clock/1", "oc_a")
+    assert key != idempotency_key("room/clock/1", "oc_b")
+    assert key != idempotency_key("room/clock/2", "oc_a")
+    assert len(key) <= 50
+
+
+def test_settings_never_show_the_secret() -> None:
+    settings = LarkSettings(app_id="cli_x", app_secret="very-secret-value")
+    assert "very-secret-value" not in repr(settings)
+    assert "very-secret-value" not in str(settings)
+    assert "very-secret-value" not in settings.model_dump_json()
+
+
+def test_card_module_does_not_import_the_sdk() -> None:
+    """lark_oapi takes seconds to import; building cards (and loading settings) must not pay for it."""
+    code = "import sys, connectors.lark as m; m.build_alert_card({'at': 0}); print('lark_oapi' in sys.modules)"
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

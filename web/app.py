@@ -1,0 +1,124 @@
+"""The HTTP surface: the ingestion webhook and the manager's API, on the project's own Redis."""
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, SecretStr
+
+from config.settings import Settings
+from core.messages import CancelClock, WechatyMessage
+from core.timeutil import parse_iso, today
+from store.inbox import Backlogged, Inbox
+from store.keys import Keys
+from store.report import build_report
+from store.state import stats
+
+log = logging.getLogger("sales_assistant.web")
+
+MAX_BATCH = 1000
+
+
+@dataclass
+class AppServices:
+    settings: Settings
+    inbox: Inbox
+    keys: Keys
+    advance: Callable[[int], int] | None = None  # the supervisor's clock, when it runs on virtual time
+
+
+class CancelRequest(BaseModel):
+    by: str = Field(min_length=1, max_length=128)
+    reason: str = Field(default="", max_length=1000)
+    timestamp: int | None = Field(default=None, gt=946_684_800_000, lt=4_102_444_800_000)
+
+
+class TickRequest(BaseModel):
+    now: int = Field(gt=946_684_800_000, lt=4_102_444_800_000, description="epoch ms")
+
+
+def _bearer(secret: SecretStr | None, what: str) -> Callable[[Request], None]:
+    def check(request: Request) -> None:
+        if secret is None or not secret.get_secret_value():
+            raise HTTPException(503, f"{what} is not configured on this server")
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        # Constant-time comparison: the time taken says nothing about how much of the token matched.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), secret.get_secret_value().encode()):
+            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+    return check
+
+
+def create_app(services: AppServices) -> FastAPI:
+    s = services.settings
+    app = FastAPI(title="Sales Assistant", version="0.1.0",
+                  description="销售助理：群聊回复计时、飞书警报与回复指标 · reply clocks, Lark alerts, reply metrics")
+    ingest_auth = Depends(_bearer(s.ingest_token, "the ingest token (SA_INGEST_TOKEN)"))
+    api_auth = Depends(_bearer(s.api_token, "the API token (SA_API_TOKEN)"))
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > s.http.max_body_bytes):
+            return JSONResponse({"error": f"request body larger than {s.http.max_body_bytes} bytes"}, status_code=413)
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        bad_json = any(e["type"] == "json_invalid" for e in exc.errors())
+        services.inbox.r.hincrby(services.keys.stats, "rejected:invalid_request", 1)
+        log.info("rejected request to %s: %s", request.url.path, fields)
+        return JSONResponse({"error": "malformed JSON" if bad_json else "invalid request", "fields": fields},
+                            status_code=400 if bad_json else 422)
+
+    @app.post("/api/messages", status_code=202, dependencies=[ingest_auth],
+              summary="Ingest one Wechaty message or a batch / 接收消息")
+    def ingest(body: Annotated[WechatyMessage | list[WechatyMessage], ...]) -> dict:
+        batch = body if isinstance(body, list) else [body]
+        if len(batch) > MAX_BATCH:
+            raise HTTPException(413, f"at most {MAX_BATCH} messages per request")
+        try:
+            added = services.inbox.push([m.to_message() for m in batch])
+        except Backlogged as e:
+            raise HTTPException(503, f"the pipeline is behind ({e}); retry later", headers={"Retry-After": "5"}) from None
+        return {"accepted": sum(added), "duplicates": len(added) - sum(added)}
+
+    @app.post("/api/rooms/{room_id}/cancel", status_code=202, dependencies=[api_auth],
+              summary="Cancel a room's running clock / 取消计时")
+    def cancel(room_id: str, body: CancelRequest) -> dict:
+        ts = body.timestamp or int(time.time() * 1000)
+        services.inbox.push([CancelClock(room_id, body.by, ts, body.reason)])
+        return {"room_id": room_id, "cancelled_at": ts}
+
+    @app.post("/api/clock/tick", dependencies=[api_auth], summary="Advance virtual time (virtual clock only)")
+    def tick(body: TickRequest) -> dict:
+        if services.advance is None:
+            raise HTTPException(409, "this service runs on wall-clock time; ticks come from the clock")
+        return {"alerts_fired": services.advance(body.now)}
+
+    @app.get("/api/metrics", dependencies=[api_auth], summary="The three metric views / 指标")
+    def metrics(start: Annotated[date | None, "first day"] = None, end: Annotated[date | None, "last day"] = None) -> dict:
+        first = start or today(int(time.time() * 1000), s.timezone)
+        last = end or first
+        if last < first:
+            raise HTTPException(422, "end: the range ends before it starts")
+        return build_report(services.inbox.r, services.keys, first, last, s.timezone, s.over_threshold_minutes)
+
+    @app.get("/api/health", summary="Liveness and counters")
+    def health() -> dict:
+        return {"status": "ok", "backlog": services.inbox.backlog(), "stats": stats(services.inbox.r, services.keys)}
+
+    return app
+
+
+def parse_moment(value: str, tz: str) -> int:
+    return int(value) if value.isdigit() else parse_iso(value, tz)
