@@ -27,7 +27,10 @@ CONSUMER = "ingest-0"
 
 class Ingestion:
     def __init__(self, redis_url: str, namespace: str, shards: int, closing_model: str, batch_size: int,
-                 clock: str) -> None:
+                 clock: str, consume: bool) -> None:
+        """`consume`: keep reading the inbox on a thread of its own (the service); otherwise the
+        driver calls pump() (replay, benchmarks). `clock`: on "virtual" time each batch advances
+        the supervisor to the newest event time it carried."""
         self.r, self.keys = connect(redis_url), Keys(namespace)
         self.inbox = Inbox(self.r, self.keys)
         self.inbox.ensure_group()
@@ -41,7 +44,7 @@ class Ingestion:
         self._lock = threading.Lock()
         self._pending_first = True
         self.processed = 0
-        if clock == "wall":
+        if consume:
             threading.Thread(target=self._run_live, name="ingest-loop", daemon=True).start()
 
     def pump(self) -> int:
@@ -88,6 +91,9 @@ class Ingestion:
             return
         for e, closing in zip(asks, is_closing(self.closing, [e.body[3] for e in asks]), strict=True):
             e.body[9] = closing
+
+    def ping(self) -> bool:
+        return True
 
     def reload_roster(self) -> None:
         self.staff = set(load_roster(self.r, self.keys).staff)

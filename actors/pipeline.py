@@ -36,10 +36,12 @@ def init_ray(settings: Settings, log_to_driver: bool = True) -> None:
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, clock: str, sinks: list[SinkSpec]) -> None:
+    def __init__(self, settings: Settings, clock: str, sinks: list[SinkSpec], consume: bool = False) -> None:
+        """`clock`: "virtual" (event time; replay, tests) or "wall" (live). `consume`: the ingest
+        reads the inbox by itself (the service) instead of being pumped by the driver."""
         if clock not in ("virtual", "wall"):
             raise ValueError(f"clock must be 'virtual' or 'wall', not {clock!r}")
-        self.settings, self.clock, self.sink_specs = settings, clock, sinks
+        self.settings, self.clock, self.sink_specs, self.consume = settings, clock, sinks, consume
         self.redis_url = settings.redis_url or ensure_embedded(settings.data_dir)
         self.r = connect(self.redis_url)
         self.keys = Keys(settings.namespace)
@@ -60,11 +62,11 @@ class Pipeline:
             url, ns, self.policy.model_dump(mode="json"), self.clock)
         notifier = NotifierActor.options(name=actor_name(ns, "notifier"), num_cpus=0).remote(url, ns, self.sink_specs)
         ingest = IngestActor.options(name=actor_name(ns, "ingest"), num_cpus=0).remote(
-            url, ns, s.shards, s.closing_model, s.batch_size, self.clock)
+            url, ns, s.shards, s.closing_model, s.batch_size, self.clock, self.consume)
         self.actors = {"supervisor": supervisor, "notifier": notifier, "ingest": ingest,
                        **{f"shard-{i}": a for i, a in enumerate(shards)}}
-        ray.get([supervisor.ping.remote(), notifier.drained.remote(), ingest.pump.remote() if self.clock == "virtual"
-                 else notifier.health.remote()] + [a.room_count.remote() for a in shards])
+        ray.get([supervisor.ping.remote(), notifier.health.remote(), ingest.ping.remote()]
+                + [a.room_count.remote() for a in shards])
         return self
 
     # --- driving ----------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def _replay(settings: Settings, file: Path, roster_path: Path, until: str | None
     def show_alerts() -> None:
         nonlocal cursor
         fired, cursor = alerts_after(pipeline.r, pipeline.keys, cursor)
-        for alert in fired:
+        for alert in sorted(fired, key=lambda a: a["at"]):
             owner = names.get(alert.get("owner_id") or "")
             progress.console.print(alert_line({**alert, "owner_name": owner.name if owner else None},
                                               settings.lang, settings.timezone))
@@ -187,7 +187,7 @@ def run(
     specs = [SinkSpec(name, path=str(settings.alerts_path()), lark=settings.lark.model_dump(mode="json") | {
         "app_secret": settings.lark.app_secret.get_secret_value()}, lang=settings.lang, tz=settings.timezone)
         for name in settings.sinks]
-    pipeline = Pipeline(settings, clock, specs)
+    pipeline = Pipeline(settings, clock, specs, consume=True)
     if settings.roster_file:
         try:
             pipeline.load_roster(load_roster_file(settings.roster_file).to_roster(), overwrite_rooms=False)

@@ -114,9 +114,11 @@ class Inbox:
     def backlog(self) -> int:
         return self.r.xlen(self.keys.inbox)
 
-    def pending(self) -> int:
+    def caught_up(self) -> bool:
+        """Nothing waits: every entry was delivered to the consumer and acknowledged."""
         try:
-            return self.r.xpending(self.keys.inbox, GROUP)["pending"]
-        except redis.ResponseError:
-            return 0
-
+            group = next(g for g in self.r.xinfo_groups(self.keys.inbox) if g["name"] == GROUP)
+        except (redis.ResponseError, StopIteration):
+            return self.backlog() == 0
+        newer = self.r.xrange(self.keys.inbox, min=f"({group['last-delivered-id']}", count=1)
+        return group["pending"] == 0 and not newer

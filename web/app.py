@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from config.settings import Settings
 from core.messages import CancelClock, WechatyMessage
-from core.timeutil import parse_iso, today
+from core.timeutil import today
 from store.inbox import Backlogged, Inbox
 from store.keys import Keys
 from store.report import build_report
@@ -115,10 +115,7 @@ def create_app(services: AppServices) -> FastAPI:
 
     @app.get("/api/health", summary="Liveness and counters")
     def health() -> dict:
-        return {"status": "ok", "backlog": services.inbox.backlog(), "stats": stats(services.inbox.r, services.keys)}
+        return {"status": "ok", "caught_up": services.inbox.caught_up(), "backlog": services.inbox.backlog(),
+                "stats": stats(services.inbox.r, services.keys)}
 
     return app
-
-
-def parse_moment(value: str, tz: str) -> int:
-    return int(value) if value.isdigit() else parse_iso(value, tz)

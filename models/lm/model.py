@@ -1,0 +1,43 @@
+"""A character LM on top of ``kenlm.Model``: log10 scores of token windows, nothing more."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class CharLM:
+    """Scores sequences of single-character tokens (see ``models.lm.text.lm_tokens``)."""
+
+    def __init__(self, path: str | Path):
+        import kenlm  # imported late: only the LM needs the compiled extension
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no language model at {self.path}; build it with `python -m models.lm.build`")
+        self._model = kenlm.Model(str(self.path))
+        self.order: int = self._model.order
+        self._score = self._model.score
+
+    def score(self, tokens: Sequence[str], bos: bool = True, eos: bool = True) -> float:
+        """log10 P(tokens), with <s>/</s> around them when asked."""
+        return self._score(" ".join(tokens), bos=bos, eos=eos)
+
+    def window_delta(self, tokens: Sequence[str], i: int, replacement: str) -> float:
+        """log10 P(sentence with tokens[i] replaced) - log10 P(sentence), computed on a window.
+
+        With an order-n model only the n-grams that end in positions i .. i+n-1 change, and
+        their contexts start no earlier than i-n+1; the rest of the sentence cancels out.
+        """
+        n = self.order
+        lo = max(0, i - n + 1)
+        hi = min(len(tokens), i + n)
+        bos = lo == 0
+        eos = hi == len(tokens)
+        left = " ".join(tokens[lo:i])
+        right = " ".join(tokens[i + 1:hi])
+        before = f"{left} {tokens[i]} {right}".strip()
+        after = f"{left} {replacement} {right}".strip()
+        return self._score(after, bos=bos, eos=eos) - self._score(before, bos=bos, eos=eos)
+
+    def perplexity(self, tokens: Sequence[str]) -> float:
+        return self._model.perplexity(" ".join(tokens))

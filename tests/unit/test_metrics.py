@@ -1,0 +1,45 @@
+from core.metrics import compute
+from core.room import EndedBy, Episode
+from core.roster import Role, RoomInfo, Roster, Speaker, Staff, Stage
+
+T, M = 1_763_600_000_000, 60_000
+ROSTER = Roster(
+    staff={"s1": Staff("s1", "董森", Role.SALES), "s2": Staff("s2", "宗强", Role.SALES),
+           "e1": Staff("e1", "佳芮", Role.EMPLOYEE)},
+    rooms={"R1": RoomInfo("R1", "网易严选", "s1", Stage.PRE_SALES), "R2": RoomInfo("R2", "流利说", "s1", Stage.AFTER_SALES)},
+)
+ROOMS = {**ROSTER.rooms, "R3": RoomInfo("R3", "无主群", None, Stage.PRE_SALES)}
+
+
+def ep(room, minutes, by=EndedBy.REPLY, owner="s1", start=T):
+    ended = None if by is EndedBy.OPEN else start + int(minutes * M)
+    return Episode(room, f"m{room}{minutes}{by.value}", owner, "pre_sales", "c1", "客户", "问题", start, by, ended,
+                   "r1" if by is EndedBy.REPLY else None, "回复" if by is EndedBy.REPLY else None)
+
+
+def test_three_views():
+    episodes = [ep("R1", 1.5), ep("R1", 3.0), ep("R2", 0.5), ep("R2", 40, EndedBy.CANCELLED), ep("R1", 0, EndedBy.OPEN),
+                ep("R3", 10, owner=None)]
+    counts = {("R1", Speaker.CUSTOMER): 5, ("R1", Speaker.OWNER): 3, ("R1", Speaker.EMPLOYEE): 1,
+              ("R2", Speaker.CUSTOMER): 2, ("R2", Speaker.BOT): 4, ("R3", Speaker.CUSTOMER): 1}
+    views = compute(episodes, counts, ROOMS, ROSTER, threshold_minutes=2)
+    sales = {row["staff_id"]: row for row in views["sales"]}
+    assert sales["s1"] == {"staff_id": "s1", "name": "董森", "role": "sales", "episodes": 3, "over_threshold": 1,
+                           "avg_reply_minutes": 1.67, "total_messages": 15, "cancelled_episodes": 1, "open_episodes": 1}
+    assert sales["s2"]["episodes"] == 0 and sales["s2"]["avg_reply_minutes"] == 0.0
+    assert "e1" not in sales  # employees answer but own no rooms
+    rooms = {row["room_id"]: row for row in views["rooms"]}
+    assert rooms["R1"]["sales_messages"] == 3 and rooms["R1"]["employee_messages"] == 1
+    assert rooms["R1"]["customer_messages"] == 5 and rooms["R1"]["total_messages"] == 9
+    assert rooms["R2"]["avg_reply_minutes"] == 0.5 and rooms["R2"]["total_messages"] == 6
+    assert rooms["R3"]["unassigned"] and rooms["R3"]["over_threshold"] == 1
+    ended = [row["ended_by"] for row in views["episodes"]]
+    assert sorted(ended) == ["cancelled", "open", "reply", "reply", "reply", "reply"]
+    cancelled = next(r for r in views["episodes"] if r["ended_by"] == "cancelled")
+    assert cancelled["reply_minutes"] is None
+    assert next(r for r in views["episodes"] if r["reply_minutes"] == 1.5)["customer_at"].endswith("+08:00")
+
+
+def test_threshold_is_configurable():
+    views = compute([ep("R1", 3.0)], {}, ROOMS, ROSTER, threshold_minutes=5)
+    assert views["sales"][0]["over_threshold"] == 0
