@@ -1,7 +1,13 @@
 """Closing-reply detection: does a customer's message close the exchange ("好的", 👌) or ask for more?
 
 The pipeline asks one question through one interface, `ClosingDetector.scores`, and treats a
-score of at least `threshold` as closing. Models register by name in `load_closing_detector`.
+score of at least `threshold` as closing. Models register by name in `load_closing_detector`:
+
+- "keywords": an exact list of acknowledgements; never wrong about a question, blind to the rest;
+- "learned": rules where rules are right, a small local BERT for the rest (see MODEL_CARD.md);
+- "learned-model": that BERT alone, for comparison.
+
+`RECOMMENDED` is the one the evaluation favours; the pipeline picks by config (`closing_model`).
 """
 from __future__ import annotations
 
@@ -18,13 +24,22 @@ class ClosingDetector(Protocol):
         ...
 
 
+KNOWN_DETECTORS = ("keywords", "learned", "learned-model")
+RECOMMENDED = "learned"
+
+
 def is_closing(detector: ClosingDetector, texts: Sequence[str]) -> list[bool]:
     return [s >= detector.threshold for s in detector.scores(texts)]
 
 
-def load_closing_detector(name: str = "keywords") -> ClosingDetector:
+def load_closing_detector(name: str = "keywords", *, threads: int = 1) -> ClosingDetector:
+    """`threads` caps torch's intra-op threads for the learned ones (process-wide, as torch has it)."""
     if name == "keywords":
         from models.closing.keywords import KeywordClosing
 
         return KeywordClosing()
-    raise ValueError(f"closing model {name!r} is unknown; known: keywords")
+    if name in ("learned", "learned-model"):
+        from models.closing.learned import LearnedClosing
+
+        return LearnedClosing(threads=threads, use_rules=name == "learned")
+    raise ValueError(f"closing model {name!r} is unknown; known: {', '.join(KNOWN_DETECTORS)}")

@@ -14,7 +14,10 @@ class CharLM:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"no language model at {self.path}; build it with `python -m models.lm.build`")
-        self._model = kenlm.Model(str(self.path))
+        config = kenlm.Config()
+        config.show_progress = False  # kenlm draws its own bar on stderr otherwise
+        config.arpa_complain = kenlm.ARPALoadComplain.NONE
+        self._model = kenlm.Model(str(self.path), config)
         self.order: int = self._model.order
         self._score = self._model.score
 

@@ -1,0 +1,63 @@
+"""Typo (错别字) correction for what staff write, behind one batched interface.
+
+``TypoCorrector.correct(texts)`` returns, per text, the corrected text and the typos found, each
+with its character span in the *original* text. Correctors register by name in
+``load_typo_corrector``; every one of them leaves ``protected_words`` (roster names, product and
+company names), numbers, URLs, @mentions and emoji alone.
+
+* ``ngram`` (default): our corrector, models/typo/ngram_csc.py: character LM + word lexicon +
+  confusion sets, weights fitted on our own synthetic dev data. See MODEL_CARD.md.
+* ``kenlm-csc``: pycorrector's own ``Corrector`` on the same LM, as the benchmark baseline.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Typo:
+    """``text[start:end] == wrong`` in the original text; ``suggestion`` replaces it."""
+
+    start: int
+    end: int
+    wrong: str
+    suggestion: str
+
+
+class TypoCorrector(Protocol):
+    name: str
+
+    def correct(self, texts: Sequence[str]) -> list[tuple[str, list[Typo]]]:
+        """Per text: (corrected text, typos in order of position). Batched on purpose."""
+        ...
+
+
+def apply_typos(text: str, typos: Iterable[Typo]) -> str:
+    """``text`` with each typo replaced by its suggestion (spans refer to ``text``)."""
+    out = text
+    for t in sorted(typos, key=lambda t: t.start, reverse=True):
+        out = out[: t.start] + t.suggestion + out[t.end:]
+    return out
+
+
+CORRECTORS = ("ngram", "kenlm-csc")
+
+
+def load_typo_corrector(
+    name: str = "ngram",
+    protected_words: Iterable[str] = (),
+    lm_path: str | Path | None = None,
+) -> TypoCorrector:
+    """A corrector by name. ``lm_path`` defaults to the corpus LM, built on first use."""
+    if name == "ngram":
+        from models.typo.ngram_csc import NgramCorrector
+
+        return NgramCorrector(lm_path=lm_path, protected_words=protected_words)
+    if name == "kenlm-csc":
+        from models.typo.kenlm_baseline import KenlmCscBaseline
+
+        return KenlmCscBaseline(lm_path=lm_path, protected_words=protected_words)
+    raise ValueError(f"typo corrector {name!r} is unknown; known: {', '.join(CORRECTORS)}")

@@ -1,0 +1,229 @@
+"""Our Chinese spelling corrector: confusion sets propose, a character LM and a word lexicon judge.
+
+For every unprotected Han character ``c`` of a sentence:
+
+1. *Propose*: the characters a writer may have meant (same pinyin and tone, same pinyin other
+   tone, similar shape; pycorrector's tables, made symmetric), limited to characters the LM knows.
+2. *Score with the LM*: the change in log10 P(sentence) if ``c`` is replaced, from the window
+   of n-grams it touches (exact for an n-gram model, and ~3 µs a candidate with kenlm).
+3. *Score with words*: for candidates the LM does not reject outright, the change in the best
+   word segmentation score of a small window under word_freq.txt's 584 k-word unigram model
+   (our corpus has 3 M characters; the lexicon knows many words the corpus never saw).
+4. *Decide*: a logistic model over these features (plus kind of confusion and character
+   frequencies) gives each candidate a score; the best candidate of a position is taken when its
+   score clears a threshold. Weights and threshold are fitted on our own synthetic dev data
+   (errors sampled from the confusion sets into held-out corpus sentences: models/typo/tune.py)
+   and stored in ngram_csc.json.
+5. *Apply*: greedily, best first; a position near one already changed is scored again in the
+   changed text, so two guesses never contradict each other.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.lm import CharLM, build_lm, lm_tokens, split_sentences
+from models.typo import Typo, apply_typos
+from models.typo.protect import Protector
+from models.typo.resources import common_chars, load_confusion, load_lexicon
+
+PARAMS_PATH = Path(__file__).with_name("ngram_csc.json")
+FEATURES = (
+    "lm_gain",  # log10 P(sentence | candidate) - log10 P(sentence | original), window exact
+    "lm_gain_pos",  # max(lm_gain, 0)
+    "word_gain",  # same for the best segmentation under the word unigram model, clipped
+    "word_gain_pos",
+    "in_word_gain",  # characters covered by words of 2+ characters: candidate minus original
+    "same_tone",  # kind of confusion (shape-alike is the base)
+    "other_tone",
+    "char_gain",  # log10 unigram P(candidate) - log10 unigram P(original)
+    "orig_logp",  # log10 unigram P(original)
+)
+DEFAULT_PARAMS = {
+    # a neutral starting point until tune.py has fitted real ones
+    "weights": [1.0, 0.0, 0.3, 0.0, 0.2, 0.5, 0.2, 0.0, 0.0],
+    "bias": -4.0,
+    "threshold": 0.0,
+    "lm_gate": -1.0,  # candidates whose LM gain is below this are not scored further
+    "max_per_position": 6,
+    "word_window": 3,
+}
+
+
+def is_han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+@dataclass
+class Candidate:
+    pos: int  # index in the text
+    char: str
+    features: tuple[float, ...]
+    score: float = 0.0
+
+
+class NgramCorrector:
+    name = "ngram"
+
+    def __init__(
+        self,
+        lm_path: str | Path | None = None,
+        protected_words: Iterable[str] = (),
+        params: dict | None = None,
+        lm: CharLM | None = None,
+    ):
+        self.lm = lm or CharLM(lm_path or build_lm())
+        self.protector = Protector(protected_words)
+        self.confusion = load_confusion()
+        self.lexicon = load_lexicon()
+        if params is None:
+            params = json.loads(PARAMS_PATH.read_text()) if PARAMS_PATH.is_file() else DEFAULT_PARAMS
+        self.set_params(params)
+        self._uni: dict[str, float] = {}
+        self._cands: dict[str, list[tuple[str, int, float]]] = {}
+        self._common = common_chars()
+
+    def set_params(self, params: dict) -> None:
+        merged = dict(DEFAULT_PARAMS, **params)
+        self.params = merged
+        self.weights = tuple(float(w) for w in merged["weights"])
+        self.bias = float(merged["bias"])
+        self.threshold = float(merged["threshold"])
+        self.lm_gate = float(merged["lm_gate"])
+        self.max_per_position = int(merged["max_per_position"])
+        self.word_window = int(merged["word_window"])
+
+    # -- public -------------------------------------------------------------------------------
+    def correct(self, texts: Sequence[str]) -> list[tuple[str, list[Typo]]]:
+        return [self._correct_one(t) for t in texts]
+
+    # -- scoring ------------------------------------------------------------------------------
+    def unigram(self, ch: str) -> float:
+        u = self._uni.get(ch)
+        if u is None:
+            u = self.lm.score([ch], bos=False, eos=False)
+            self._uni[ch] = u
+        return u
+
+    def confusables(self, ch: str) -> list[tuple[str, int, float]]:
+        """(candidate, kind, its unigram log10 P) for a character, cached."""
+        got = self._cands.get(ch)
+        if got is None:
+            got = []
+            for c, kind in self.confusion.candidates(ch).items():
+                u = self.unigram(c)
+                if c in self._common or u > -5.0:
+                    if u > -6.5:  # the LM has seen it: otherwise it could never win anyway
+                        got.append((c, kind, u))
+            self._cands[ch] = got
+        return got
+
+    def candidates(self, text: str, mask: Sequence[bool] | None = None) -> list[Candidate]:
+        """Every scored candidate of ``text`` (features filled in, ``score`` the logit)."""
+        if mask is None:
+            mask = self.protector.mask(text)
+        tokens = lm_tokens(text)
+        out: list[Candidate] = []
+        for a, b in split_sentences(text):
+            for i in range(a, b):
+                ch = text[i]
+                if mask[i] or not is_han(ch):
+                    continue
+                out.extend(self._position(text, tokens, a, b, i))
+        return out
+
+    def _position(self, text: str, tokens: list[str], a: int, b: int, i: int) -> list[Candidate]:
+        ch = text[i]
+        conf = self.confusables(ch)
+        if not conf:
+            return []
+        n = self.lm.order
+        lo, hi = max(a, i - n + 1), min(b, i + n)
+        bos, eos = lo == a, hi == b
+        left = " ".join(tokens[lo:i])
+        right = " ".join(tokens[i + 1:hi])
+        score = self.lm._score
+        base = score(f"{left} {tokens[i]} {right}", bos=bos, eos=eos)
+        scored = []
+        for c, kind, u in conf:
+            gain = score(f"{left} {c} {right}", bos=bos, eos=eos) - base
+            if gain > self.lm_gate:
+                scored.append((gain, c, kind, u))
+        if not scored:
+            return []
+        scored.sort(reverse=True)
+        scored = scored[: self.max_per_position]
+        # word window: the run of Han characters around i, at most word_window either side
+        w = self.word_window
+        s = i
+        while s > max(a, i - w) and is_han(text[s - 1]):
+            s -= 1
+        e = i + 1
+        while e < min(b, i + w + 1) and is_han(text[e]):
+            e += 1
+        window = text[s:e]
+        k = i - s
+        best_path = self.lexicon.best_path
+        base_seg, base_multi = best_path(window)
+        u0 = self.unigram(ch)
+        wts, bias = self.weights, self.bias
+        out = []
+        for gain, c, kind, u in scored:
+            seg, multi = best_path(window[:k] + c + window[k + 1:])
+            wg = max(-8.0, min(8.0, seg - base_seg))
+            f = (
+                gain,
+                gain if gain > 0 else 0.0,
+                wg,
+                wg if wg > 0 else 0.0,
+                float(multi - base_multi),
+                1.0 if kind == 0 else 0.0,
+                1.0 if kind == 1 else 0.0,
+                u - u0,
+                u0,
+            )
+            z = bias + sum(x * y for x, y in zip(f, wts))
+            out.append(Candidate(i, c, f, z))
+        return out
+
+    # -- deciding -----------------------------------------------------------------------------
+    def _correct_one(self, text: str) -> tuple[str, list[Typo]]:
+        mask = self.protector.mask(text)
+        best: dict[int, Candidate] = {}
+        for cand in self.candidates(text, mask):
+            if cand.score > self.threshold and (cand.pos not in best or cand.score > best[cand.pos].score):
+                best[cand.pos] = cand
+        if not best:
+            return text, []
+        current = text
+        changed: list[int] = []
+        typos: list[Typo] = []
+        reach = max(self.lm.order, self.word_window + 1)
+        for cand in sorted(best.values(), key=lambda c: c.score, reverse=True):
+            if any(abs(cand.pos - j) < reach for j in changed):
+                # the context moved: score this position again in the changed text
+                tokens = lm_tokens(current)
+                a, b = _sentence_of(current, cand.pos)
+                again = [c for c in self._position(current, tokens, a, b, cand.pos) if c.score > self.threshold]
+                if not again:
+                    continue
+                cand = max(again, key=lambda c: c.score)
+            current = current[: cand.pos] + cand.char + current[cand.pos + 1:]
+            changed.append(cand.pos)
+            typos.append(Typo(cand.pos, cand.pos + 1, text[cand.pos], cand.char))
+        typos.sort(key=lambda t: t.start)
+        return apply_typos(text, typos), typos
+
+
+def _sentence_of(text: str, i: int) -> tuple[int, int]:
+    for a, b in split_sentences(text):
+        if a <= i < b:
+            return a, b
+    return 0, len(text)
+
+
+def sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
