@@ -6,6 +6,7 @@ in between makes the stream redeliver it, and the rooms skip what they already a
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import defaultdict
@@ -92,8 +93,9 @@ class Ingestion:
         for e, closing in zip(asks, is_closing(self.closing, [e.body[3] for e in asks]), strict=True):
             e.body[9] = closing
 
-    def ping(self) -> bool:
-        return True
+    def ping(self) -> int:
+        """Alive? Answers with the process id (the benchmarks sum every process's memory)."""
+        return os.getpid()
 
     def reload_roster(self) -> None:
         self.staff = set(load_roster(self.r, self.keys).staff)

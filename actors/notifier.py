@@ -7,6 +7,7 @@ failing Lark only holds back Lark: the console, the file and the pipeline carry 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,6 +48,13 @@ class SinkSpec:
 
             return LarkSink(LarkSettings.model_validate(self.lark))
         raise ValueError(f"sinks: unknown sink {self.name!r} (console, jsonl, lark, null)")
+
+
+def sink_specs(settings) -> list[SinkSpec]:
+    """The configured sinks, secrets included, for the notifier actor (never logged)."""
+    lark = settings.lark.model_dump(mode="json") | {"app_secret": settings.lark.app_secret.get_secret_value()}
+    return [SinkSpec(name, path=str(settings.alerts_path()), lark=lark, lang=settings.lang, tz=settings.timezone)
+            for name in settings.sinks]
 
 
 class Notification:
@@ -125,6 +133,10 @@ class Notification:
     def received(self) -> list[tuple[str, int, float]]:
         sink = self.sinks.get("null")
         return list(sink.received) if isinstance(sink, NullSink) else []
+
+    def ping(self) -> int:
+        """Alive? Answers with the process id (the benchmarks sum every process's memory)."""
+        return os.getpid()
 
     def health(self) -> dict[str, str]:
         return dict(self.failing)

@@ -65,7 +65,7 @@ class Pipeline:
             url, ns, s.shards, s.closing_model, s.batch_size, self.clock, self.consume)
         self.actors = {"supervisor": supervisor, "notifier": notifier, "ingest": ingest,
                        **{f"shard-{i}": a for i, a in enumerate(shards)}}
-        ray.get([supervisor.ping.remote(), notifier.health.remote(), ingest.ping.remote()]
+        ray.get([supervisor.ping.remote(), notifier.ping.remote(), ingest.ping.remote()]
                 + [a.room_count.remote() for a in shards])
         return self
 

@@ -13,7 +13,7 @@ from core.timeutil import day_of
 from store.inbox import KIND_CANCEL, KIND_MESSAGE
 from store.keys import Keys
 from store.redis import connect
-from store.state import commit_shard_batch, load_roster, load_shard_rooms, record_rejections
+from store.state import commit_shard_batch, load_roster, load_shard_rooms, record_rejections, shard_of
 
 log = logging.getLogger("sales_assistant.shard")
 
@@ -24,8 +24,9 @@ class RoomShard:
     def __init__(self, shard_id: int, shards: int, redis_url: str, namespace: str, tz: str) -> None:
         self.shard_id, self.tz = shard_id, tz
         self.r, self.keys = connect(redis_url), Keys(namespace)
-        self.roster: Roster = load_roster(self.r, self.keys)
+        self.shards = shards
         self.rooms: dict[str, Room] = load_shard_rooms(self.r, self.keys, shard_id, shards)
+        self.roster: Roster = load_roster(self.r, self.keys, self._is_new_here)
 
     def apply(self, entries: list[tuple[int, str, list]]) -> dict[str, int]:
         """Apply (seq, kind, body) entries in order; persist everything they changed; return counts."""
@@ -75,16 +76,32 @@ class RoomShard:
     def _room(self, room_id: str, topic: str | None) -> Room:
         room = self.rooms.get(room_id)
         if room is None:
-            # A room the roster does not list is unassigned until someone owns it.
-            info = self.roster.rooms.get(room_id) or RoomInfo(room_id, topic or "")
+            # A room the roster does not list is unassigned until someone owns it. Once the Room
+            # exists it carries owner and stage itself; the roster entry is not kept twice.
+            info = self.roster.rooms.pop(room_id, None) or RoomInfo(room_id, topic or "")
             room = self.rooms[room_id] = Room(info)
         return room
 
+    def _is_new_here(self, room_id: str) -> bool:
+        """A Room carries its own owner and stage: the roster matters only for rooms not seen yet."""
+        return shard_of(room_id, self.shards) == self.shard_id and room_id not in self.rooms
+
     def reload_roster(self) -> None:
-        self.roster = load_roster(self.r, self.keys)
+        self.roster = load_roster(self.r, self.keys, self._is_new_here)
 
     def room_count(self) -> int:
         return len(self.rooms)
+
+    def memory(self) -> dict:
+        """Resident memory of this process and how many rooms it holds (for the benchmarks)."""
+        import gc
+        import os
+
+        import psutil
+
+        gc.collect()
+        # USS, not RSS: pages shared with Ray's object store or other workers are not this shard's.
+        return {"pid": os.getpid(), "uss": psutil.Process().memory_full_info().uss, "rooms": len(self.rooms)}
 
 
 @ray.remote(max_restarts=-1, max_task_retries=-1)

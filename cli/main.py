@@ -175,7 +175,7 @@ def run(
     """The live service: webhook ingestion, wall-clock ticks, notifier."""
     import uvicorn
 
-    from actors.notifier import SinkSpec
+    from actors.notifier import sink_specs
     from actors.pipeline import Pipeline
     from web.app import AppServices, create_app
 
@@ -184,10 +184,7 @@ def run(
     settings = _settings(data_dir=data_dir)
     if clock not in ("wall", "virtual"):
         _fail("--clock: wall or virtual")
-    specs = [SinkSpec(name, path=str(settings.alerts_path()), lark=settings.lark.model_dump(mode="json") | {
-        "app_secret": settings.lark.app_secret.get_secret_value()}, lang=settings.lang, tz=settings.timezone)
-        for name in settings.sinks]
-    pipeline = Pipeline(settings, clock, specs, consume=True)
+    pipeline = Pipeline(settings, clock, sink_specs(settings), consume=True)
     if settings.roster_file:
         try:
             pipeline.load_roster(load_roster_file(settings.roster_file).to_roster(), overwrite_rooms=False)

@@ -28,6 +28,10 @@ class Watch:
     last_text: str
     next_step: int = 0
 
+    def to_list(self) -> list:
+        return [self.room_id, self.clock_id, self.started_at, self.stage, self.owner_id, self.topic,
+                self.customer_name, self.last_text, self.next_step]
+
 
 @dataclass(slots=True, frozen=True)
 class Alert:

@@ -5,7 +5,8 @@ from the wall clock, so replay and live service behave the same.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import sys
+from dataclasses import dataclass
 from enum import Enum
 
 from core.messages import CLOCK_STARTING_TYPES, SILENT_TYPES, CancelClock, Message, MessageType
@@ -26,6 +27,11 @@ class Clock:
     customer_name: str | None
     customer_text: str
     last_text: str  # the latest customer message while it runs, for the alert card
+
+    def to_list(self) -> list:
+        # Positional, not asdict(): snapshots are written for every touched room on the hot path.
+        return [self.clock_id, self.started_at, self.customer_id, self.customer_name, self.customer_text,
+                self.last_text]
 
 
 @dataclass(slots=True, frozen=True)
@@ -58,9 +64,11 @@ class Episode:
         return (self.ended_at - self.started_at) / 60_000
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["ended_by"] = self.ended_by.value
-        return d
+        return {"room_id": self.room_id, "clock_id": self.clock_id, "owner_id": self.owner_id, "stage": self.stage,
+                "customer_id": self.customer_id, "customer_name": self.customer_name,
+                "customer_text": self.customer_text, "started_at": self.started_at, "ended_by": self.ended_by.value,
+                "ended_at": self.ended_at, "reply_id": self.reply_id, "reply_text": self.reply_text,
+                "replier_id": self.replier_id, "cancelled_by": self.cancelled_by}
 
     @classmethod
     def from_dict(cls, d: dict) -> Episode:
@@ -203,15 +211,18 @@ class Room:
         d = {"id": self.room_id, "topic": self.topic, "owner": self.owner_id, "stage": self.stage,
              "seq": self.last_seq, "ts": self.last_ts}
         if self.clock is not None:
-            d["clock"] = asdict(self.clock)
+            d["clock"] = self.clock.to_list()
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Room:
-        room = cls(RoomInfo(d["id"], d.get("topic", ""), d.get("owner"), Stage(d.get("stage", "pre_sales"))))
+        owner = d.get("owner")
+        # Owners and stages repeat across thousands of rooms: share one string each.
+        room = cls(RoomInfo(d["id"], d.get("topic", ""), sys.intern(owner) if owner else None,
+                            Stage(d.get("stage", "pre_sales"))))
         room.last_seq, room.last_ts = d.get("seq", -1), d.get("ts", 0)
         if d.get("clock"):
-            room.clock = Clock(**d["clock"])
+            room.clock = Clock(*d["clock"])
         return room
 
 

@@ -37,7 +37,8 @@ class LearnedClosing:
     def __init__(self, artifacts: Path | str = ARTIFACTS, *, threads: int = 1, batch_size: int = 256,
                  use_rules: bool = True):
         import torch
-        from transformers import BertForSequenceClassification
+        from safetensors.torch import load_file
+        from transformers import BertConfig, BertForSequenceClassification
 
         self.artifacts = Path(artifacts)
         missing = [f for f in REQUIRED_FILES if not (self.artifacts / f).is_file()]
@@ -53,7 +54,9 @@ class LearnedClosing:
         self.use_rules = use_rules
         self.batch_size = batch_size
         self.vocab = CharVocab.load(self.artifacts / "vocab.txt")
-        self.model = BertForSequenceClassification.from_pretrained(self.artifacts, local_files_only=True)
+        # Built from the local config and weights directly: no hub code path, nothing to download.
+        self.model = BertForSequenceClassification(BertConfig.from_json_file(self.artifacts / "config.json"))
+        self.model.load_state_dict(load_file(self.artifacts / "model.safetensors"), strict=True)
         self.model.eval()
         if self.model.config.vocab_size != len(self.vocab):
             raise ValueError(f"{self.artifacts}: vocab.txt has {len(self.vocab)} tokens, the model "

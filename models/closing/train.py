@@ -42,6 +42,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--max-length", type=int, default=64)
     p.add_argument("--min-freq", type=int, default=2, help="rarer training characters read as [UNK]")
+    p.add_argument("--report-split", default="test", choices=["dev", "test"],
+                   help="split for metrics.json; use dev while tuning so the test split stays unseen")
     p.add_argument("--unk-prob", type=float, default=0.05,
                    help="chance a training token is shown as [UNK], so unseen characters are not a shock")
     return p.parse_args(argv)
@@ -126,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     model.save_pretrained(args.out)
     vocab.save(args.out / "vocab.txt")
 
-    test = load(args.data, "test")
-    report = {"split": "test", "n": len(test), "detectors": {}}
+    test = load(args.data, args.report_split)
+    report = {"split": args.report_split, "n": len(test), "detectors": {}}
     for use_rules in (True, False):
         detector = LearnedClosing(args.out, threads=args.threads, use_rules=use_rules)
         explained = detector.explain([r["text"] for r in test])
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     report["training"] = {
         "command": "python -m models.closing.train " + " ".join(argv if argv is not None else sys.argv[1:]),
         "arguments": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
-                      if k not in ("data", "out")},
+                      if k not in ("data", "out", "report_split")},
         "data_sha256": hashlib.sha256(args.data.read_bytes()).hexdigest(),
         "train_lines": len(train), "dev_lines": len(dev), "vocab_size": len(vocab), "parameters": n_params,
         "best_epoch": best["epoch"], "best_dev_accuracy_model_alone": round(best["accuracy"], 4),
@@ -152,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     (args.out / "metrics.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     for name, m in report["detectors"].items():
-        print(f"test {name:14s} accuracy {m['accuracy']:.2%}  precision {m['precision']:.2%}  "
+        print(f"{args.report_split} {name:14s} accuracy {m['accuracy']:.2%}  precision {m['precision']:.2%}  "
               f"recall {m['recall']:.2%}  F1 {m['f1']:.3f}  errors {len(m['errors'])}")
     size = sum(f.stat().st_size for f in args.out.iterdir() if f.is_file())
     print(f"wrote {args.out} ({size / 1e6:.2f} MB)")

@@ -1,0 +1,158 @@
+"""`sales-assistant bench pipeline`: synthetic messages through the whole live pipeline.
+
+Phase 1 (throughput): M messages over N rooms pushed into the Redis inbox while the ingest, the
+shards and the supervisor consume on their own, state persisted. Phase 2 (alert latency): the
+clocks left unanswered cross their 5-minute threshold on the wall clock a few seconds after the
+ingest has caught up; latency = the notifier holding the alert minus the threshold moment.
+The same run also measures a bare redis-py stream loop as the baseline the pipeline is held to.
+"""
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import ray
+import redis
+
+from actors.notifier import SinkSpec
+from actors.pipeline import Pipeline
+from actors.shard import ShardActor
+from benchmarks import workload
+from config.settings import load_settings
+from core.roster import RosterFile
+from store.redis import embedded_pid, ensure_embedded, stop_embedded
+
+MINUTE = 60_000
+
+
+def baseline_stream_rate(url: str, n: int, batch: int = 500) -> float:
+    """A bare XADD / XREADGROUP / XACK loop, the floor of what any stream consumer pays here."""
+    r = redis.Redis.from_url(url)
+    key, payload = "bench:baseline", b'["1","R1","c1","\xe5\x9c\xa8\xe5\x90\x97",1,7,[],null,null,false]'
+    r.delete(key)
+    r.xgroup_create(key, "g", id="0", mkstream=True)
+    t0 = time.perf_counter()
+    for i in range(0, n, batch):
+        pipe = r.pipeline(transaction=False)
+        for _ in range(min(batch, n - i)):
+            pipe.xadd(key, {"k": "m", "d": payload})
+        pipe.execute()
+    done = 0
+    while done < n:
+        rows = r.xreadgroup("g", "c", {key: ">"}, count=batch)
+        ids = [sid for _, entries in rows for sid, _ in entries]
+        r.xack(key, "g", *ids)
+        done += len(ids)
+    rate = n / (time.perf_counter() - t0)
+    r.delete(key)
+    return rate
+
+
+class RssSampler:
+    """Peak of the summed resident memory of every pipeline process, sampled every 100 ms."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.procs = [psutil.Process(p) for p in pids]
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for p in self.procs:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_size: int = 1000,
+                           latency_lead_s: float | None = None) -> dict:
+    data = Path(tempfile.mkdtemp(prefix="sa-bench-"))
+    try:
+        url = ensure_embedded(data)
+        baseline = baseline_stream_rate(url, min(messages, 50_000))
+        settings = load_settings(data_dir=data, redis_url=url, namespace="bench", shards=shards, batch_size=batch_size)
+        pipeline = Pipeline(settings, "wall", [SinkSpec("null")], consume=True)
+        pipeline.load_roster(RosterFile.model_validate(workload.roster(rooms)).to_roster(), overwrite_rooms=True)
+        pipeline.start(log_to_driver=False)
+        shard_actors = [a for name, a in pipeline.actors.items() if name.startswith("shard-")]
+        # The same shard code on an empty namespace: the memory a shard needs before any room.
+        probe = ShardActor.options(num_cpus=0).remote(0, 1, url, "bench-empty", settings.timezone)
+        empty_uss = ray.get(probe.memory.remote())["uss"]
+        ray.kill(probe)
+        pids = [m["pid"] for m in ray.get([a.memory.remote() for a in shard_actors])]
+        pids += ray.get([pipeline.actors[n].ping.remote() for n in ("ingest", "supervisor", "notifier")])
+        pids += [p for p in [embedded_pid(data)] if p]
+
+        # Thresholds (5 min after each unanswered question) must fall after the ingest is done,
+        # so the latency measures the supervisor and notifier, not a queue of unread messages.
+        lead_s = latency_lead_s if latency_lead_s is not None else 5 + messages / 8000
+        now = int(time.time() * 1000)
+        items = workload.day(rooms, messages, start_ms=now - 5 * MINUTE + int(lead_s * 1000), span_ms=8_000, seed=11)
+        with RssSampler(pids) as rss:
+            t0 = time.perf_counter()
+            for i in range(0, len(items), 1000):
+                pipeline.push(items[i:i + 1000])
+            while not pipeline.inbox.caught_up():
+                time.sleep(0.005)
+            elapsed = time.perf_counter() - t0
+            due_until = (items[-1].ts + 5 * MINUTE) / 1000
+            while time.time() < due_until + 1.5:
+                time.sleep(0.1)
+            received = ray.get(pipeline.actors["notifier"].received.remote())
+        pipeline.stop()
+        idle = idle_room_memory(url, settings.namespace, shards, settings.timezone, empty_uss)
+        latencies = [arrived * 1000 - at for _, at, arrived in received if at / 1000 > t0_wall(t0)]
+        return {
+            "messages": len(items),
+            "rooms": rooms,
+            "messages_per_second": round(len(items) / elapsed),
+            "alert_latency_ms": {"p50": round(percentile(latencies, 50), 1), "p99": round(percentile(latencies, 99), 1)},
+            "peak_rss_mb": round(rss.peak / 2**20, 1),
+            "alerts": len(received),
+            "shard_bytes_per_idle_room": idle,
+            "shards": shards,
+            "baseline_redis_stream_msgs_per_second": round(baseline),
+        }
+    finally:
+        stop_embedded(data)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def idle_room_memory(url: str, namespace: str, shards: int, tz: str, empty_uss: int) -> int | None:
+    """Weigh fresh shards that rebuild their rooms from Redis, as after a crash: the steady-state
+    cost of a room at rest, without the garbage a busy batch leaves behind."""
+    fresh = [ShardActor.options(num_cpus=0).remote(i, shards, url, namespace, tz) for i in range(shards)]
+    after = ray.get([a.memory.remote() for a in fresh])
+    for actor in fresh:
+        ray.kill(actor)
+    per_room = [(m["uss"] - empty_uss) / m["rooms"] for m in after if m["rooms"]]
+    return round(statistics.mean(per_room)) if per_room else None
+
+
+def t0_wall(t0_perf: float) -> float:
+    """The wall-clock second at which perf_counter read t0_perf."""
+    return time.time() - (time.perf_counter() - t0_perf)

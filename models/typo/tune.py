@@ -1,0 +1,152 @@
+"""Fit the ngram corrector's weights and threshold on our own synthetic dev data.
+
+    python -m models.typo.tune [--max-false-alarm 0.01] [--write]
+
+The held-out corpus sentences (dev_clean.txt, written by ``build_lm``) are split in two by hash:
+*fit* trains a logistic model of "this candidate is the intended character" and picks the
+threshold with the best sentence-level F1 whose false-alarm rate stays under the cap; *check*
+then measures the whole corrector on pairs it was not fitted on. ``--write`` stores the result in
+models/typo/ngram_csc.json (small; committed). Nothing from SIGHAN is read here.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+
+import numpy as np
+
+from models.lm import build_lm, dev_path
+from models.lm.model import CharLM
+from models.typo import metrics
+from models.typo.ngram_csc import DEFAULT_PARAMS, FEATURES, PARAMS_PATH, NgramCorrector
+from models.typo.synth import Pair, make_pairs
+
+
+def _half(text: str) -> str:
+    return "fit" if hashlib.blake2b(text.encode(), digest_size=2).digest()[0] % 2 == 0 else "check"
+
+
+def gold_edits(pair: Pair) -> set[tuple[int, str]]:
+    return {(i, b) for i, (a, b) in enumerate(zip(pair.src, pair.tgt)) if a != b}
+
+
+def collect(corrector: NgramCorrector, pairs: list[Pair]):
+    """Feature rows of every candidate, their labels, and which sentence and position they are."""
+    xs, ys, where = [], [], []
+    for k, pair in enumerate(pairs):
+        gold = gold_edits(pair)
+        for c in corrector.candidates(pair.src):
+            xs.append(c.features)
+            ys.append(1.0 if (c.pos, c.char) in gold else 0.0)
+            where.append((k, c.pos, c.char))
+    return np.array(xs, dtype=np.float64), np.array(ys), where
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 50) -> tuple[np.ndarray, float]:
+    """Newton's method on standardized features; returns weights and bias for raw features."""
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    reg = np.full(z.shape[1], l2)
+    reg[-1] = 0.0
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-np.clip(z @ w, -30, 30)))
+        grad = z.T @ (p - y) + reg * w * len(y) / 1000
+        hess = (z * (p * (1 - p))[:, None]).T @ z + np.diag(reg * len(y) / 1000 + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    weights = w[:-1] / sd
+    bias = w[-1] - float((w[:-1] * mu / sd).sum())
+    return weights, bias
+
+
+def pick_threshold(pairs, where, scores, max_false_alarm: float) -> tuple[float, dict]:
+    """Best sentence-level F1 with false alarms under the cap (positions decided independently)."""
+    best_at: dict[tuple[int, int], tuple[float, str]] = {}
+    for (k, pos, ch), s in zip(where, scores):
+        if (k, pos) not in best_at or s > best_at[(k, pos)][0]:
+            best_at[(k, pos)] = (s, ch)
+    per_sentence: dict[int, list[tuple[float, int, str]]] = {}
+    for (k, pos), (s, ch) in best_at.items():
+        per_sentence.setdefault(k, []).append((s, pos, ch))
+    golds = [gold_edits(p) for p in pairs]
+    chosen, chosen_stats = None, None
+    for tau in np.arange(-2.0, 8.0, 0.1):
+        tp = fp = fn = tn = 0
+        for k, pair in enumerate(pairs):
+            pred = {(pos, ch) for s, pos, ch in per_sentence.get(k, ()) if s > tau}
+            if not golds[k]:
+                tn, fp = (tn + 1, fp) if not pred else (tn, fp + 1)
+            else:
+                tp, fn = (tp + 1, fn) if pred == golds[k] else (tp, fn + 1)
+        p = tp / (tp + fp) if tp else 0.0
+        r = tp / (tp + fn) if tp else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        fa = fp / (fp + tn) if fp + tn else 0.0
+        if fa <= max_false_alarm and (chosen_stats is None or f > chosen_stats["f1"]):
+            chosen, chosen_stats = float(tau), {"f1": f, "precision": p, "recall": r, "false_alarm_rate": fa}
+    if chosen is None:
+        raise RuntimeError("no threshold keeps false alarms under the cap")
+    return chosen, chosen_stats
+
+
+def dev_pairs(corrector: NgramCorrector, seed: int = 13) -> tuple[list[Pair], list[Pair]]:
+    """(fit, check) synthetic pairs from the LM's held-out sentences."""
+    sentences = dev_path().read_text(encoding="utf-8").splitlines()
+    pairs = make_pairs(sentences, corrector.confusion, corrector.unigram, seed=seed)
+    return [p for p in pairs if _half(p.tgt) == "fit"], [p for p in pairs if _half(p.tgt) == "check"]
+
+
+def dev_check_pairs() -> list[Pair]:
+    return dev_pairs(NgramCorrector(params=DEFAULT_PARAMS))[1]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--max-false-alarm", type=float, default=0.01)
+    parser.add_argument("--write", action="store_true", help=f"store the fitted parameters in {PARAMS_PATH.name}")
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args(argv)
+
+    lm = CharLM(build_lm())
+    corrector = NgramCorrector(lm=lm, params=DEFAULT_PARAMS)
+    fit, check = dev_pairs(corrector, seed=args.seed)
+    print(f"dev pairs: fit {len(fit)}, check {len(check)}")
+
+    t = time.perf_counter()
+    x, y, where = collect(corrector, fit)
+    print(f"fit rows: {len(y)} candidates, {int(y.sum())} true ({time.perf_counter() - t:.1f} s)")
+    weights, bias = fit_logistic(x, y)
+    for name, w in zip(FEATURES, weights):
+        print(f"  {name:>14} {w:+.3f}")
+    print(f"  {'bias':>14} {bias:+.3f}")
+    scores = x @ weights + bias
+    tau, stats = pick_threshold(fit, where, scores, args.max_false_alarm)
+    print(f"threshold {tau:.2f} on fit: {json.dumps({k: round(v, 4) for k, v in stats.items()})}")
+
+    params = dict(DEFAULT_PARAMS, weights=[round(float(w), 5) for w in weights], bias=round(bias, 5),
+                  threshold=round(tau, 3))
+    corrector.set_params(params)
+    t = time.perf_counter()
+    preds = [text for text, _ in corrector.correct([p.src for p in check])]
+    dt = time.perf_counter() - t
+    s = metrics.score([p.src for p in check], [p.tgt for p in check], preds)
+    print(f"check ({len(check)} pairs, {len(check) / dt:.0f} sentences/s): "
+          f"P {s.precision:.4f} R {s.recall:.4f} F1 {s.f1:.4f} false alarms {s.false_alarm_rate:.4f} "
+          f"char-cor F1 {s.char_cor_f1:.4f}")
+    if args.write:
+        params["fitted_on"] = {
+            "data": "synthetic typos in the LM's held-out corpus sentences (models/typo/synth.py)",
+            "fit_pairs": len(fit), "check_pairs": len(check), "max_false_alarm": args.max_false_alarm,
+            "check_scores": {k: round(v, 4) for k, v in s.as_dict().items() if isinstance(v, float)},
+        }
+        PARAMS_PATH.write_text(json.dumps(params, indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {PARAMS_PATH}")
+
+
+if __name__ == "__main__":
+    main()

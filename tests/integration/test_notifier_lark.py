@@ -1,0 +1,70 @@
+"""Alerts through the real notifier to lark-oapi and the local Lark stand-in; a down Lark blocks nothing."""
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import date
+
+import orjson
+import pytest
+
+from actors.notifier import sink_specs
+from actors.pipeline import Pipeline
+from config.settings import load_settings
+from tests.support import scenario
+from tests.support.lark_standin import LarkStandIn
+
+pytestmark = pytest.mark.integration
+
+
+def wait_for(check, timeout_s=30):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_alert_cards_reach_lark_in_order_after_an_outage(ray_session, redis_dir, namespace, tmp_path):
+    data, url = redis_dir
+    app_id = f"cli_{uuid.uuid4().hex[:8]}"
+    with LarkStandIn(app_id=app_id, app_secret="s3cret-value") as lark:
+        lark.set_down(True)
+        settings = load_settings(
+            data_dir=data, redis_url=url, namespace=namespace, sinks=["jsonl", "lark"],
+            alerts_jsonl=tmp_path / "alerts.jsonl",
+            lark={"app_id": app_id, "app_secret": "s3cret-value", "domain": lark.url, "timeout_s": 1,
+                  "public_chats": {"default": "oc_public"}, "private_chats": {"s1": "oc_dongsen", "s2": "oc_rongsheng"}})
+        p = Pipeline(settings, "virtual", sink_specs(settings))
+        p.load_roster(scenario.roster(), overwrite_rooms=True)
+        p.start(log_to_driver=False)
+        try:
+            p.replay(scenario.items(), chunk=4)
+            p.advance(scenario.UNTIL)
+            expected = p.report(date(2026, 11, 20), date(2026, 11, 20))["alerts"]
+            # Lark is down: the file sink and the pipeline carry on regardless.
+            assert wait_for(lambda: len((tmp_path / "alerts.jsonl").read_bytes().splitlines()) == len(expected))
+            assert lark.messages == []
+            assert p.r.hget(p.keys.stats, "sink_failing:lark") is not None
+            lark.set_down(False)
+            wanted = sum(len(a["targets"]) for a in expected)
+            assert wait_for(lambda: len(lark.messages) == wanted, timeout_s=40), lark.messages
+        finally:
+            p.stop()
+        cards = lark.messages
+        assert {m["chat_id"] for m in cards} == {"oc_dongsen", "oc_public"}
+        assert all(m["msg_type"] == "interactive" for m in cards)
+        colours = [m["content"]["header"]["template"] for m in cards]
+        sent_order = [orjson.loads(line)["alert_id"] for line in (tmp_path / "alerts.jsonl").read_bytes().splitlines()]
+        # The same order as the alert stream: the first card is R1's green, and every level shows its colour.
+        assert colours[0] == "green" and set(colours) == {"green", "yellow", "orange", "red"}
+        assert len(sent_order) == len(expected)
+        card_order = []
+        for m in cards:
+            text = orjson.dumps(m["content"]).decode()
+            alert_id = next(a for a in sent_order if a in text)
+            if not card_order or card_order[-1] != alert_id:
+                card_order.append(alert_id)
+        assert card_order == sent_order  # in stream order, none lost, none twice
+        assert "s3cret-value" not in (data / "redis.log").read_text()

@@ -1,0 +1,162 @@
+"""The closing detectors: regression lines, the shipped model's held-out accuracy, rules over model,
+batching, loading errors, and the data set's split hygiene. Runs in seconds on the committed artifacts."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from models.closing import KNOWN_DETECTORS, is_closing, load_closing_detector
+from models.closing import build_dataset, rules
+from models.closing.text import CharVocab, normalize, tokenize
+
+ARTIFACTS = Path(build_dataset.__file__).resolve().parent / "artifacts"
+
+CLOSING = [
+    "好的", "好滴", "嗯嗯", "OK", "👌", "[OK]", "收到", "谢谢", "辛苦了", "已经解决了",
+    "好的好的", "好的～", "收到！", "@王经理\u2005好的", "@李总 收到，谢谢", "好的👍", "收到[抱拳][抱拳]", "谢谢[玫瑰]",
+    "👍🏻", "[强][强]", "ok", "好的，谢谢", "嗯嗯，收到", "明白了，谢谢", "好的收到～～", "ＯＫ", "谢谢！！！",
+    "好的，我下午看一下", "收到，我转给财务", "好的，我们内部讨论一下再联系你", "现在可以正常登录了，谢谢",
+    "问题解决了👍", "好的，有问题我再找你们", "好的，不过不着急", "好的，我知道怎么操作了",
+]
+NEEDS_ANSWER = [
+    "好的，那价格是多少？", "收到，不过金额好像不对", "好的吗？", "在吗", "？", "OK吗", "收到了吗",
+    "谢谢，但是还是登录不上", "好的 那发票什么时候能开", "好了没", "行不行", "嗯？", "??", "能不能便宜点",
+    "价格多少", "请问怎么导出报表", "@王经理\u2005在吗", "好的，可是昨天说今天能好", "谢谢，另外续费有优惠吗",
+    "系统又打不开了", "麻烦帮忙开一下发票", "这个比较急，麻烦尽快看下🙏", "https://crm.example.com/report/123 这个打不开",
+    "订单号 20231108001", "还没收到", "不行", "+1", "同问",
+]
+# Lines a rule settles, whatever the model would say.
+RULE_CASES = [
+    ("好的好的👌", 1), ("收到，谢谢[抱拳]", 1), ("[OK][强]", 1), ("@小张\u2005辛苦啦～", 1), ("thank you", 1),
+    ("好的吗？", 0), ("OK吗", 0), ("收到没", 0), ("可不可以再便宜点", 0), ("好么", 0), ("为啥又报错", 0),
+    ("收到，不过金额好像不对", 0), ("谢谢，但是还是不行", 0), ("嗯嗯，可是昨天也这样", 0),
+]
+
+
+@pytest.fixture(scope="module")
+def learned():
+    pytest.importorskip("torch", reason="the learned closing model needs torch==2.13.0 and transformers")
+    return load_closing_detector("learned")
+
+
+@pytest.fixture(scope="module")
+def test_rows() -> list[dict]:
+    return build_dataset.load(split="test")
+
+
+# ----- behaviour ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", CLOSING)
+def test_closing_replies_close(learned, text: str) -> None:
+    assert is_closing(learned, [text]) == [True], learned.explain([text])
+
+
+@pytest.mark.parametrize("text", NEEDS_ANSWER)
+def test_messages_that_want_an_answer_do_not_close(learned, text: str) -> None:
+    assert is_closing(learned, [text]) == [False], learned.explain([text])
+
+
+def test_held_out_accuracy_is_at_least_97_percent(learned, test_rows: list[dict]) -> None:
+    predicted = is_closing(learned, [r["text"] for r in test_rows])
+    correct = sum(p == bool(r["label"]) for p, r in zip(predicted, test_rows, strict=True))
+    assert len(test_rows) >= 150
+    assert correct / len(test_rows) >= 0.97, f"{correct}/{len(test_rows)}"
+
+
+def test_shipped_metrics_match_the_shipped_model(learned, test_rows: list[dict]) -> None:
+    metrics = json.loads((ARTIFACTS / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["split"] == "test" and metrics["n"] == len(test_rows)
+    predicted = is_closing(learned, [r["text"] for r in test_rows])
+    errors = {r["id"] for p, r in zip(predicted, test_rows, strict=True) if p != bool(r["label"])}
+    assert errors == {e["id"] for e in metrics["detectors"]["learned"]["errors"]}
+    assert metrics["detectors"]["learned"]["accuracy"] >= metrics["detectors"]["learned-model"]["accuracy"]
+
+
+@pytest.mark.parametrize(("text", "label"), RULE_CASES)
+def test_rules_overrule_the_model(learned, monkeypatch: pytest.MonkeyPatch, text: str, label: int) -> None:
+    """Even a model that always says the opposite cannot change what a rule decided."""
+    monkeypatch.setattr(learned, "model_scores", lambda texts: [1.0 - label] * len(texts))
+    [explained] = learned.explain([text])
+    assert explained.decided_by != "model"
+    assert int(explained.score >= learned.threshold) == label
+
+
+def test_model_alone_sees_no_rules() -> None:
+    pytest.importorskip("torch")
+    model_only = load_closing_detector("learned-model")
+    assert {e.decided_by for e in model_only.explain(["好的", "在吗？", "好的，我下午看一下"])} == {"model"}
+
+
+def test_batched_scores_equal_one_by_one(learned) -> None:
+    from models.closing.learned import LearnedClosing
+
+    small_batches = LearnedClosing(use_rules=False, batch_size=7)
+    texts = CLOSING + NEEDS_ANSWER + ["", "   ", "好" * 200]
+    together = small_batches.scores(texts)
+    alone = [small_batches.scores([t])[0] for t in texts]
+    assert together == pytest.approx(alone, abs=1e-5)
+    assert learned.scores([]) == []
+
+
+def test_missing_artifacts_name_the_path(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from models.closing.learned import ArtifactsMissing, LearnedClosing
+
+    shutil.copy(ARTIFACTS / "vocab.txt", tmp_path / "vocab.txt")
+    with pytest.raises(ArtifactsMissing, match=r"config\.json, model\.safetensors") as caught:
+        LearnedClosing(tmp_path)
+    assert str(tmp_path) in str(caught.value) and "models.closing.train" in str(caught.value)
+
+
+def test_unknown_detector_lists_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="keywords, learned, learned-model"):
+        load_closing_detector("bert-large")
+    assert KNOWN_DETECTORS == ("keywords", "learned", "learned-model")
+
+
+# ----- rules and text ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "verdict"), [
+    ("好的好的👌", 1.0), ("✌️", 1.0), ("好的～～", 1.0), ("you", None), ("我知道怎么弄了", None), ("怎么弄", 0.0),
+    ("好的，不过不急", None), ("好的，有什么问题我再找您", None), ("那么就这样吧", None), ("没有了", None),
+])
+def test_rule_verdicts(text: str, verdict: float | None) -> None:
+    decision = rules.decide(text)
+    assert (decision.score if decision else None) == verdict
+
+
+def test_tokens_fold_links_mentions_numbers_and_keep_emoticon_codes() -> None:
+    assert normalize("ＯＫ？\u2005") == "ok?"
+    assert tokenize("@王经理\u2005好的👍🏻 https://a.cn/x?id=1 单号2023 [抱拳]") == [
+        "<at>", "好", "的", "👍", "<url>", "单", "号", "<num>", "[抱拳]"]
+
+
+# ----- data --------------------------------------------------------------------------------------------
+
+def test_shipped_data_is_what_the_builder_builds() -> None:
+    assert build_dataset.DATA.read_text(encoding="utf-8") == "".join(build_dataset.iter_jsonl(build_dataset.build()))
+
+
+def test_splits_are_by_group_and_never_share_a_line() -> None:
+    rows = build_dataset.load()
+    assert len(rows) >= 800
+    split_of_group: dict[str, set[str]] = {}
+    for r in rows:
+        split_of_group.setdefault(r["group"], set()).add(r["split"])
+    assert all(len(s) == 1 for s in split_of_group.values())
+    train = {normalize(r["text"]) for r in rows if r["split"] == "train"}
+    assert not any(normalize(r["text"]) in train for r in rows if r["split"] == "test")
+    for split in ("train", "dev", "test"):
+        labels = [r["label"] for r in rows if r["split"] == split]
+        assert 0.35 < sum(labels) / len(labels) < 0.65
+
+
+def test_vocabulary_comes_from_the_train_split_only() -> None:
+    shipped = CharVocab.load(ARTIFACTS / "vocab.txt")
+    metrics = json.loads((ARTIFACTS / "metrics.json").read_text(encoding="utf-8"))
+    min_freq = metrics["training"]["arguments"]["min_freq"]
+    built = CharVocab.build((r["text"] for r in build_dataset.load(split="train")), min_freq=min_freq)
+    assert shipped.tokens == built.tokens
