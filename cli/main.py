@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli import logs
-from config.settings import CONFIG_DIR, ConfigError, Settings, load_roster_file, load_settings
+from config.settings import CONFIG_DIR, ConfigError, Settings, load_policy, load_roster_file, load_settings
 
 app = typer.Typer(help="销售助理 Sales Assistant: reply clocks, escalating Lark alerts, reply metrics.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -28,8 +28,11 @@ DEMO_DIR = CONFIG_DIR / "demo"
 
 
 def _settings(**overrides) -> Settings:
+    """Settings and the escalation policy they name, validated before anything starts."""
     try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
+        load_policy(settings.policy_file)
+        return settings
     except ConfigError as e:
         err.print(f"[red]配置错误 / configuration error[/red]\n{e}")
         raise typer.Exit(2) from None

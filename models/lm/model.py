@@ -21,6 +21,10 @@ class CharLM:
         self.order: int = self._model.order
         self._score = self._model.score
 
+    def __contains__(self, token: str) -> bool:
+        """Whether the corpus had this token (otherwise the LM treats it as <unk>)."""
+        return token in self._model
+
     def score(self, tokens: Sequence[str], bos: bool = True, eos: bool = True) -> float:
         """log10 P(tokens), with <s>/</s> around them when asked."""
         return self._score(" ".join(tokens), bos=bos, eos=eos)

@@ -53,6 +53,23 @@ DEFAULT_PARAMS = {
 }
 
 
+def features(
+    lm_gain: float, word_gain: float, in_word_gain: float, kind: int, char_gain: float, orig_logp: float, oov: bool
+) -> tuple[float, ...]:
+    """The feature vector of one candidate, in the order of FEATURES."""
+    return (
+        lm_gain,
+        lm_gain if lm_gain > 0 else 0.0,
+        word_gain,
+        word_gain if word_gain > 0 else 0.0,
+        in_word_gain,
+        1.0 if kind == 0 else 0.0,
+        1.0 if kind == 1 else 0.0,
+        char_gain,
+        orig_logp,
+    )
+
+
 def is_han(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
 
@@ -114,10 +131,11 @@ class NgramCorrector:
         if got is None:
             got = []
             for c, kind in self.confusion.candidates(ch).items():
+                if c not in self.lm:  # the LM has never seen it: it could never win anyway
+                    continue
                 u = self.unigram(c)
                 if c in self._common or u > -5.0:
-                    if u > -6.5:  # the LM has seen it: otherwise it could never win anyway
-                        got.append((c, kind, u))
+                    got.append((c, kind, u))
             self._cands[ch] = got
         return got
 
@@ -169,22 +187,13 @@ class NgramCorrector:
         best_path = self.lexicon.best_path
         base_seg, base_multi = best_path(window)
         u0 = self.unigram(ch)
+        oov = ch not in self.lm
         wts, bias = self.weights, self.bias
         out = []
         for gain, c, kind, u in scored:
             seg, multi = best_path(window[:k] + c + window[k + 1:])
             wg = max(-8.0, min(8.0, seg - base_seg))
-            f = (
-                gain,
-                gain if gain > 0 else 0.0,
-                wg,
-                wg if wg > 0 else 0.0,
-                float(multi - base_multi),
-                1.0 if kind == 0 else 0.0,
-                1.0 if kind == 1 else 0.0,
-                u - u0,
-                u0,
-            )
+            f = features(gain, wg, float(multi - base_multi), kind, u - u0, u0, oov)
             z = bias + sum(x * y for x, y in zip(f, wts))
             out.append(Candidate(i, c, f, z))
         return out

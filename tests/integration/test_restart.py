@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 
 import httpx
@@ -85,6 +88,19 @@ def test_sigkill_mid_stream_loses_nothing_and_repeats_nothing(ray_session, tmp_p
         assert set(ids) == {a["alert_id"] for a in expected["alerts"]}, "an alert was skipped"
         health = httpx.get(f"{svc.url}/api/health").json()
         assert health["stats"]["duplicates"] == 400  # the retried batch
+
+        # A manager cancels a clock that still runs, from the command line.
+        open_ep = next(e for e in expected["episodes"] if e["ended_by"] == "open")
+        done = subprocess.run([sys.executable, "-m", "cli.main", "cancel", open_ep["room_id"], "--by", "manager",
+                               "--url", svc.url], env={**os.environ, "SA_API_TOKEN": "api-token"},
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+
+        def cancelled():
+            eps = httpx.get(f"{svc.url}/api/metrics", params={"start": str(DAY), "end": str(DAY)}, headers=API).json()
+            return next(e for e in eps["episodes"] if e["episode_id"] == open_ep["episode_id"])["ended_by"] == "cancelled"
+
+        svc.wait_until(cancelled, timeout_s=10, what="the cancelled clock")
     finally:
         svc.stop()
         from store.redis import stop_embedded

@@ -1,0 +1,86 @@
+"""The `sales-assistant` command as a user runs it: real processes, real Ray, embedded Redis."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.support import scenario
+
+pytestmark = pytest.mark.integration
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd, env={**__import__("os").environ, "COLUMNS": "160"})
+
+
+def write_inputs(tmp_path: Path) -> tuple[Path, Path]:
+    lines = []
+    for item in scenario.items():
+        if hasattr(item, "sender_id"):
+            lines.append(orjson.dumps({"id": item.id, "roomId": item.room_id, "fromId": item.sender_id,
+                                       "text": item.text, "timestamp": item.ts, "type": 7, "mentionIdList": []}))
+        else:
+            lines.append(orjson.dumps({"action": "cancel", "roomId": item.room_id, "by": item.by,
+                                       "timestamp": item.ts, "reason": item.reason}))
+    lines.insert(3, b'{"id": "broken", "roomId": "R1"')  # malformed JSON
+    lines.insert(5, orjson.dumps({"id": "x", "roomId": "R1", "fromId": "c1", "timestamp": "soon", "type": 7}))
+    messages = tmp_path / "messages.jsonl"
+    messages.write_bytes(b"\n".join(lines) + b"\n")
+    roster = tmp_path / "roster.json"
+    roster.write_text(json.dumps(scenario.ROSTER, ensure_ascii=False))
+    return messages, roster
+
+
+def test_replay_writes_the_report(tmp_path):
+    messages, roster = write_inputs(tmp_path)
+    out = tmp_path / "report.json"
+    done = cli("replay", str(messages), "--roster", str(roster), "--until", "2026-11-20T10:00:00+08:00",
+               "--report", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "line 4: not valid JSON" in done.stderr and "line 6: timestamp" in done.stderr
+    report = json.loads(out.read_text())
+    assert set(report) >= {"alerts", "episodes", "sales", "rooms"}
+    alert = report["alerts"][0]
+    assert set(alert) >= {"room_id", "level", "waited_minutes", "targets", "owner_id", "at"}
+    assert alert["at"] == "2026-11-20T09:05:00+08:00"
+    assert sorted((a["room_id"], a["level"], a["waited_minutes"], a["targets"]) for a in report["alerts"]) == sorted(
+        scenario.EXPECTED_ALERTS)
+    assert set(report["sales"][0]) >= {"staff_id", "name", "episodes", "over_threshold", "avg_reply_minutes",
+                                       "total_messages"}
+    assert set(report["rooms"][0]) >= {"room_id", "topic", "owner_id", "stage", "episodes", "over_threshold",
+                                       "avg_reply_minutes", "total_messages", "sales_messages", "employee_messages",
+                                       "customer_messages"}
+    assert len(report["rejected_lines"]) == 2
+
+
+def test_bad_policy_and_roster_stop_with_the_field_named(tmp_path):
+    messages, roster = write_inputs(tmp_path)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("pre_sales:\n  steps:\n    - {after_minutes: -5, level: green, targets: [private]}\n"
+                      "after_sales:\n  steps:\n    - {after_minutes: 5, level: green, targets: [private]}\n")
+    done = cli("replay", str(messages), "--roster", str(roster), "--policy", str(policy), "--report",
+               str(tmp_path / "r.json"))
+    assert done.returncode == 2 and "pre_sales.steps.0.after_minutes" in done.stderr
+    bad_roster = tmp_path / "bad_roster.json"
+    bad_roster.write_text(json.dumps({"staff": [{"id": "s1", "name": "a", "role": "boss"}], "rooms": []}))
+    done = cli("replay", str(messages), "--roster", str(bad_roster), "--report", str(tmp_path / "r.json"))
+    assert done.returncode == 2 and "staff.0.role" in done.stderr
+
+
+@pytest.mark.slow
+def test_demo_prints_alerts_and_tables(tmp_path):
+    done = cli("demo", "--data-dir", str(tmp_path / "demo"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    for colour in ("绿色警报", "黄色警报", "橙色警报", "红色警报", "紫色警报", "灰色警报"):
+        assert colour in out
+    assert "销售视角" in out and "群聊视角" in out and "群聊细节" in out
+    report = json.loads((tmp_path / "demo" / "report.json").read_text())
+    assert any(e["ended_by"] == "cancelled" for e in report["episodes"])
+    assert len(report["sales"]) == 5 and len(report["rooms"]) >= 30
