@@ -50,40 +50,57 @@ class Ingestion:
 
     def pump(self) -> int:
         """Process everything waiting in the inbox now (replay and tests); returns entries handled."""
-        total = 0
-        while n := self._pump_once(block_ms=None):
-            total += n
-        return total
+        with self._lock:
+            return self._consume(block_ms=None, forever=False)
 
     def _run_live(self) -> None:
         while True:
             try:
-                self._pump_once(block_ms=1000)
+                with self._lock:
+                    self._consume(block_ms=1000, forever=True)
             except Exception:  # noqa: BLE001 - keep consuming through Redis or shard restarts
                 log.exception("ingest batch failed; it stays pending and is retried")
+                self._pending_first = True
                 time.sleep(0.5)
 
-    def _pump_once(self, block_ms: int | None) -> int:
-        with self._lock:
-            entries = self.inbox.read(CONSUMER, self.batch_size, block_ms, pending=self._pending_first)
-            if self._pending_first and not entries:
-                self._pending_first = False
-                entries = self.inbox.read(CONSUMER, self.batch_size, None, pending=False)
-            if not entries:
-                return 0
-            self._label_closing(entries)
-            by_shard: dict[int, list] = defaultdict(list)
-            newest = 0
-            for e in entries:
-                by_shard[shard_of(e.body[0] if e.kind != KIND_MESSAGE else e.body[1], len(self.shards))].append(
-                    (e.seq, e.kind, e.body))
-                newest = max(newest, e.body[4] if e.kind == KIND_MESSAGE else e.body[2])
-            ray.get([self.shards[i].apply.remote(batch) for i, batch in by_shard.items()])
-            if self.clock == "virtual":
-                ray.get(self.supervisor.advance.remote(newest))
-            self.inbox.ack([e.stream_id for e in entries])
-            self.processed += len(entries)
-            return len(entries)
+    def _consume(self, block_ms: int | None, forever: bool) -> int:
+        """Two batches in flight: the next one is read and sent while the shards work on the last.
+        A shard runs its batches in the order sent, and each batch is acknowledged only after its
+        own shard calls returned, so the overlap changes nothing about what is applied or when."""
+        total, in_flight = 0, None
+        while True:
+            batch = self._dispatch(block_ms if in_flight is None else None)
+            if in_flight is not None:
+                total += self._settle(in_flight)
+            in_flight = batch
+            if in_flight is None and not forever:
+                return total
+
+    def _dispatch(self, block_ms: int | None) -> tuple | None:
+        entries = self.inbox.read(CONSUMER, self.batch_size, block_ms, pending=self._pending_first)
+        if self._pending_first and not entries:
+            self._pending_first = False
+            entries = self.inbox.read(CONSUMER, self.batch_size, block_ms, pending=False)
+        if not entries:
+            return None
+        self._label_closing(entries)
+        by_shard: dict[int, list] = defaultdict(list)
+        newest = 0
+        for e in entries:
+            room_id = e.body[1] if e.kind == KIND_MESSAGE else e.body[0]
+            by_shard[shard_of(room_id, len(self.shards))].append((e.seq, e.kind, e.body))
+            newest = max(newest, e.body[4] if e.kind == KIND_MESSAGE else e.body[2])
+        refs = [self.shards[i].apply.remote(batch) for i, batch in by_shard.items()]
+        return entries, refs, newest
+
+    def _settle(self, in_flight: tuple) -> int:
+        entries, refs, newest = in_flight
+        ray.get(refs)
+        if self.clock == "virtual":
+            ray.get(self.supervisor.advance.remote(newest))
+        self.inbox.ack([e.stream_id for e in entries])
+        self.processed += len(entries)
+        return len(entries)
 
     def _label_closing(self, entries: list) -> None:
         """Only customers' words can close an exchange; staff text is not the closing model's business."""

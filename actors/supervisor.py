@@ -14,11 +14,11 @@ import time
 import orjson
 import ray
 
-from core.deadlines import SETTLED, DeadlineBoard
+from core.deadlines import SETTLED, DeadlineBoard, Watch
 from policies.escalation import PolicyFile
 from store.keys import Keys
 from store.redis import connect
-from store.state import EVENTS_GROUP, commit_escalation, ensure_group, event_from_wire, load_watches
+from store.state import EVENTS_GROUP, commit_escalation, ensure_group, event_from_wire, iter_rooms, load_watches
 
 log = logging.getLogger("sales_assistant.supervisor")
 
@@ -35,14 +35,26 @@ class Supervision:
         self._lock = threading.Lock()
         self._pending_first = True  # after a restart, re-read events taken but never acknowledged
         ensure_group(self.r, self.keys.clock_events, EVENTS_GROUP)
-        for w in load_watches(self.r, self.keys):
-            if w.next_step == SETTLED:
-                self.board.restore_settled(w.room_id, w.clock_id)
-            else:
-                self.board.restore(w)
-        self.board.drain_changes()  # restored state is already persisted
+        self._rebuild()
         if clock == "wall":
             threading.Thread(target=self._run_live, name="supervisor-ticker", daemon=True).start()
+
+    def _rebuild(self) -> None:
+        """Running clocks from the rooms' snapshots, progress from the watches that fired; events
+        not yet acknowledged are re-read by the first step and reconcile the rest."""
+        progress = {w.room_id: w for w in load_watches(self.r, self.keys)}
+        running = {room.room_id: room for room in iter_rooms(self.r, self.keys) if room.clock is not None}
+        for room_id in progress.keys() | running.keys():
+            w, room = progress.get(room_id), running.get(room_id)
+            if w is not None and w.next_step != SETTLED:
+                self.board.restore(w)  # it fired and is not done: the truth, even if its stop is still to come
+                continue
+            if w is not None:
+                self.board.restore_settled(room_id, w.clock_id)
+            if room is not None and (w is None or w.clock_id != room.clock.clock_id):
+                c = room.clock
+                self.board.restore(Watch(room_id, c.clock_id, c.started_at, room.stage, room.owner_id, room.topic,
+                                         c.customer_name, c.last_text))
 
     # --- virtual time: driven by the replay driver, the ingest and the tick API -------------------
 

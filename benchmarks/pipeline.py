@@ -8,6 +8,7 @@ The same run also measures a bare redis-py stream loop as the baseline the pipel
 """
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import tempfile
@@ -82,6 +83,18 @@ class RssSampler:
         self._thread.join()
 
 
+def cpu_seconds(roles: dict[str, int | None]) -> dict[str, float]:
+    """CPU time (user + system) each pipeline process has used so far: which part saturates first."""
+    out = {}
+    for role, pid in roles.items():
+        try:
+            t = psutil.Process(pid).cpu_times()
+            out[role] = t.user + t.system
+        except (psutil.Error, TypeError):
+            out[role] = 0.0
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -103,9 +116,11 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
         probe = ShardActor.options(num_cpus=0).remote(0, 1, url, "bench-empty", settings.timezone)
         empty_uss = ray.get(probe.memory.remote())["uss"]
         ray.kill(probe)
-        pids = [m["pid"] for m in ray.get([a.memory.remote() for a in shard_actors])]
-        pids += ray.get([pipeline.actors[n].ping.remote() for n in ("ingest", "supervisor", "notifier")])
-        pids += [p for p in [embedded_pid(data)] if p]
+        roles = {f"shard-{i}": m["pid"] for i, m in enumerate(ray.get([a.memory.remote() for a in shard_actors]))}
+        roles |= {n: ray.get(pipeline.actors[n].ping.remote()) for n in ("ingest", "supervisor", "notifier")}
+        roles |= {"redis": embedded_pid(data), "driver": os.getpid()}
+        pids = [p for p in roles.values() if p]
+        cpu_before = cpu_seconds(roles)
 
         # Thresholds (5 min after each unanswered question) must fall after the ingest is done,
         # so the latency measures the supervisor and notifier, not a queue of unread messages.
@@ -119,6 +134,7 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
             while not pipeline.inbox.caught_up():
                 time.sleep(0.005)
             elapsed = time.perf_counter() - t0
+            cpu_used = {k: round(v - cpu_before[k], 2) for k, v in cpu_seconds(roles).items()}
             due_until = (items[-1].ts + 5 * MINUTE) / 1000
             while time.time() < due_until + 1.5:
                 time.sleep(0.1)
@@ -135,6 +151,7 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
             "alerts": len(received),
             "shard_bytes_per_idle_room": idle,
             "shards": shards,
+            "cpu_seconds_during_ingest": cpu_used,
             "baseline_redis_stream_msgs_per_second": round(baseline),
         }
     finally:

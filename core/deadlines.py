@@ -111,9 +111,10 @@ class DeadlineBoard:
             alerts.append(alert)
         self.watches.pop(ep.room_id, None)
         self.settled[ep.room_id] = ep.clock_id
+        if w.next_step > 0:  # it fired: remember it is done, so a redelivered stop fires nothing again
+            self._just_settled[ep.room_id] = w
+            self._changed.add(ep.room_id)
         w.next_step = SETTLED
-        self._just_settled[ep.room_id] = w
-        self._changed.add(ep.room_id)
         return alerts
 
     def due(self, now: int) -> list[Alert]:
@@ -135,15 +136,15 @@ class DeadlineBoard:
         """Take over a running clock (fresh or rebuilt from the store) at watch.next_step."""
         self.settled.pop(watch.room_id, None)
         self.watches[watch.room_id] = watch
-        self._changed.add(watch.room_id)
         self._schedule(watch)
 
     def restore_settled(self, room_id: str, clock_id: str) -> None:
         self.settled[room_id] = clock_id
 
     def drain_changes(self) -> dict[str, Watch]:
-        """The watch of every room whose progress moved since the last drain (next_step SETTLED once
-        stopped): persisting these is all a restarted supervisor needs to carry on."""
+        """The watches that fired since the last drain (next_step SETTLED once stopped). A watch
+        that never fired needs no record: the running clocks in the rooms' snapshots rebuild it
+        at step 0, and a replayed stop of a clock that fired nothing fires nothing."""
         out = {}
         for room_id in self._changed:
             w = self.watches.get(room_id) or self._just_settled.get(room_id)

@@ -171,20 +171,30 @@ def load_watches(r: redis.Redis, keys: Keys) -> list[Watch]:
     return [Watch(*orjson.loads(raw)) for _, raw in r.hscan_iter(keys.escalation, count=2000)]
 
 
+# Same reasoning as _COMMIT: one script call, one argument, atomic.
+_COMMIT_ESCALATION = """
+local b = cjson.decode(ARGV[1])
+for _, alert in ipairs(b.alerts) do redis.call('XADD', KEYS[1], '*', 'd', alert) end
+for _, row in ipairs(b.watches) do redis.call('HSET', KEYS[2], row[1], row[2]) end
+if #b.acked > 0 then
+  for _, id in ipairs(b.acked) do redis.call('XACK', KEYS[3], ARGV[2], id) end
+  redis.call('XTRIM', KEYS[3], 'MINID', '~', b.acked[#b.acked])
+end
+if #b.alerts > 0 then redis.call('HINCRBY', KEYS[4], 'alerts', #b.alerts) end
+return 1
+"""
+
+
 def commit_escalation(r: redis.Redis, keys: Keys, alerts: list[Alert], watches: dict[str, Watch],
                       acked_event_ids: list[str]) -> None:
     """Alerts into the outbox together with the progress that says they fired: never twice."""
-    pipe = r.pipeline(transaction=True)
-    for alert in alerts:
-        pipe.xadd(keys.alerts, {"d": orjson.dumps(alert.to_dict())})
-    if watches:
-        pipe.hset(keys.escalation, mapping={rid: orjson.dumps(w.to_list()) for rid, w in watches.items()})
-    if acked_event_ids:
-        pipe.xack(keys.clock_events, EVENTS_GROUP, *acked_event_ids)
-        pipe.xtrim(keys.clock_events, minid=acked_event_ids[-1], approximate=True)
-    if alerts:
-        pipe.hincrby(keys.stats, "alerts", len(alerts))
-    pipe.execute()
+    if not (alerts or watches or acked_event_ids):
+        return
+    body = {"alerts": [orjson.dumps(a.to_dict()).decode() for a in alerts],
+            "watches": [[rid, orjson.dumps(w.to_list()).decode()] for rid, w in watches.items()],
+            "acked": acked_event_ids}
+    r.register_script(_COMMIT_ESCALATION)(keys=[keys.alerts, keys.escalation, keys.clock_events, keys.stats],
+                                          args=[orjson.dumps(body), EVENTS_GROUP])
 
 
 def load_alerts(r: redis.Redis, keys: Keys, start_ms: int | None = None, end_ms: int | None = None) -> list[dict]:

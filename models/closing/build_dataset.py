@@ -82,6 +82,7 @@ ACKS: list[tuple[str, list[str]]] = [
     ("了解了解", []), ("嗯嗯嗯", []), ("好的好的好的", []), ("OK啦", []), ("哈哈好的", []), ("哈哈哈，好的", []),
     ("嗯嗯，知道了", []), ("好嘞收到", []), ("好的呢亲", []), ("嗯嗯好的谢谢", []), ("好的，了解了", []),
     ("收到，明白", []), ("okok", []), ("好好好", []), ("对，没问题", []), ("好的，明白了", []),
+    ("不错", ["不怎么样"]), ("不错不错", []), ("还不错", []), ("不客气", []), ("不用谢", []),
 ]
 
 EMOJI_ONLY: list[str] = [
@@ -218,7 +219,7 @@ REQUEST_FORMS: list[tuple[str, int, str]] = [
     ("{r}", 0, "request"), ("麻烦{r}", 0, "request"), ("麻烦{r}，谢谢", 0, "request"), ("{ack}{r}", 0, "mixed_request"),
     ("辛苦{r}", 0, "request"), ("{r}🙏", 0, "request"), ("{at}{r}", 0, "request"), ("请{r}", 0, "request"),
     ("谢谢，麻烦再{r}", 0, "mixed_request"), ("{r}，比较急", 0, "request"), ("{at}麻烦{r}[抱拳]", 0, "request"),
-    ("{r}，辛苦了", 0, "request"),
+    ("{r}，辛苦了", 0, "request"), ("{rep}，{r}", 0, "request"), ("{rep}你好，{r}", 0, "request"),
 ]
 
 STATEMENTS: list[str] = [
@@ -253,7 +254,8 @@ COMPLAINT_FORMS: list[tuple[str, int, str]] = [
     ("{c}", 0, "complaint"), ("{c}{neg}", 0, "complaint"), ("{at}{c}", 0, "complaint"), ("{c}！", 0, "complaint"),
     ("{ack}{but}{c}", 0, "mixed_but"), ("谢谢，但是{c}", 0, "mixed_but"), ("{ack}{but}刚才{c}", 0, "mixed_but"),
     ("收到，不过{c}", 0, "mixed_but"), ("{ack}{c}", 0, "mixed_complaint"), ("怎么回事，{c}", 0, "complaint"),
-    ("{c}，麻烦看下", 0, "complaint"), ("你好，{c}", 0, "complaint"),
+    ("{c}，麻烦看下", 0, "complaint"), ("你好，{c}", 0, "complaint"), ("{rep}，{c}", 0, "complaint"),
+    ("{rep}，{c}，辛苦看下", 0, "complaint"),
 ]
 
 NUDGES: list[str] = [
@@ -315,7 +317,8 @@ DOCUMENT_STATES: list[tuple[str, int]] = [
     ("抬头写错了", 0), ("打不开", 0), ("收到两份重复的", 0), ("过期了", 0), ("没盖章", 0), ("丢了", 0),
     ("内容有出入", 0), ("版本不是最新的", 0),
 ]
-STATE_PREFIXES = {1: ["", "现在", "刚试了下，", "刚看了，", "嗯，"], 0: ["", "你好，", "今天", "刚才", "我们的"]}
+STATE_PREFIXES = {1: ["", "现在", "刚试了下，", "刚看了，", "嗯，", "{rep}，"],
+                  0: ["", "你好，", "今天", "刚才", "我们的", "{rep}，", "{rep}你好，"]}
 STATE_TAILS = {1: ["", "，谢谢", "，辛苦了", "[强]", "👍", "，感谢", "～", "[OK]", "，没事了", "[抱拳]"],
                0: ["", "，麻烦看下", "[流泪]", "！", "[发怒]", "，急", "，帮忙处理下", "。。。", "[裂开]"]}
 
@@ -459,7 +462,7 @@ def state_variants(body: tuple[str, int], f: Filler, objects: list[str]) -> list
     kind = "resolved" if label else "complaint"
     a, b, c = _pick(r, objects, 3)
     lines = [(a + state, label, kind),
-             (r.choice(STATE_PREFIXES[label]) + b + state + r.choice(STATE_TAILS[label]), label, kind),
+             (f.fill(r.choice(STATE_PREFIXES[label])) + b + state + r.choice(STATE_TAILS[label]), label, kind),
              (f.at() + c + state + r.choice(STATE_TAILS[label]), label, kind)]
     return lines[:1] + _pick(r, lines[1:], 1 + r.randint(0, 1))
 

@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     table.add_column("sent/s", justify="right")
     for row in rows:
         table.add_row(row["corrector"], *(f"{row[k]:.4f}" for _, k in cols), f"{row['sentences_per_s']:.1f}")
-    Console().print(table)
+    Console(width=160).print(table)
     print("TP/FP/FN/TN: " + "; ".join(f"{r['corrector']} {r['tp']}/{r['fp']}/{r['fn']}/{r['tn']}" for r in rows))
 
 

@@ -5,6 +5,9 @@ own 2.9 GB model. We only translate its output into ``Typo`` and drop what touch
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -12,24 +15,37 @@ from models.typo import Typo, apply_typos
 from models.typo.protect import Protector, overlaps
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class KenlmCscBaseline:
     name = "kenlm-csc"
 
     def __init__(self, lm_path: str | Path | None = None, protected_words: Iterable[str] = ()):
-        from models.lm import build_lm
-
         import logging
 
         from loguru import logger
-
         from pycorrector.corrector import Corrector  # heavy: imports torch and transformers
+
+        from models.lm import build_lm
 
         logger.remove()  # pycorrector logs every loaded file at DEBUG
         logging.getLogger("jieba").setLevel(logging.WARNING)
         self.lm_path = Path(lm_path) if lm_path else build_lm()
         self._corrector = Corrector(language_model_path=str(self.lm_path))
-        self._corrector.check_corrector_initialized()
-        self._corrector.check_detector_initialized()
+        with _quiet_stderr():  # kenlm draws a loading bar on the C++ side
+            self._corrector.check_detector_initialized()
+            self._corrector.check_corrector_initialized()
         self.protector = Protector(protected_words)
 
     def correct(self, texts: Sequence[str]) -> list[tuple[str, list[Typo]]]:

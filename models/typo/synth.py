@@ -2,7 +2,8 @@
 
 The clean sentences are the 3% of the corpus that ``build_lm`` holds out (dev_clean.txt). Each
 gives a clean copy and a copy with 1-3 typos. A typo replaces an intended character ``c`` by a
-character ``w`` that ``c`` can be confused with: same pinyin and tone 60%, other tone 25%, shape
+character ``w`` that ``c`` can be confused with: same pinyin and tone 45%, same pinyin other tone
+40% (pinyin input methods do not see tones, so a wrong pick is nearly as likely either way), shape
 15%; within a kind, commoner characters are likelier (weight P(w)^0.5), as an input method
 offers common characters first. No SIGHAN text is used anywhere here.
 """
@@ -16,7 +17,7 @@ from models.typo.ngram_csc import is_han
 from models.typo.protect import Protector
 from models.typo.resources import Confusion
 
-KIND_WEIGHTS = (0.60, 0.25, 0.15)  # same tone, other tone, shape
+KIND_WEIGHTS = (0.45, 0.40, 0.15)  # same tone, other tone, shape
 
 
 @dataclass(frozen=True)
