@@ -24,6 +24,7 @@ from store.state import load_roster, shard_of
 log = logging.getLogger("sales_assistant.ingest")
 
 CONSUMER = "ingest-0"
+NLP_TIMEOUT_S = 2.0
 
 
 class Ingestion:
@@ -40,7 +41,9 @@ class Ingestion:
         self.supervisor = ray.get_actor(actor_name(namespace, "supervisor"))
         self.clock = clock
         self.batch_size = batch_size
-        self.closing = load_closing_detector(closing_model)
+        # The built-in list is always at hand: it decides alone, or whenever the NLP actor cannot.
+        self.fallback = load_closing_detector("keywords")
+        self.nlp = ray.get_actor(actor_name(namespace, "nlp")) if closing_model != "keywords" else None
         self.staff = set(load_roster(self.r, self.keys).staff)
         self._lock = threading.Lock()
         self._pending_first = True
@@ -107,8 +110,22 @@ class Ingestion:
         asks = [e for e in entries if e.kind == KIND_MESSAGE and e.body[2] not in self.staff and e.body[3]]
         if not asks:
             return
-        for e, closing in zip(asks, is_closing(self.closing, [e.body[3] for e in asks]), strict=True):
+        texts = [e.body[3] for e in asks]
+        labels = self._ask_nlp(texts) if self.nlp is not None else None
+        if labels is None:
+            labels = is_closing(self.fallback, texts)
+        for e, closing in zip(asks, labels, strict=True):
             e.body[9] = closing
+
+    def _ask_nlp(self, texts: list[str]) -> list[bool] | None:
+        try:
+            return ray.get(self.nlp.closing.remote(texts), timeout=NLP_TIMEOUT_S)
+        except (ray.exceptions.GetTimeoutError, ray.exceptions.RayError) as e:
+            # Clocks must not wait for a model: the built-in list decides this batch.
+            self.r.hincrby(self.keys.stats, "nlp_fallback", len(texts))
+            log.warning("NLP actor unavailable (%s); %d closing labels from the built-in list", type(e).__name__,
+                        len(texts))
+            return None
 
     def ping(self) -> int:
         """Alive? Answers with the process id (the benchmarks sum every process's memory)."""

@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import ray
 from connectors.sinks import ConsoleSink, JsonlSink, NullSink, Sink
 from store.keys import Keys
 from store.redis import connect
-from store.state import ensure_group, load_roster
+from store.state import caught_up, ensure_group, load_roster
 
 log = logging.getLogger("sales_assistant.notifier")
 
@@ -66,8 +67,13 @@ class Notification:
         self._roster = load_roster(self.r, self.keys)
         self._roster_loaded = time.monotonic()
         for name, sink in self.sinks.items():
-            ensure_group(self.r, self.keys.alerts, self._group(name))
-            threading.Thread(target=self._run, args=(name, sink), name=f"sink-{name}", daemon=True).start()
+            self._follow(self.keys.alerts, name, lambda item, sink=sink: sink.deliver(self._enrich(item)))
+            if hasattr(sink, "deliver_suggestion"):
+                self._follow(self.keys.suggestions, name, lambda item, sink=sink: sink.deliver_suggestion(item))
+
+    def _follow(self, stream: str, name: str, deliver: Callable[[dict], None]) -> None:
+        ensure_group(self.r, stream, self._group(name))
+        threading.Thread(target=self._run, args=(stream, name, deliver), name=f"{stream}-{name}", daemon=True).start()
 
     @staticmethod
     def _group(name: str) -> str:
@@ -79,30 +85,30 @@ class Notification:
         owner = self._roster.staff.get(alert.get("owner_id") or "")
         return {**alert, "owner_name": owner.name if owner else None, "team": owner.team if owner else None}
 
-    def _run(self, name: str, sink: Sink) -> None:
+    def _run(self, stream: str, name: str, deliver: Callable[[dict], None]) -> None:
         r = connect(self.redis_url)
         group, consumer = self._group(name), f"{name}-0"
-        cursor = "0"  # first whatever this sink took but never acknowledged, then new alerts
+        cursor = "0"  # first whatever this sink took but never acknowledged, then new items
         while True:
             try:
-                reply = r.xreadgroup(group, consumer, {self.keys.alerts: cursor}, count=100,
+                reply = r.xreadgroup(group, consumer, {stream: cursor}, count=100,
                                      block=None if cursor == "0" else 1000)
                 rows = [(sid, f) for _, entries in (reply or []) for sid, f in entries]
                 if cursor == "0" and not rows:
                     cursor = ">"
                 for sid, fields in rows:
                     if fields:
-                        self._deliver_with_backoff(name, sink, self._enrich(orjson.loads(fields["d"])))
-                    r.xack(self.keys.alerts, group, sid)
+                        self._deliver_with_backoff(name, deliver, orjson.loads(fields["d"]))
+                    r.xack(stream, group, sid)
             except Exception:  # noqa: BLE001 - a sink thread must survive Redis restarts
                 log.exception("sink %s: reading alerts failed; retrying", name)
                 time.sleep(0.5)
 
-    def _deliver_with_backoff(self, name: str, sink: Sink, alert: dict) -> None:
+    def _deliver_with_backoff(self, name: str, deliver: Callable[[dict], None], item: dict) -> None:
         delay = 0.5
         while True:
             try:
-                sink.deliver(alert)
+                deliver(item)
                 if self.failing.pop(name, None) is not None:
                     self.r.hdel(self.keys.stats, f"sink_failing:{name}")
                     log.info("sink %s: delivering again", name)
@@ -119,16 +125,10 @@ class Notification:
     # --- for drivers and tests -------------------------------------------------------------------
 
     def drained(self) -> bool:
-        """True when every sink has taken and acknowledged every alert fired so far."""
-        try:
-            last = self.r.xinfo_stream(self.keys.alerts)["last-generated-id"]
-        except Exception:  # noqa: BLE001 - no stream yet: nothing to deliver
-            return True
-        for info in self.r.xinfo_groups(self.keys.alerts):
-            if info["name"].startswith("sink:") and info["name"][5:] in self.sinks:
-                if info["pending"] or info["last-delivered-id"] != last:
-                    return False
-        return True
+        """True when every sink has taken and acknowledged every alert and suggestion so far."""
+        return all(caught_up(self.r, stream, self._group(name)) for name, sink in self.sinks.items()
+                   for stream in (self.keys.alerts, self.keys.suggestions)
+                   if stream == self.keys.alerts or hasattr(sink, "deliver_suggestion"))
 
     def received(self) -> list[tuple[str, int, float]]:
         sink = self.sinks.get("null")

@@ -10,6 +10,7 @@ import ray
 
 from actors import actor_name
 from actors.ingest import IngestActor
+from actors.nlp import NlpActor
 from actors.notifier import NotifierActor, SinkSpec
 from actors.shard import ShardActor
 from actors.supervisor import SupervisorActor
@@ -20,7 +21,7 @@ from store.inbox import Inbox
 from store.keys import Keys
 from store.redis import connect, ensure_embedded
 from store.report import build_report
-from store.state import save_roster
+from store.state import NLP_GROUP, caught_up, save_roster
 
 log = logging.getLogger("sales_assistant.pipeline")
 
@@ -57,16 +58,21 @@ class Pipeline:
         s, url, ns = self.settings, self.redis_url, self.settings.namespace
         # Shards spread over every node of a cluster; on one machine SPREAD is a no-op.
         shards = [ShardActor.options(name=actor_name(ns, f"shard-{i}"), num_cpus=0, scheduling_strategy="SPREAD")
-                  .remote(i, s.shards, url, ns, s.timezone) for i in range(s.shards)]
+                  .remote(i, s.shards, url, ns, s.timezone, s.nlp.check_staff) for i in range(s.shards)]
         supervisor = SupervisorActor.options(name=actor_name(ns, "supervisor"), num_cpus=0).remote(
             url, ns, self.policy.model_dump(mode="json"), self.clock)
         notifier = NotifierActor.options(name=actor_name(ns, "notifier"), num_cpus=0).remote(url, ns, self.sink_specs)
+        nlp = None
+        if s.closing_model != "keywords" or s.nlp.check_staff:
+            nlp = NlpActor.options(name=actor_name(ns, "nlp"), num_cpus=0).remote(
+                url, ns, s.closing_model, s.nlp.check_staff, str(s.nlp.lm_path) if s.nlp.lm_path else None,
+                list(s.nlp.domain_words), s.timezone, s.lang)
         ingest = IngestActor.options(name=actor_name(ns, "ingest"), num_cpus=0).remote(
             url, ns, s.shards, s.closing_model, s.batch_size, self.clock, self.consume)
         self.actors = {"supervisor": supervisor, "notifier": notifier, "ingest": ingest,
-                       **{f"shard-{i}": a for i, a in enumerate(shards)}}
+                       **{f"shard-{i}": a for i, a in enumerate(shards)}, **({"nlp": nlp} if nlp else {})}
         ray.get([supervisor.ping.remote(), notifier.ping.remote(), ingest.ping.remote()]
-                + [a.room_count.remote() for a in shards])
+                + [a.room_count.remote() for a in shards] + ([nlp.ping.remote()] if nlp else []))
         return self
 
     # --- driving ----------------------------------------------------------------------------------
@@ -90,9 +96,11 @@ class Pipeline:
         return ray.get(self.actors["supervisor"].advance.remote(now_ms))
 
     def wait_delivered(self, timeout_s: float = 30.0) -> bool:
+        """Every staff message checked (when the checks run) and every alert and suggestion handed over."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if ray.get(self.actors["notifier"].drained.remote()):
+            nlp_done = not self.settings.nlp.check_staff or caught_up(self.r, self.keys.staff_texts, NLP_GROUP)
+            if nlp_done and ray.get(self.actors["notifier"].drained.remote()):
                 return True
             time.sleep(0.02)
         return False

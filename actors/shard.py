@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import ray
 
-from core.messages import CancelClock, Message
+from core.messages import CancelClock, Message, MessageType
 from core.room import ClockStopped, Episode, Rejection, Room
 from core.roster import RoomInfo, Roster, Speaker
 from core.timeutil import day_of
@@ -17,12 +17,16 @@ from store.state import commit_shard_batch, load_roster, load_shard_rooms, recor
 
 log = logging.getLogger("sales_assistant.shard")
 
+STAFF_SPEAKERS = frozenset({Speaker.OWNER, Speaker.EMPLOYEE})
+
 
 class RoomShard:
     """The shard's logic without Ray, so tests and the benchmark can drive it in-process too."""
 
-    def __init__(self, shard_id: int, shards: int, redis_url: str, namespace: str, tz: str) -> None:
-        self.shard_id, self.tz = shard_id, tz
+    def __init__(self, shard_id: int, shards: int, redis_url: str, namespace: str, tz: str,
+                 check_staff: bool = False) -> None:
+        """`check_staff`: hand what staff write to the NLP actor's typo and phrasing checks."""
+        self.shard_id, self.tz, self.check_staff = shard_id, tz, check_staff
         self.r, self.keys = connect(redis_url), Keys(namespace)
         self.shards = shards
         self.rooms: dict[str, Room] = load_shard_rooms(self.r, self.keys, shard_id, shards)
@@ -36,6 +40,7 @@ class RoomShard:
         events: list = []
         stats: dict[str, int] = defaultdict(int)
         rejected: list[dict] = []
+        staff_texts: list[list] = []
         for seq, kind, body in entries:
             if kind == KIND_MESSAGE:
                 msg = Message.from_wire(body)
@@ -60,12 +65,15 @@ class RoomShard:
             if outcome.speaker is not None:
                 counts[(day_of(body[4], self.tz), room.room_id, outcome.speaker)] += 1
                 stats["applied"] += 1
+                if self.check_staff and outcome.speaker in STAFF_SPEAKERS and msg.text and msg.type == MessageType.TEXT:
+                    staff_texts.append([msg.id, room.room_id, msg.sender_id, msg.sender_name, room.owner_id,
+                                        room.topic, msg.text, msg.ts])
             if outcome.event is not None:
                 events.append(outcome.event)
                 if isinstance(outcome.event, ClockStopped):
                     ep = outcome.event.episode
                     episodes.append((day_of(ep.started_at, self.tz), ep))
-        commit_shard_batch(self.r, self.keys, touched.values(), counts, episodes, events, stats)
+        commit_shard_batch(self.r, self.keys, touched.values(), counts, episodes, events, stats, staff_texts)
         if rejected:
             record_rejections(self.r, self.keys, rejected)
             for row in rejected:

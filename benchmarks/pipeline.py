@@ -107,7 +107,10 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
     try:
         url = ensure_embedded(data)
         baseline = baseline_stream_rate(url, min(messages, 50_000))
-        settings = load_settings(data_dir=data, redis_url=url, namespace="bench", shards=shards, batch_size=batch_size)
+        # The reply-clock pipeline itself: closing labels from the built-in list, no staff checks
+        # (the NLP models have their own benchmark: `sales-assistant bench nlp`).
+        settings = load_settings(data_dir=data, redis_url=url, namespace="bench", shards=shards, batch_size=batch_size,
+                                 closing_model="keywords", nlp={"check_staff": False})
         pipeline = Pipeline(settings, "wall", [SinkSpec("null")], consume=True)
         pipeline.load_roster(RosterFile.model_validate(workload.roster(rooms)).to_roster(), overwrite_rooms=True)
         pipeline.start(log_to_driver=False)

@@ -31,6 +31,12 @@ class HttpSettings(BaseModel):
     max_body_bytes: int = Field(5_000_000, gt=0)
 
 
+class NlpSettings(BaseModel):
+    check_staff: bool = True  # typo and phrasing checks on what staff write, suggestions to the rep
+    lm_path: Path | None = None  # character LM (ARPA); None: the corpus LM, built once and cached
+    domain_words: list[str] = []  # product and company names the typo check must never "correct"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SA_", env_nested_delimiter="__", extra="forbid")
 
@@ -46,7 +52,8 @@ class Settings(BaseSettings):
     lang: Literal["zh", "en"] = "zh"
     policy_file: Path | None = None
     roster_file: Path | None = None
-    closing_model: str = "keywords"
+    closing_model: Literal["keywords", "learned", "learned-model"] = "learned"
+    nlp: NlpSettings = NlpSettings()
     sinks: list[Literal["console", "jsonl", "lark", "null"]] = ["console"]
     alerts_jsonl: Path | None = None
     lark: LarkSettings = LarkSettings()

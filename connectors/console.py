@@ -34,6 +34,19 @@ def alert_line(alert: dict, lang: str = "zh", tz: str = "Asia/Shanghai") -> Text
     return line
 
 
+def suggestion_line(suggestion: dict, lang: str = "zh") -> Text:
+    who = suggestion.get("sender_name") or suggestion.get("sender_id")
+    why = [f"{t['wrong']}→{t['suggestion']}" for t in suggestion.get("typos", [])]
+    why += [f["kind"] for f in suggestion.get("phrasing", [])]
+    line = Text()
+    line.append("✎ 措辞建议 " if lang == "zh" else "✎ suggestion ", style="bold blue")
+    line.append(f"@{who}: {suggestion.get('text', '')}")
+    if suggestion.get("corrected") and suggestion["corrected"] != suggestion.get("text"):
+        line.append(f" → {suggestion['corrected']}", style="green")
+    line.append(f" ({', '.join(why)})", style="dim")
+    return line
+
+
 SALES_COLUMNS = {
     "zh": [("name", "销售"), ("episodes", "回复次数"), ("over_threshold", "超时次数"),
            ("avg_reply_minutes", "平均回复(分钟)"), ("total_messages", "总消息数")],

@@ -167,6 +167,27 @@ def idempotency_key(alert_id: str, chat_id: str) -> str:
 # --- the sink (I/O) -------------------------------------------------------------------------------
 
 
+def build_suggestion_card(suggestion: dict, lang: str = "zh") -> dict:
+    """A wording suggestion for one rep: what was sent, the corrected text, and why."""
+    zh = lang == "zh"
+    reasons = [f"{t['wrong']} → {t['suggestion']}" for t in suggestion.get("typos", [])]
+    reasons += [f["message"] + (f" → {f['suggestion']}" if f.get("suggestion") else "")
+                for f in suggestion.get("phrasing", [])]
+    room = suggestion.get("topic") or suggestion.get("room_id", "")
+    elements = [
+        _field("群聊" if zh else "Room", room),
+        _field("已发送" if zh else "You sent", clip(suggestion.get("text", ""), 300)),
+        _field("建议改为" if zh else "Suggested", clip(suggestion.get("corrected", ""), 300)),
+        _field("原因" if zh else "Why", clip("；".join(reasons) if zh else "; ".join(reasons), 500)),
+    ]
+    return {
+        "config": {"wide_screen_mode": True},
+        "header": {"template": "blue",
+                   "title": _plain("措辞建议" if zh else "Wording suggestion")},
+        "elements": elements,
+    }
+
+
 class LarkSink:
     """Sends alert cards through lark-oapi; one call to `deliver` per alert, no retries of its own."""
 
@@ -225,6 +246,14 @@ class LarkSink:
             raise DeliveryError(
                 "; ".join(str(e) for e in errors), chat_id=first.chat_id, code=first.code, lark_answered=True
             )
+
+    def deliver_suggestion(self, suggestion: dict) -> None:
+        """A suggestion is for the rep who wrote the message only: their private chat, never the team's."""
+        chat_id = self._settings.private_chats.get(suggestion.get("sender_id") or "")
+        if not chat_id:
+            return  # no private chat for this writer (a colleague, or not configured): nothing to send
+        content = json.dumps(build_suggestion_card(suggestion, self._settings.lang), ensure_ascii=False)
+        self._send(chat_id, content, idempotency_key(f"suggestion/{suggestion['suggestion_id']}", chat_id))
 
     def chats_for(self, alert: dict) -> list[str]:
         """Chat ids for the alert's targets, in order, without duplicates."""

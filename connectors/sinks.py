@@ -18,6 +18,12 @@ class Sink(Protocol):
     def deliver(self, alert: dict) -> None: ...
 
 
+class SuggestionSink(Protocol):
+    """A sink that can also pass a wording suggestion to the rep who wrote a message."""
+
+    def deliver_suggestion(self, suggestion: dict) -> None: ...
+
+
 class NullSink:
     """Holds alerts and the moment they arrived; the pipeline benchmark reads the latencies."""
 
@@ -32,30 +38,37 @@ class NullSink:
 
 class JsonlSink:
     """Appends one JSON line per alert. Exactly once even across crashes: on start it reads back
-    the ids already written, so an alert redelivered after a crash is skipped."""
+    the ids already written, so an alert redelivered after a crash is skipped. Suggestions go to
+    a second file beside it (suggestions.jsonl)."""
 
     name = "jsonl"
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path, id_field: str = "alert_id") -> None:
+        self.path, self.id_field = Path(path), id_field
+        self._suggestions: JsonlSink | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._written: set[str] = set()
         if self.path.exists():
             with self.path.open("rb") as f:
                 for line in f:
                     try:
-                        self._written.add(orjson.loads(line)["alert_id"])
+                        self._written.add(orjson.loads(line)[self.id_field])
                     except (orjson.JSONDecodeError, KeyError, TypeError):
                         continue  # a line torn by a crash mid-write carries no complete alert
         self._file = self.path.open("ab")
 
     def deliver(self, alert: dict) -> None:
-        if alert["alert_id"] in self._written:
+        if alert[self.id_field] in self._written:
             return
         self._file.write(orjson.dumps(alert) + b"\n")
         self._file.flush()
         os.fsync(self._file.fileno())
-        self._written.add(alert["alert_id"])
+        self._written.add(alert[self.id_field])
+
+    def deliver_suggestion(self, suggestion: dict) -> None:
+        if self._suggestions is None:
+            self._suggestions = JsonlSink(self.path.with_name("suggestions.jsonl"), id_field="suggestion_id")
+        self._suggestions.deliver(suggestion)
 
 
 class ConsoleSink:
@@ -70,3 +83,8 @@ class ConsoleSink:
         from connectors.console import alert_line
 
         self.console.print(alert_line(alert, self.lang, self.tz))
+
+    def deliver_suggestion(self, suggestion: dict) -> None:
+        from connectors.console import suggestion_line
+
+        self.console.print(suggestion_line(suggestion, self.lang))

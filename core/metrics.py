@@ -38,6 +38,14 @@ class _Tally:
                 "cancelled_episodes": self.cancelled, "open_episodes": self.open}
 
 
+def quality(checks: dict[tuple[str, str, str], int], scope: str, ident: str) -> dict:
+    """Flagged messages per 100 checked: the quality figure of a rep (what they wrote) or a room."""
+    checked = checks.get((scope, ident, "checked"), 0)
+    flagged = checks.get((scope, ident, "flagged"), 0)
+    return {"checked_messages": checked, "flagged_messages": flagged,
+            "flagged_per_100": round(100 * flagged / checked, 1) if checked else None}
+
+
 def compute(
     episodes: list[Episode],
     counts: dict[tuple[str, Speaker], int],
@@ -45,9 +53,12 @@ def compute(
     roster: Roster,
     threshold_minutes: float = DEFAULT_THRESHOLD_MINUTES,
     tz: str = DEFAULT_TZ,
+    checks: dict[tuple[str, str, str], int] | None = None,
 ) -> dict[str, list[dict]]:
     """`episodes`: those started in the period (open ones included); `counts`: messages per room
-    and speaker in the period; `rooms`: every known room as it stands now."""
+    and speaker in the period; `rooms`: every known room as it stands now; `checks`: the NLP
+    checks of staff messages, (scope, id, "checked"|"flagged") -> count."""
+    checks = checks or {}
     by_room: dict[str, _Tally] = defaultdict(_Tally)
     by_sales: dict[str, _Tally] = defaultdict(_Tally)
     for ep in episodes:
@@ -61,7 +72,8 @@ def compute(
             by_sales[owner].counts[speaker] += n
 
     sales_rows = [
-        {"staff_id": s.id, "name": s.name, "role": s.role.value, **by_sales[s.id].row()}
+        {"staff_id": s.id, "name": s.name, "role": s.role.value, **by_sales[s.id].row(),
+         **quality(checks, "staff", s.id)}
         for s in sorted(roster.owners(), key=lambda s: s.id)
     ]
     room_rows = []
@@ -74,6 +86,7 @@ def compute(
             "stage": info.stage.value, "unassigned": info.owner is None, **tally.row(),
             "sales_messages": tally.counts[Speaker.OWNER], "employee_messages": tally.counts[Speaker.EMPLOYEE],
             "customer_messages": tally.counts[Speaker.CUSTOMER], "bot_messages": tally.counts[Speaker.BOT],
+            **quality(checks, "room", room_id),
         })
     episode_rows = [episode_row(ep, rooms, roster, tz) for ep in sorted(episodes, key=lambda e: (e.started_at, e.room_id))]
     return {"sales": sales_rows, "rooms": room_rows, "episodes": episode_rows}

@@ -42,6 +42,20 @@ class Keys:
         return f"{self.ns}:alerts"
 
     @property
+    def staff_texts(self) -> str:  # stream: what staff wrote, for the NLP actor's typo and phrasing checks
+        return f"{self.ns}:staff-texts"
+
+    def findings(self, day: str) -> str:  # hash message_id -> the NLP findings on a staff message
+        return f"{self.ns}:findings:{day}"
+
+    def quality(self, day: str) -> str:  # hash "room|staff\x1fid\x1fchecked|flagged" -> count
+        return f"{self.ns}:quality:{day}"
+
+    @property
+    def suggestions(self) -> str:  # stream: wording suggestions for reps, the notifier's second outbox
+        return f"{self.ns}:suggestions"
+
+    @property
     def staff(self) -> str:  # hash staff_id -> staff entry
         return f"{self.ns}:roster:staff"
 

@@ -9,7 +9,7 @@ from core import metrics
 from core.room import EndedBy
 from core.timeutil import day_start, days, iso
 from store.keys import Keys
-from store.state import known_rooms, load_alerts, load_counts, load_episodes, load_roster
+from store.state import known_rooms, load_alerts, load_counts, load_episodes, load_quality, load_roster
 
 
 def build_report(r: redis.Redis, keys: Keys, first: date, last: date, tz: str,
@@ -24,7 +24,7 @@ def build_report(r: redis.Redis, keys: Keys, first: date, last: date, tz: str,
     episodes = load_episodes(r, keys, period)
     episodes += [ep for room in rooms.values() if (ep := room.open_episode()) and start_ms <= ep.started_at < end_ms]
     views = metrics.compute(episodes, load_counts(r, keys, period), {rid: room.info() for rid, room in rooms.items()},
-                            roster, threshold_minutes, tz)
+                            roster, threshold_minutes, tz, load_quality(r, keys, period))
     alerts = sorted(load_alerts(r, keys, start_ms, end_ms), key=lambda a: (a["at"], a["room_id"], a["step"]))
     return {
         "period": {"from": first.isoformat(), "to": last.isoformat(), "timezone": tz},

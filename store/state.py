@@ -107,6 +107,7 @@ for _, row in ipairs(b.rooms) do redis.call('HSET', KEYS[1], row[1], row[2]) end
 for _, row in ipairs(b.counts) do redis.call('HINCRBY', row[1], row[2], row[3]) end
 for _, row in ipairs(b.episodes) do redis.call('HSET', row[1], row[2], row[3]) end
 if b.events ~= '' then redis.call('XADD', KEYS[2], '*', 'd', b.events) end
+if b.staff ~= '' then redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'd', b.staff) end
 for _, row in ipairs(b.stats) do redis.call('HINCRBY', KEYS[3], row[1], row[2]) end
 return 1
 """
@@ -120,8 +121,10 @@ def commit_shard_batch(
     episodes: list[tuple[str, Episode]],
     events: list,
     stats: dict[str, int],
+    staff_texts: list[list] | None = None,
 ) -> None:
-    """One shard batch, all or nothing: room snapshots, counters, closed episodes, clock events."""
+    """One shard batch, all or nothing: room snapshots, counters, closed episodes, clock events, and
+    what staff wrote for the NLP checks (capped: a lagging NLP actor loses checks, never messages)."""
     body = {
         "rooms": [[room.room_id, orjson.dumps(room.to_dict()).decode()] for room in rooms],
         "counts": [[keys.counts(day), f"{room_id}{COUNT_SEP}{speaker.value}", n]
@@ -129,8 +132,53 @@ def commit_shard_batch(
         "episodes": [[keys.episodes(day), ep.episode_id, orjson.dumps(ep.to_dict()).decode()] for day, ep in episodes],
         "events": orjson.dumps([event_to_wire(e) for e in events]).decode() if events else "",
         "stats": [[name, n] for name, n in stats.items() if n],
+        "staff": orjson.dumps(staff_texts).decode() if staff_texts else "",
     }
-    r.register_script(_COMMIT)(keys=[keys.rooms, keys.clock_events, keys.stats], args=[orjson.dumps(body)])
+    r.register_script(_COMMIT)(keys=[keys.rooms, keys.clock_events, keys.stats, keys.staff_texts],
+                               args=[orjson.dumps(body)])
+
+
+# The NLP actor's results for a batch of staff messages, with the acknowledgement: exactly once.
+_COMMIT_FINDINGS = """
+local b = cjson.decode(ARGV[1])
+for _, row in ipairs(b.findings) do redis.call('HSET', row[1], row[2], row[3]) end
+for _, row in ipairs(b.quality) do redis.call('HINCRBY', row[1], row[2], row[3]) end
+for _, s in ipairs(b.suggestions) do redis.call('XADD', KEYS[1], 'MAXLEN', '~', '100000', '*', 'd', s) end
+for _, id in ipairs(b.acked) do redis.call('XACK', KEYS[2], ARGV[2], id) end
+if #b.acked > 0 then redis.call('XTRIM', KEYS[2], 'MINID', '~', b.acked[#b.acked]) end
+return 1
+"""
+NLP_GROUP = "nlp"
+
+
+def commit_findings(r: redis.Redis, keys: Keys, findings: list[tuple[str, str, dict]],
+                    quality: dict[tuple[str, str], int], suggestions: list[dict], acked: list[str]) -> None:
+    """`findings`: (day, message_id, finding); `quality`: (day, field) -> increment."""
+    body = {"findings": [[keys.findings(day), mid, orjson.dumps(f).decode()] for day, mid, f in findings],
+            "quality": [[keys.quality(day), field, n] for (day, field), n in quality.items()],
+            "suggestions": [orjson.dumps(s).decode() for s in suggestions],
+            "acked": acked}
+    r.register_script(_COMMIT_FINDINGS)(keys=[keys.suggestions, keys.staff_texts], args=[orjson.dumps(body), NLP_GROUP])
+
+
+def load_quality(r: redis.Redis, keys: Keys, days: list[str]) -> dict[tuple[str, str, str], int]:
+    """(scope "room"|"staff", id, "checked"|"flagged") -> messages over the days."""
+    pipe = r.pipeline(transaction=False)
+    for day in days:
+        pipe.hgetall(keys.quality(day))
+    totals: dict[tuple[str, str, str], int] = defaultdict(int)
+    for mapping in pipe.execute():
+        for field, n in mapping.items():
+            scope, ident, what = field.split(COUNT_SEP)
+            totals[(scope, ident, what)] += int(n)
+    return dict(totals)
+
+
+def load_findings(r: redis.Redis, keys: Keys, days: list[str]) -> list[dict]:
+    pipe = r.pipeline(transaction=False)
+    for day in days:
+        pipe.hvals(keys.findings(day))
+    return [orjson.loads(raw) for values in pipe.execute() for raw in values]
 
 
 def record_rejections(r: redis.Redis, keys: Keys, rows: list[dict]) -> None:
@@ -218,6 +266,16 @@ def ensure_group(r: redis.Redis, stream: str, group: str, start: str = "0") -> N
     except redis.ResponseError as e:
         if "BUSYGROUP" not in str(e):
             raise
+
+
+def caught_up(r: redis.Redis, stream: str, group: str) -> bool:
+    """Every entry of `stream` was delivered to `group` and acknowledged."""
+    try:
+        info = next(g for g in r.xinfo_groups(stream) if g["name"] == group)
+    except (redis.ResponseError, StopIteration):
+        return r.xlen(stream) == 0
+    newer = r.xrange(stream, min=f"({info['last-delivered-id']}", count=1)
+    return info["pending"] == 0 and not newer
 
 
 def stats(r: redis.Redis, keys: Keys) -> dict[str, int]:

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "data" / "sentiment.tsv"
-MIN_CHARS, MAX_CHARS = 4, 40
+MIN_CHARS, MAX_CHARS = 4, 60
 
 
 def source_dir() -> Path:

@@ -6,7 +6,8 @@ closing, an explicit question or a "but" objection is not. Only the lines the ru
 the bare model, kept so the evaluation can show what the rules add.
 
 The model is trained by `python -m models.closing.train` and loads from `models/closing/artifacts/`
-only: config.json, model.safetensors, vocab.txt. Nothing is downloaded.
+only: config.json, model.safetensors, vocab.txt (and bigrams.txt when trained with bigrams).
+Nothing is downloaded.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.closing import rules
-from models.closing.text import CharVocab
+from models.closing.text import CharVocab, Encoder
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 REQUIRED_FILES = ("config.json", "model.safetensors", "vocab.txt")
@@ -53,15 +54,18 @@ class LearnedClosing:
         self.name = "learned" if use_rules else "learned-model"
         self.use_rules = use_rules
         self.batch_size = batch_size
-        self.vocab = CharVocab.load(self.artifacts / "vocab.txt")
+        chars = CharVocab.load(self.artifacts / "vocab.txt")
+        pairs_file = self.artifacts / "bigrams.txt"
+        pairs = CharVocab.load(pairs_file) if pairs_file.is_file() else None
         # Built from the local config and weights directly: no hub code path, nothing to download.
         self.model = BertForSequenceClassification(BertConfig.from_json_file(self.artifacts / "config.json"))
         self.model.load_state_dict(load_file(self.artifacts / "model.safetensors"), strict=True)
         self.model.eval()
-        if self.model.config.vocab_size != len(self.vocab):
-            raise ValueError(f"{self.artifacts}: vocab.txt has {len(self.vocab)} tokens, the model "
-                             f"{self.model.config.vocab_size}; retrain or restore both together")
-        self.max_length = self.model.config.max_position_embeddings
+        config = self.model.config
+        if config.vocab_size != len(chars) or (pairs is not None and config.type_vocab_size != len(pairs)):
+            raise ValueError(f"{self.artifacts}: vocab.txt / bigrams.txt do not match the model's config; "
+                             "retrain or restore the artifacts together")
+        self.encoder = Encoder(chars, pairs, config.max_position_embeddings)
 
     def scores(self, texts: Sequence[str]) -> list[float]:
         return [e.score for e in self.explain(texts)]
@@ -83,25 +87,27 @@ class LearnedClosing:
     def model_scores(self, texts: Sequence[str]) -> list[float]:
         """P(closing) from the model alone. Lines are batched by length so that padding stays short."""
         torch = self._torch
-        encoded = [self.vocab.encode(t, self.max_length) for t in texts]
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        encoded = [self.encoder.encode(t) for t in texts]
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
         probs = [0.0] * len(encoded)
         with torch.no_grad():
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
-                ids, mask = pad([encoded[i] for i in batch], torch)
-                logits = self.model(input_ids=ids, attention_mask=mask).logits
+                ids, types, mask = pad([encoded[i] for i in batch], torch)
+                logits = self.model(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
                 for i, p in zip(batch, torch.softmax(logits, dim=-1)[:, 1].tolist(), strict=True):
                     probs[i] = p
         return probs
 
 
-def pad(rows: list[list[int]], torch):  # noqa: ANN001, ANN201 - torch is passed in to keep the import lazy
-    """Right-pad with [PAD] (id 0) into (input_ids, attention_mask) tensors."""
-    width = max(map(len, rows), default=1)
+def pad(rows: list[tuple[list[int], list[int]]], torch):  # noqa: ANN001, ANN201 - torch passed in: lazy import
+    """Right-pad (token ids, bigram ids) pairs with id 0 into input_ids, token_type_ids, attention_mask."""
+    width = max((len(ids) for ids, _ in rows), default=1)
     ids = torch.zeros((len(rows), width), dtype=torch.long)
+    types = torch.zeros((len(rows), width), dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for r, row in enumerate(rows):
+    for r, (row, pairs) in enumerate(rows):
         ids[r, :len(row)] = torch.tensor(row, dtype=torch.long)
+        types[r, :len(pairs)] = torch.tensor(pairs, dtype=torch.long)
         mask[r, :len(row)] = 1
-    return ids, mask
+    return ids, types, mask

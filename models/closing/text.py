@@ -43,8 +43,13 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def bigrams(tokens: Sequence[str]) -> list[str]:
+    """Each token with the one before it ("^" at the start): 不错 is a word, 不 alone is not."""
+    return [a + b for a, b in zip(["^", *tokens[:-1]], tokens, strict=True)]
+
+
 class CharVocab:
-    """Token <-> id, built from the training split only; anything unseen there reads as [UNK]."""
+    """Token <-> id, built from training text only; anything unseen there reads as [UNK]."""
 
     def __init__(self, tokens: Sequence[str]):
         if tuple(tokens[: len(SPECIALS)]) != SPECIALS:
@@ -56,10 +61,14 @@ class CharVocab:
 
     @classmethod
     def build(cls, texts: Iterable[str], min_freq: int = 2) -> CharVocab:
-        counts = Counter(t for text in texts for t in tokenize(text))
+        return cls.from_tokens((tokenize(text) for text in texts), min_freq)
+
+    @classmethod
+    def from_tokens(cls, token_lists: Iterable[Sequence[str]], min_freq: int, limit: int | None = None) -> CharVocab:
+        counts = Counter(t for tokens in token_lists for t in tokens)
         kept = sorted((t for t, n in counts.items() if n >= min_freq and t not in SPECIALS),
                       key=lambda t: (-counts[t], t))
-        return cls([*SPECIALS, *kept])
+        return cls([*SPECIALS, *kept[:limit]])
 
     @classmethod
     def load(cls, path: Path) -> CharVocab:
@@ -71,11 +80,21 @@ class CharVocab:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def encode(self, text: str, max_length: int) -> list[int]:
-        """[CLS] tokens [SEP]; a long message keeps its head and its tail, where the closing sits."""
-        ids = [self.ids.get(t, 1) for t in tokenize(text)]
-        room = max_length - 2
-        if len(ids) > room:
+
+class Encoder:
+    """Text -> ([CLS] token ids [SEP], the matching bigram ids). Without a bigram vocabulary the second
+    list is all zeros. The bigram ids ride in BERT's token-type slot: an embedding added per position."""
+
+    def __init__(self, chars: CharVocab, pairs: CharVocab | None, max_length: int):
+        self.chars, self.pairs, self.max_length = chars, pairs, max_length
+
+    def encode(self, text: str) -> tuple[list[int], list[int]]:
+        tokens = tokenize(text)
+        room = self.max_length - 2
+        if len(tokens) > room:  # a long message keeps its head and its tail, where the closing sits
             head = room // 2
-            ids = ids[:head] + ids[len(ids) - (room - head):]
-        return [2, *ids, 3]
+            tokens = tokens[:head] + tokens[len(tokens) - (room - head):]
+        ids = [2, *(self.chars.ids.get(t, 1) for t in tokens), 3]
+        if self.pairs is None:
+            return ids, [0] * len(ids)
+        return ids, [2, *(self.pairs.ids.get(b, 1) for b in bigrams(tokens)), 3]

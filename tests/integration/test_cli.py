@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,12 @@ from tests.support import scenario
 pytestmark = pytest.mark.integration
 
 
-def cli(*args: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+BUILT_IN_NLP = {"SA_CLOSING_MODEL": "keywords", "SA_NLP__CHECK_STAFF": "false"}
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=cwd, env={**__import__("os").environ, "COLUMNS": "160"})
+                          cwd=cwd, env={**os.environ, "COLUMNS": "160", **(BUILT_IN_NLP if env is None else env)})
 
 
 def write_inputs(tmp_path: Path) -> tuple[Path, Path]:
@@ -75,7 +79,7 @@ def test_bad_policy_and_roster_stop_with_the_field_named(tmp_path):
 
 @pytest.mark.slow
 def test_demo_prints_alerts_and_tables(tmp_path):
-    done = cli("demo", "--data-dir", str(tmp_path / "demo"))
+    done = cli("demo", "--data-dir", str(tmp_path / "demo"), env={})  # the full product: learned model, staff checks
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     for colour in ("绿色警报", "黄色警报", "橙色警报", "红色警报", "紫色警报", "灰色警报"):

@@ -32,7 +32,8 @@ def test_alert_cards_reach_lark_in_order_after_an_outage(ray_session, redis_dir,
     with LarkStandIn(app_id=app_id, app_secret="s3cret-value") as lark:
         lark.set_down(True)
         settings = load_settings(
-            data_dir=data, redis_url=url, namespace=namespace, sinks=["jsonl", "lark"],
+            data_dir=data, redis_url=url, namespace=namespace, sinks=["jsonl", "lark"], closing_model="keywords",
+            nlp={"check_staff": False},
             alerts_jsonl=tmp_path / "alerts.jsonl",
             lark={"app_id": app_id, "app_secret": "s3cret-value", "domain": lark.url, "timeout_s": 1,
                   "public_chats": {"default": "oc_public"}, "private_chats": {"s1": "oc_dongsen", "s2": "oc_rongsheng"}})

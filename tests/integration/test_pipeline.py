@@ -15,12 +15,14 @@ from tests.support import scenario
 
 pytestmark = pytest.mark.integration
 DAY = date(2026, 11, 20)
+# These tests are about clocks and delivery: the built-in closing list, no staff checks.
+BUILT_IN_NLP = {"closing_model": "keywords", "nlp": {"check_staff": False}}
 
 
 @pytest.fixture
 def pipeline(ray_session, redis_dir, namespace, tmp_path):
     data, url = redis_dir
-    settings = load_settings(data_dir=data, redis_url=url, namespace=namespace, shards=3, batch_size=4)
+    settings = load_settings(data_dir=data, redis_url=url, namespace=namespace, shards=3, batch_size=4, **BUILT_IN_NLP)
     p = Pipeline(settings, "virtual", [SinkSpec("jsonl", path=str(tmp_path / "alerts.jsonl"))])
     p.load_roster(scenario.roster(), overwrite_rooms=True)
     p.start(log_to_driver=False)
@@ -118,7 +120,7 @@ def test_external_redis_through_redis_url(ray_session, tmp_path, namespace, monk
 
                 time.sleep(0.05)
         monkeypatch.setenv("REDIS_URL", url)
-        settings = load_settings(data_dir=tmp_path / "unused", namespace=namespace)
+        settings = load_settings(data_dir=tmp_path / "unused", namespace=namespace, **BUILT_IN_NLP)
         assert settings.redis_url == url
         p = Pipeline(settings, "virtual", [SinkSpec("null")])
         p.load_roster(scenario.roster(), overwrite_rooms=True)

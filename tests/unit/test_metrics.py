@@ -25,7 +25,8 @@ def test_three_views():
     views = compute(episodes, counts, ROOMS, ROSTER, threshold_minutes=2)
     sales = {row["staff_id"]: row for row in views["sales"]}
     assert sales["s1"] == {"staff_id": "s1", "name": "董森", "role": "sales", "episodes": 3, "over_threshold": 1,
-                           "avg_reply_minutes": 1.67, "total_messages": 15, "cancelled_episodes": 1, "open_episodes": 1}
+                           "avg_reply_minutes": 1.67, "total_messages": 15, "cancelled_episodes": 1, "open_episodes": 1,
+                           "checked_messages": 0, "flagged_messages": 0, "flagged_per_100": None}
     assert sales["s2"]["episodes"] == 0 and sales["s2"]["avg_reply_minutes"] == 0.0
     assert "e1" not in sales  # employees answer but own no rooms
     rooms = {row["room_id"]: row for row in views["rooms"]}
@@ -43,3 +44,14 @@ def test_three_views():
 def test_threshold_is_configurable():
     views = compute([ep("R1", 3.0)], {}, ROOMS, ROSTER, threshold_minutes=5)
     assert views["sales"][0]["over_threshold"] == 0
+
+
+def test_quality_figure_per_rep_and_room():
+    checks = {("staff", "s1", "checked"): 40, ("staff", "s1", "flagged"): 3, ("room", "R1", "checked"): 50,
+              ("room", "R1", "flagged"): 5}
+    views = compute([], {}, ROOMS, ROSTER, checks=checks)
+    s1 = next(r for r in views["sales"] if r["staff_id"] == "s1")
+    assert (s1["checked_messages"], s1["flagged_messages"], s1["flagged_per_100"]) == (40, 3, 7.5)
+    r1 = next(r for r in views["rooms"] if r["room_id"] == "R1")
+    assert r1["flagged_per_100"] == 10.0
+    assert next(r for r in views["rooms"] if r["room_id"] == "R2")["flagged_per_100"] is None

@@ -5,12 +5,11 @@ they need neither the corpus nor the 100 MB model. The slow ones build (or reuse
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from models.lm import build_lm_from_texts, lm_dir
+from models.lm import build_lm_from_texts
 from models.typo import Typo, apply_typos, load_typo_corrector, metrics
 from models.typo.evaluate import read_pairs
 from models.typo.ngram_csc import NgramCorrector
@@ -119,9 +118,6 @@ def test_sentence_metrics_follow_pycorrectors_definition():
     assert s.char_det_p == pytest.approx(2 / 3)  # 对不其: right place, wrong character
 
 
-FULL_LM = lm_dir() / "char4.arpa"
-
-
 @pytest.mark.slow
 def test_full_lm_on_the_sales_set_and_sighan():
     """Builds the corpus LM (about 1 min, once; then cached) and checks the measured figures hold."""
@@ -162,6 +158,3 @@ def test_kenlm_csc_baseline_keeps_protected_words(tiny_lm):
     assert all(text[t.start:t.end] == t.wrong and t.start >= 4 for t in typos)
     assert apply_typos(text, typos) == fixed
 
-
-if os.environ.get("SA_TYPO_DEBUG"):  # pragma: no cover - handy when a regression appears
-    print(FULL_LM)

@@ -1,0 +1,72 @@
+"""Fluency: how probable each sentence is under the character LM, per character.
+
+The score of a sentence is log10 P(<s> sentence </s>) / (characters + 1), the negative log10 of
+its perplexity. Normal sales text scores around -1.9 under the corpus LM; a sentence is flagged
+when it scores below a threshold calibrated on our own good sales messages (``calibrate.py``,
+``fluency.json``). It can say that something reads oddly, never how to fix it: no suggestion.
+
+Before scoring, protected spans other than numbers (URLs, @mentions, emoji, names and product
+words) are taken out, since the LM has never seen them and would blame the sentence; numbers
+stay (the LM folds digits to 0). A ``～`` ends a sentence, as it does in chat.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from models.lm import CharLM, lm_tokens, split_sentences
+
+CALIBRATION_FILE = Path(__file__).with_name("fluency.json")
+DEFAULT_MIN_CHARS = 6
+_NUMBER = re.compile(r"[0-9０-９.,:：．%]+|[零〇一二两三四五六七八九十百千万亿]+")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class SentenceScore:
+    start: int  # span in the original message
+    end: int
+    score: float  # log10 probability per character (including </s>)
+    chars: int  # Han characters scored
+
+
+@lru_cache(maxsize=1)
+def calibration() -> dict:
+    """What ``python -m models.phrasing.calibrate --write`` measured and chose."""
+    return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+
+
+def default_threshold() -> float:
+    """The threshold calibrated for the corpus LM (``models.lm.load_lm()``, order 4)."""
+    return float(calibration()["threshold"])
+
+
+def sentence_scores(
+    lm: CharLM, text: str, protected: list[tuple[int, int]], min_chars: int = DEFAULT_MIN_CHARS
+) -> list[SentenceScore]:
+    """Scores of the sentences of ``text`` with at least ``min_chars`` Han characters."""
+    kept: list[str] = []
+    origin: list[int] = []  # origin[j]: index in text of kept[j]
+    spans = {a: b for a, b in protected}
+    i = 0
+    while i < len(text):
+        if i in spans and not _NUMBER.fullmatch(text[i: spans[i]]):
+            i = spans[i]
+            continue
+        kept.append("。" if text[i] in "～~" else text[i])
+        origin.append(i)
+        i += 1
+    clean = "".join(kept)
+    out = []
+    for a, b in split_sentences(clean):
+        sentence = clean[a:b]
+        chars = len(_HAN.findall(sentence))
+        if chars < min_chars:
+            continue
+        tokens = lm_tokens(sentence)
+        score = lm.score(tokens, bos=True, eos=True) / (len(tokens) + 1)
+        out.append(SentenceScore(origin[a], origin[b - 1] + 1, score, chars))
+    return out
