@@ -43,6 +43,18 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _prepare_models(settings: Settings) -> None:
+    """Build the corpus language model here, with a progress bar, before the NLP actor needs it
+    (once: it is cached). Nothing to do when staff checks are off or an LM file is configured."""
+    if settings.nlp.check_staff and settings.nlp.lm_path is None:
+        from models.lm import CorpusUnavailable, build_lm
+
+        try:
+            build_lm(show_progress=True)
+        except CorpusUnavailable as e:
+            _fail(f"语言模型无法构建 / cannot build the language model: {e}")
+
+
 def _replay(settings: Settings, file: Path, roster_path: Path, until: str | None, report_path: Path | None,
             follow_alerts: bool, chunk: int) -> dict:
     from actors.notifier import SinkSpec
@@ -50,7 +62,8 @@ def _replay(settings: Settings, file: Path, roster_path: Path, until: str | None
     from connectors.console import alert_line
     from connectors.replay import read_replay
     from core.timeutil import parse_iso, today
-    from store.state import alerts_after, load_roster
+    from connectors.console import suggestion_line
+    from store.state import entries_after, load_roster
 
     try:
         roster = load_roster_file(roster_path).to_roster()
@@ -72,21 +85,24 @@ def _replay(settings: Settings, file: Path, roster_path: Path, until: str | None
     if not data.items:
         _fail(f"{file}: no valid messages to replay")
 
+    _prepare_models(settings)
     pipeline = Pipeline(settings, "virtual", [SinkSpec("jsonl", path=str(settings.alerts_path()),
                                                        lang=settings.lang, tz=settings.timezone)])
     pipeline.load_roster(roster, overwrite_rooms=True)
     with console.status("启动 Ray 与 Redis … / starting Ray and Redis …"):
         pipeline.start(log_to_driver=False)
     names = load_roster(pipeline.r, pipeline.keys).staff
-    cursor = "0"
+    cursors = {"alerts": "0", "suggestions": "0"}
 
     def show_alerts() -> None:
-        nonlocal cursor
-        fired, cursor = alerts_after(pipeline.r, pipeline.keys, cursor)
+        fired, cursors["alerts"] = entries_after(pipeline.r, pipeline.keys.alerts, cursors["alerts"])
         for alert in sorted(fired, key=lambda a: a["at"]):
             owner = names.get(alert.get("owner_id") or "")
             progress.console.print(alert_line({**alert, "owner_name": owner.name if owner else None},
                                               settings.lang, settings.timezone))
+        tips, cursors["suggestions"] = entries_after(pipeline.r, pipeline.keys.suggestions, cursors["suggestions"])
+        for tip in tips:
+            progress.console.print(suggestion_line(tip, settings.lang))
 
     with Progress(TextColumn("[bold]回放 replay[/bold]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
@@ -102,8 +118,10 @@ def _replay(settings: Settings, file: Path, roster_path: Path, until: str | None
             pipeline.advance(until_ms)
         if follow_alerts:
             show_alerts()
-    if not pipeline.wait_delivered(60):
-        err.print("[yellow]some alerts were not delivered within 60 s[/yellow]")
+    if not pipeline.wait_delivered(120):
+        err.print("[yellow]some alerts or checks were not finished within 120 s[/yellow]")
+    if follow_alerts:
+        show_alerts()  # the staff checks run at their own pace: their last suggestions
     end_ms = max(until_ms or 0, data.items[-1].ts)
     report = pipeline.report(today(data.items[0].ts, settings.timezone), today(end_ms, settings.timezone))
     report["rejected_lines"] = data.errors
@@ -187,6 +205,7 @@ def run(
     settings = _settings(data_dir=data_dir)
     if clock not in ("wall", "virtual"):
         _fail("--clock: wall or virtual")
+    _prepare_models(settings)
     pipeline = Pipeline(settings, clock, sink_specs(settings), consume=True)
     if settings.roster_file:
         try:
@@ -333,6 +352,32 @@ def bench_pipeline(
         sys.stdout.write(orjson.dumps(result).decode() + "\n")
     else:
         console.print_json(data=result)
+
+
+@bench_app.command("nlp")
+def bench_nlp(
+    task: Annotated[str, typer.Option(help="closing | csc | all")] = "all",
+    dataset: Annotated[Optional[str], typer.Option(help="closing: test|dev|train|all|FILE.jsonl; csc: sighan2015|dev|FILE.tsv")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="csc: only the first N sentence pairs")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
+    markdown_out: Annotated[Path, typer.Option("--markdown", help="where to write the Markdown table")] = Path(
+        "benchmarks/nlp_results.md"),
+) -> None:
+    """Each configured NLP model side by side: precision, recall, F1, false alarms, speed (one core)."""
+    from benchmarks.nlp import markdown, run_nlp_benchmark
+
+    logs.setup(json_lines=False, level=logging.WARNING)
+    try:
+        rows = run_nlp_benchmark(task, dataset, limit)
+    except ValueError as e:
+        _fail(str(e))
+    markdown_out.parent.mkdir(parents=True, exist_ok=True)
+    markdown_out.write_text(markdown(rows), encoding="utf-8")
+    if json_out:
+        sys.stdout.write(orjson.dumps({"results": rows}).decode() + "\n")
+    else:
+        console.print(markdown(rows))
+        console.print(f"→ {markdown_out}")
 
 
 if __name__ == "__main__":

@@ -254,9 +254,9 @@ def load_alerts(r: redis.Redis, keys: Keys, start_ms: int | None = None, end_ms:
     return out
 
 
-def alerts_after(r: redis.Redis, keys: Keys, last_id: str) -> tuple[list[dict], str]:
-    """Alerts fired since `last_id` ("0" for all): lets a terminal follow them as they fire."""
-    rows = r.xrange(keys.alerts, min=f"({last_id}" if last_id != "0" else "-")
+def entries_after(r: redis.Redis, stream: str, last_id: str) -> tuple[list[dict], str]:
+    """Alerts (or suggestions) added since `last_id` ("0" for all): lets a terminal follow them."""
+    rows = r.xrange(stream, min=f"({last_id}" if last_id != "0" else "-")
     return [orjson.loads(f["d"]) for _, f in rows], (rows[-1][0] if rows else last_id)
 
 

@@ -1,0 +1,78 @@
+"""The NLP models inside the real pipeline: closing labels before the rooms, staff checks after."""
+from __future__ import annotations
+
+from datetime import date
+
+import orjson
+import pytest
+import ray
+
+from actors.notifier import SinkSpec
+from actors.pipeline import Pipeline
+from config.settings import load_settings
+from core.messages import Message
+from models.lm import build_lm_from_texts
+from store.state import load_findings, stats
+from tests.support import scenario
+
+pytestmark = pytest.mark.integration
+T, M = scenario.T, scenario.M
+DAY = date(2026, 11, 20)
+CORPUS = ["您好，合同已经发到您的邮箱了，请查收。", "我们的产品支持企业微信和个人微信同时接入。", "价格方面我们可以按年付给您优惠。",
+          "这个问题我确认一下，稍后回复您。", "账号已经开通好了，登录方式发在群里了。"] * 20
+
+
+@pytest.fixture
+def nlp_pipeline(ray_session, redis_dir, namespace, tmp_path):
+    data, url = redis_dir
+    lm = build_lm_from_texts(CORPUS, tmp_path / "tiny.arpa", order=3)
+    settings = load_settings(data_dir=data, redis_url=url, namespace=namespace, closing_model="learned",
+                             nlp={"check_staff": True, "lm_path": str(lm)}, alerts_jsonl=tmp_path / "alerts.jsonl")
+    p = Pipeline(settings, "virtual", [SinkSpec("jsonl", path=str(tmp_path / "alerts.jsonl"))])
+    p.load_roster(scenario.roster(), overwrite_rooms=True)
+    p.start(log_to_driver=False)
+    yield p
+    p.stop()
+
+
+def episodes_by_clock(p: Pipeline) -> dict[str, dict]:
+    return {e["episode_id"]: e for e in p.report(DAY, DAY)["episodes"]}
+
+
+def test_learned_closing_and_staff_suggestions(nlp_pipeline, tmp_path):
+    p = nlp_pipeline
+    p.replay([
+        Message("a1", "R1", "c1", "合同什么时候能发？", T),
+        Message("a2", "R1", "s1", "不知道", T + 1 * M),  # curt: a suggestion for 董森
+        Message("a3", "R1", "c1", "好的", T + 2 * M),  # closing after a staff reply: no clock
+        Message("a4", "R2", "c2", "发票开了吗", T + 3 * M),
+        Message("a5", "R2", "s2", "已经开好了", T + 4 * M),
+        Message("a6", "R2", "c2", "好的，那价格是多少？", T + 5 * M),  # mixed: it needs an answer
+    ], chunk=2)
+    p.advance(T + 30 * M)
+    assert p.wait_delivered(60)
+    eps = episodes_by_clock(p)
+    assert "R1/a3" not in eps
+    assert eps["R2/a6"]["ended_by"] == "open"
+    report = p.report(DAY, DAY)
+    assert {a["room_id"] for a in report["alerts"]} == {"R2"}
+
+    findings = load_findings(p.r, p.keys, [str(DAY)])
+    assert [f["message_id"] for f in findings] == ["a2"]
+    assert findings[0]["phrasing"][0]["kind"] == "curt" and findings[0]["sender_id"] == "s1"
+    suggestions = [orjson.loads(line) for line in (tmp_path / "suggestions.jsonl").read_bytes().splitlines()]
+    assert [s["message_id"] for s in suggestions] == ["a2"]
+    sales = {s["staff_id"]: s for s in report["sales"]}
+    assert (sales["s1"]["checked_messages"], sales["s1"]["flagged_per_100"]) == (1, 100.0)
+    assert (sales["s2"]["checked_messages"], sales["s2"]["flagged_per_100"]) == (1, 0.0)
+    assert stats(p.r, p.keys).get("nlp_fallback", 0) == 0
+
+
+def test_clocks_keep_running_when_the_nlp_actor_is_gone(nlp_pipeline):
+    p = nlp_pipeline
+    ray.kill(p.actors["nlp"], no_restart=True)
+    p.replay([Message("b1", "R1", "c1", "在吗", T), Message("b2", "R1", "s1", "在的", T + M),
+              Message("b3", "R1", "c1", "好的", T + 2 * M), Message("b4", "R1", "c1", "价格多少", T + 3 * M)], chunk=4)
+    eps = episodes_by_clock(p)
+    assert eps["R1/b1"]["ended_by"] == "reply" and "R1/b3" not in eps and eps["R1/b4"]["ended_by"] == "open"
+    assert stats(p.r, p.keys)["nlp_fallback"] >= 3
