@@ -14,7 +14,6 @@ from collections import defaultdict
 import ray
 
 from actors import actor_name
-from core.messages import Message
 from models.closing import is_closing, load_closing_detector
 from store.inbox import KIND_MESSAGE, Inbox
 from store.keys import Keys
@@ -138,6 +137,3 @@ class Ingestion:
 @ray.remote(max_restarts=-1, max_task_retries=-1, max_concurrency=4)
 class IngestActor(Ingestion):
     """Restarted by Ray after a crash; resumes from its consumer group's pending entries."""
-
-
-__all__ = ["IngestActor", "Ingestion", "Message"]

@@ -28,12 +28,14 @@ CONSUMER = "nlp-0"
 
 
 class LanguageChecks:
-    def __init__(self, redis_url: str, namespace: str, closing_model: str, check_staff: bool,
+    def __init__(self, redis_url: str, namespace: str, closing_model: str, typo_model: str | None,
                  lm_path: str | None, domain_words: list[str], tz: str, lang: str) -> None:
+        """`typo_model` None: no staff checks, closing labels only."""
+        check_staff = typo_model is not None
         self.r, self.keys, self.tz = connect(redis_url), Keys(namespace), tz
         roster = load_roster(self.r, self.keys)
         names = [s.name for s in roster.staff.values()] + [r.topic for r in roster.rooms.values() if r.topic]
-        self.analyzer = load_analyzer(closing_model, typo_model="ngram" if check_staff else None,
+        self.analyzer = load_analyzer(closing_model, typo_model=typo_model,
                                       phrasing=check_staff, lm_path=lm_path, protected_words=names + domain_words,
                                       lang=lang)
         self.checked = 0
@@ -63,7 +65,7 @@ class LanguageChecks:
         verdicts = self.analyzer.analyze([row[6] for row in rows], [True] * len(rows))
         findings, suggestions = [], []
         quality: dict[tuple[str, str], int] = defaultdict(int)
-        for (mid, room_id, sender_id, sender_name, owner_id, topic, text, ts), v in zip(rows, verdicts, strict=True):
+        for (mid, room_id, sender_id, sender_name, owner_id, topic, _text, ts), v in zip(rows, verdicts, strict=True):
             day = day_of(ts, self.tz)
             for scope, ident in (("room", room_id), ("staff", sender_id)):
                 quality[(day, COUNT_SEP.join((scope, ident, "checked")))] += 1

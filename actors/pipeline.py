@@ -65,7 +65,8 @@ class Pipeline:
         nlp = None
         if s.closing_model != "keywords" or s.nlp.check_staff:
             nlp = NlpActor.options(name=actor_name(ns, "nlp"), num_cpus=0).remote(
-                url, ns, s.closing_model, s.nlp.check_staff, str(s.nlp.lm_path) if s.nlp.lm_path else None,
+                url, ns, s.closing_model, s.nlp.typo_model if s.nlp.check_staff else None,
+                str(s.nlp.lm_path) if s.nlp.lm_path else None,
                 list(s.nlp.domain_words), s.timezone, s.lang)
         ingest = IngestActor.options(name=actor_name(ns, "ingest"), num_cpus=0).remote(
             url, ns, s.shards, s.closing_model, s.batch_size, self.clock, self.consume)

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from models.closing.text import normalize
+
 DATA = Path(__file__).resolve().parent / "data" / "closing.jsonl"
 SEED = "closing-v1"
 SPLITS = (("train", 0.70), ("dev", 0.15), ("test", 0.15))
@@ -88,7 +90,7 @@ ACKS: list[tuple[str, list[str]]] = [
 _ACK_WORDS = frozenset(word for word, _ in ACKS)
 
 EMOJI_ONLY: list[str] = [
-    "👌", "👍", "🙏", "🤝", "💪", "🌹", "😊", "😄", "✌️", "👏", "❤️", "😁", "👌🏻", "👍🏻", "🙏🏻", "🎉", "💯",
+    "👌", "👍", "🙏", "🤝", "💪", "🌹", "😊", "😄", "✌️", "👏", "❤️", "😁", "🎉", "💯",
     "[OK]", "[强]", "[抱拳]", "[握手]", "[玫瑰]", "[微笑]", "[胜利]", "[爱心]", "[耶]", "[好的]", "[赞]",
     "[合十]", "[愉快]", "[呲牙]", "[鼓掌]", "[拥抱]", "[666]", "[加油]", "[憨笑]", "[庆祝]",
     "👌👍", "[强][抱拳]", "🙏[玫瑰]", "[OK][强]", "👍[握手]",
@@ -606,9 +608,10 @@ def build() -> list[Example]:
             group = f"{family.name}:{key}"
             filler = Filler(random.Random(_stable_hash(group)))
             for variant, (text, label, kind) in enumerate(_dedup(family.variants(body, filler))):
-                if text in seen:  # the same line from two bodies: keep the first, never both sides of a split
+                key = normalize(text)  # 🙏 and 🙏🏻, ＯＫ and OK are one line
+                if key in seen:  # the same line from two bodies: keep the first, never both sides of a split
                     continue
-                seen[text] = group
+                seen[key] = group
                 examples.append(Example(f"{family.name}-{index:03d}-{variant}", text, label, kind,
                                         family.name, group, split_of[group]))
     return examples

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         table.add_column(column, justify="left" if column == "detector" else "right")
     for name, m in results.items():
         table.add_row(name, f"{m['accuracy']:.2%}", f"{m['precision']:.2%}", f"{m['recall']:.2%}", f"{m['f1']:.3f}",
-                      str(m["fp"]), str(m["fn"]), f"{m.get('msgs_per_s', 0):,.0f}")
+                      str(m["fp"]), str(m["fn"]), f"{m['msgs_per_s']:,.0f}" if "msgs_per_s" in m else "–")
     console.print(table)
     if args.errors:
         for name, m in results.items():

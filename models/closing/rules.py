@@ -42,7 +42,7 @@ _MENTIONS = re.compile(r"@[^\s@]{1,20}")
 # Interrogatives that ask in every context they occur in customer chat.
 _QUESTION = re.compile(
     r"\?|\[疑问\]|❓|❔|吗|请问|多少|为什么|为啥|是否|什么时候|多久|多长时间|哪里|哪儿|哪个|哪些|咋"
-    r"|(.)[不没]\1"  # A-not-A: 能不能 行不行 有没有 是不是 好不好
+    r"|(?<!不)(.)[不没]\1"  # A-not-A: 能不能 行不行 有没有 是不是 好不好 (but not 不错不错)
     r"|可不可以|了没有?(?=$|[\s,.!~])|到没有?(?=$|[\s,.!~])"
     r"|么(?=$|[\s,.!~])"  # clause-final 么: 好么 行么
 )

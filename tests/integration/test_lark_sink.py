@@ -198,3 +198,20 @@ def test_standin_updates_a_card_in_place(lark: LarkStandIn, sink: LarkSink) -> N
     )
     assert client.im.v1.message.patch(request).success()
     assert lark.updates == [{"message_id": message_id, "content": card}]
+
+
+SUGGESTION = {"suggestion_id": "m42", "message_id": "m42", "room_id": "R1", "topic": "网易严选", "sender_id": "s-li",
+              "sender_name": "李", "text": "合同已经发到你的邮相了", "corrected": "合同已经发到你的邮箱了",
+              "typos": [{"start": 9, "end": 10, "wrong": "相", "suggestion": "箱"}],
+              "phrasing": [{"kind": "informal_you", "message": "对客户请用敬称“您”，不要用“你”。", "suggestion": "您"}]}
+
+
+def test_suggestion_goes_only_to_the_writers_private_chat_once(lark: LarkStandIn, sink: LarkSink) -> None:
+    sink.deliver_suggestion(SUGGESTION)
+    sink.deliver_suggestion(SUGGESTION)  # a redelivery after a crash
+    sink.deliver_suggestion({**SUGGESTION, "suggestion_id": "m43", "sender_id": "colleague-without-chat"})
+    assert chats(lark) == ["oc_li"]  # never the team's public chat
+    card = lark.messages[0]["content"]
+    text = json.dumps(card, ensure_ascii=False)
+    assert card["header"]["template"] == "blue" and "措辞建议" in text
+    assert "合同已经发到你的邮相了" in text and "合同已经发到你的邮箱了" in text and "相 → 箱" in text

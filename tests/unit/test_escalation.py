@@ -3,7 +3,7 @@ from pydantic import ValidationError
 
 from core.deadlines import SETTLED, DeadlineBoard
 from core.room import Clock, ClockStarted, ClockStopped, EndedBy, Episode
-from policies.escalation import Level, PolicyFile, default_policy
+from policies.escalation import PolicyFile, default_policy
 
 T, M = 1_763_600_000_000, 60_000
 

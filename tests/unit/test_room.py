@@ -9,7 +9,7 @@ ROLES = {"owner": Role.SALES, "other": Role.EMPLOYEE, "bot": Role.BOT, "as": Rol
 
 def feed(room: Room, *msgs: Message):
     outcomes = []
-    for i, m in enumerate(msgs):
+    for m in msgs:
         outcomes.append(room.handle(m, ROLES.get(m.sender_id), room.last_seq + 1))
     return outcomes
 
