@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import ray
 
-from actors import actor_name
+from actors import actor_name, settle_heap
 from models.closing import is_closing, load_closing_detector
 from store.inbox import KIND_MESSAGE, Inbox
 from store.keys import Keys
@@ -47,6 +47,7 @@ class Ingestion:
         self._lock = threading.Lock()
         self._pending_first = True
         self.processed = 0
+        settle_heap()
         if consume:
             threading.Thread(target=self._run_live, name="ingest-loop", daemon=True).start()
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 import ray
 
+from actors import settle_heap
 from core.messages import CancelClock, Message, MessageType
 from core.room import ClockStopped, Episode, Rejection, Room
 from core.roster import RoomInfo, Roster, Speaker
@@ -31,6 +32,8 @@ class RoomShard:
         self.shards = shards
         self.rooms: dict[str, Room] = load_shard_rooms(self.r, self.keys, shard_id, shards)
         self.roster: Roster = load_roster(self.r, self.keys, self._is_new_here)
+        settle_heap()
+        self._settled_rooms = len(self.rooms)
 
     def apply(self, entries: list[tuple[int, str, list]]) -> dict[str, int]:
         """Apply (seq, kind, body) entries in order; persist everything they changed; return counts."""
@@ -74,6 +77,9 @@ class RoomShard:
                     ep = outcome.event.episode
                     episodes.append((day_of(ep.started_at, self.tz), ep))
         commit_shard_batch(self.r, self.keys, touched.values(), counts, episodes, events, stats, staff_texts)
+        if len(self.rooms) > 1.1 * self._settled_rooms + 1000:  # many new rooms: out of the collector's sight too
+            settle_heap()
+            self._settled_rooms = len(self.rooms)
         if rejected:
             record_rejections(self.r, self.keys, rejected)
             for row in rejected:

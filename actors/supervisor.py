@@ -14,6 +14,7 @@ import time
 import orjson
 import ray
 
+from actors import settle_heap
 from core.deadlines import SETTLED, DeadlineBoard, Watch
 from policies.escalation import PolicyFile
 from store.keys import Keys
@@ -36,6 +37,7 @@ class Supervision:
         self._pending_first = True  # after a restart, re-read events taken but never acknowledged
         ensure_group(self.r, self.keys.clock_events, EVENTS_GROUP)
         self._rebuild()
+        settle_heap()
         if clock == "wall":
             threading.Thread(target=self._run_live, name="supervisor-ticker", daemon=True).start()
 
