@@ -101,7 +101,8 @@ class Notification:
                         self._deliver_with_backoff(name, deliver, orjson.loads(fields["d"]))
                     r.xack(stream, group, sid)
             except Exception:  # noqa: BLE001 - a sink thread must survive Redis restarts
-                log.exception("sink %s: reading alerts failed; retrying", name)
+                log.exception("sink %s: reading %s failed; retrying", name, stream)
+                cursor = "0"  # what it took but did not acknowledge comes back
                 time.sleep(0.5)
 
     def _deliver_with_backoff(self, name: str, deliver: Callable[[dict], None], item: dict) -> None:

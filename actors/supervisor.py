@@ -63,7 +63,7 @@ class Supervision:
     def advance(self, now_ms: int) -> int:
         """Catch up with every clock event, then fire what is due at `now_ms`. Returns alerts fired."""
         with self._lock:
-            return self._step(now_ms, block_ms=None)
+            return self._step(now_ms)
 
     # --- live time --------------------------------------------------------------------------------
 
@@ -72,12 +72,13 @@ class Supervision:
             try:
                 with self._lock:
                     now = int(time.time() * 1000)
-                    self._step(now, block_ms=None)
+                    self._step(now)
                     nxt = self.board.next_deadline()
                 wait = TICK_MS if nxt is None else max(1, min(TICK_MS, nxt - int(time.time() * 1000)))
                 self._wait_for_events(wait)
             except Exception:  # noqa: BLE001 - the ticker must outlive a Redis hiccup
                 log.exception("supervisor tick failed; retrying")
+                self._pending_first = True  # what it took but did not acknowledge comes back
                 time.sleep(0.5)
 
     def _wait_for_events(self, block_ms: int) -> None:
@@ -86,12 +87,12 @@ class Supervision:
 
     # --- the step ----------------------------------------------------------------------------------
 
-    def _step(self, now_ms: int, block_ms: int | None) -> int:
+    def _step(self, now_ms: int) -> int:
         self.now = max(self.now, now_ms)
         fired = 0
         while True:
             reply = self.r.xreadgroup(EVENTS_GROUP, CONSUMER, {self.keys.clock_events: "0" if self._pending_first else ">"},
-                                      count=500, block=block_ms)
+                                      count=500)
             rows = [(sid, f) for _, entries in (reply or []) for sid, f in entries]
             if self._pending_first and not rows:
                 self._pending_first = False
