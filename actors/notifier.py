@@ -33,7 +33,7 @@ class SinkSpec:
 
     name: str  # console | jsonl | null | lark
     path: str | None = None
-    lark: dict = field(default_factory=dict)
+    lark: dict = field(default_factory=dict, repr=False)  # holds the app secret
     lang: str = "zh"
     tz: str = "Asia/Shanghai"
 

@@ -88,3 +88,45 @@ def test_demo_prints_alerts_and_tables(tmp_path):
     report = json.loads((tmp_path / "demo" / "report.json").read_text())
     assert any(e["ended_by"] == "cancelled" for e in report["episodes"])
     assert len(report["sales"]) == 5 and len(report["rooms"]) >= 30
+
+
+@pytest.mark.slow
+def test_replay_joins_an_existing_cluster_through_ray_address(tmp_path):
+    """RAY_ADDRESS: the pipeline's actors run on a cluster started beforehand (`ray start --head`)."""
+    import glob
+    import signal
+    import tempfile
+    import time
+
+    from tests.support.service import free_port
+
+    messages, roster = write_inputs(tmp_path)
+    temp_dir = tempfile.mkdtemp(prefix="rayt", dir="/tmp")  # short: Ray's socket paths must fit
+    port = free_port()
+    ray_bin = str(Path(sys.executable).with_name("ray"))
+    # A loopback-only test cluster: no token to hand around between the two processes.
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    head = subprocess.Popen([ray_bin, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
+                             "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
+                             f"--temp-dir={temp_dir}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not glob.glob(f"{temp_dir}/session_latest/logs/gcs_server.out") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(3)  # the raylet registers right after the GCS
+        out = tmp_path / "report.json"
+        done = cli("replay", str(messages), "--roster", str(roster), "--report", str(out), "--quiet",
+                   env={**BUILT_IN_NLP, "RAY_AUTH_MODE": "disabled", "RAY_ADDRESS": f"127.0.0.1:{port}"})
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "Connected to Ray cluster" in done.stderr
+        assert len(json.loads(out.read_text())["episodes"]) == 4
+        # The shards, the supervisor and the rest ran as workers of that cluster: their logs are there.
+        assert len(glob.glob(f"{temp_dir}/session_latest/logs/worker-*")) >= 5
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait(10)
