@@ -23,6 +23,9 @@ CALIBRATION_FILE = Path(__file__).with_name("fluency.json")
 DEFAULT_MIN_CHARS = 6
 _NUMBER = re.compile(r"[0-9０-９.,:：．%]+|[零〇一二两三四五六七八九十百千万亿]+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# 【设置-角色权限】: a product's menu path or button label, which no corpus sentence reads like.
+_UI_LABEL = re.compile(r"【[^【】]{1,30}】")
+UI_LABEL_STANDS_FOR = "页面"
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,14 @@ def sentence_scores(
     kept: list[str] = []
     origin: list[int] = []  # origin[j]: index in text of kept[j]
     spans = {a: b for a, b in protected}
+    labels = {m.start(): m.end() for m in _UI_LABEL.finditer(text) if m.start() not in spans}
     i = 0
     while i < len(text):
+        if i in labels:  # read a menu path as the plain noun it stands for
+            kept.extend(UI_LABEL_STANDS_FOR)
+            origin.extend([i] * len(UI_LABEL_STANDS_FOR))
+            i = labels[i]
+            continue
         if i in spans and not _NUMBER.fullmatch(text[i: spans[i]]):
             i = spans[i]
             continue
