@@ -106,7 +106,7 @@ def create_app(services: AppServices) -> FastAPI:
         return {"alerts_fired": services.advance(body.now)}
 
     @app.get("/api/metrics", dependencies=[api_auth], summary="The three metric views / 指标")
-    def metrics(start: Annotated[date | None, "first day"] = None, end: Annotated[date | None, "last day"] = None) -> dict:
+    def metrics(start: date | None = None, end: date | None = None) -> dict:
         first = start or today(int(time.time() * 1000), s.timezone)
         last = end or first
         if last < first:

@@ -642,15 +642,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if the file differs from a fresh build")
     args = parser.parse_args(argv)
     examples = build()
-    text = "".join(iter_jsonl(examples))
-    if args.check:
-        same = args.out.is_file() and args.out.read_text(encoding="utf-8") == text
-        print(("up to date: " if same else "STALE: ") + str(args.out))
-        return 0 if same else 1
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    checked = write_or_check(args.out, "".join(iter_jsonl(examples)), args.check)
+    if checked is not None:
+        return checked
     print(f"wrote {args.out}: {summary(examples)}")
     return 0
+
+
+def write_or_check(out: Path, text: str, check: bool) -> int | None:
+    """With `check`, an exit code saying whether `out` already holds `text`; otherwise write it (None)."""
+    if check:
+        same = out.is_file() and out.read_text(encoding="utf-8") == text
+        print(("up to date: " if same else "STALE: ") + str(out))
+        return 0 if same else 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return None
 
 
 if __name__ == "__main__":

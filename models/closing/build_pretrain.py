@@ -17,6 +17,8 @@ import hashlib
 import sys
 from pathlib import Path
 
+from models.closing.build_dataset import write_or_check
+
 OUT = Path(__file__).resolve().parent / "data" / "sentiment.tsv"
 MIN_CHARS, MAX_CHARS = 4, 60
 
@@ -57,12 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if the file differs from a fresh build")
     args = parser.parse_args(argv)
     text = build(source_dir())
-    if args.check:
-        same = args.out.is_file() and args.out.read_text(encoding="utf-8") == text
-        print(("up to date: " if same else "STALE: ") + str(args.out))
-        return 0 if same else 1
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    checked = write_or_check(args.out, text, args.check)
+    if checked is not None:
+        return checked
     lines = text.count("\n")
     positives = sum(1 for line in text.splitlines() if line.startswith("1\t"))
     print(f"wrote {args.out}: {lines} reviews ({positives} positive), {len(text.encode()) / 1e6:.2f} MB, "
