@@ -15,7 +15,7 @@ from actors.notifier import NotifierActor, SinkSpec
 from actors.shard import ShardActor
 from actors.supervisor import SupervisorActor
 from config.settings import Settings, load_policy
-from core.messages import CancelClock, Message
+from core.messages import Message, Order
 from core.roster import Roster
 from store.inbox import Inbox
 from store.keys import Keys
@@ -78,10 +78,10 @@ class Pipeline:
 
     # --- driving ----------------------------------------------------------------------------------
 
-    def push(self, items: list[Message | CancelClock]) -> list[bool]:
+    def push(self, items: list[Message | Order]) -> list[bool]:
         return self.inbox.push(items)
 
-    def replay(self, items: list[Message | CancelClock], chunk: int,
+    def replay(self, items: list[Message | Order], chunk: int,
                after_chunk: Callable[[int], None] | None = None) -> None:
         """Feed items in event-time order through the real pipeline; nothing sleeps."""
         for i in range(0, len(items), chunk):

@@ -7,11 +7,11 @@ from collections import defaultdict
 import ray
 
 from actors import settle_heap
-from core.messages import CancelClock, Message, MessageType
+from core.messages import CancelClock, Message, MessageType, Reassign, Snooze
 from core.room import ClockStopped, Episode, Rejection, Room
 from core.roster import RoomInfo, Roster, Speaker
-from core.timeutil import day_of
-from store.inbox import KIND_CANCEL, KIND_MESSAGE
+from core.timeutil import day_of, hour_of
+from store.inbox import KIND_CANCEL, KIND_MESSAGE, KIND_REASSIGN, KIND_SNOOZE
 from store.keys import Keys
 from store.redis import connect
 from store.state import commit_shard_batch, load_roster, load_shard_rooms, record_rejections, shard_of
@@ -19,6 +19,7 @@ from store.state import commit_shard_batch, load_roster, load_shard_rooms, recor
 log = logging.getLogger("sales_assistant.shard")
 
 STAFF_SPEAKERS = frozenset({Speaker.OWNER, Speaker.EMPLOYEE})
+RECENT_TEXT_CHARS = 500  # the dashboard shows recent messages; a whole essay is not needed there
 
 
 class RoomShard:
@@ -44,15 +45,22 @@ class RoomShard:
         stats: dict[str, int] = defaultdict(int)
         rejected: list[dict] = []
         staff_texts: list[list] = []
+        recent: dict[str, list[list]] = defaultdict(list)
+        hourly: dict[tuple[str, int, Speaker], int] = defaultdict(int)
         for seq, kind, body in entries:
             if kind == KIND_MESSAGE:
                 msg = Message.from_wire(body)
                 room = self._room(msg.room_id, msg.room_topic)
                 outcome = room.handle(msg, self.roster.role_of(msg.sender_id), seq)
             elif kind == KIND_CANCEL:
-                order = CancelClock.from_wire(body)
-                room = self._room(order.room_id, None)
-                outcome = room.cancel(order, seq)
+                room = self._room(body[0], None)
+                outcome = room.cancel(CancelClock.from_wire(body), seq)
+            elif kind == KIND_REASSIGN:
+                room = self._room(body[0], None)
+                outcome = room.reassign(Reassign.from_wire(body), seq)
+            elif kind == KIND_SNOOZE:
+                room = self._room(body[0], None)
+                outcome = room.snooze(Snooze.from_wire(body), seq)
             else:
                 stats["rejected:unknown_kind"] += 1
                 continue
@@ -66,8 +74,12 @@ class RoomShard:
                                  "timestamp": body[4] if kind == KIND_MESSAGE else body[2]})
                 continue
             if outcome.speaker is not None:
-                counts[(day_of(body[4], self.tz), room.room_id, outcome.speaker)] += 1
+                day = day_of(body[4], self.tz)
+                counts[(day, room.room_id, outcome.speaker)] += 1
+                hourly[(day, hour_of(body[4], self.tz), outcome.speaker)] += 1
                 stats["applied"] += 1
+                recent[room.room_id].append([msg.ts, msg.sender_id, msg.sender_name, outcome.speaker.value,
+                                             msg.text[:RECENT_TEXT_CHARS], msg.type, msg.closing, msg.id])
                 if self.check_staff and outcome.speaker in STAFF_SPEAKERS and msg.text and msg.type == MessageType.TEXT:
                     staff_texts.append([msg.id, room.room_id, msg.sender_id, msg.sender_name, room.owner_id,
                                         room.topic, msg.text, msg.ts])
@@ -76,7 +88,8 @@ class RoomShard:
                 if isinstance(outcome.event, ClockStopped):
                     ep = outcome.event.episode
                     episodes.append((day_of(ep.started_at, self.tz), ep))
-        commit_shard_batch(self.r, self.keys, touched.values(), counts, episodes, events, stats, staff_texts)
+        commit_shard_batch(self.r, self.keys, touched.values(), counts, episodes, events, stats, staff_texts, recent,
+                           hourly)
         if len(self.rooms) > 1.1 * self._settled_rooms + 1000:  # many new rooms: out of the collector's sight too
             settle_heap()
             self._settled_rooms = len(self.rooms)

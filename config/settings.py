@@ -10,11 +10,12 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from connectors.lark import LarkSettings
 from core.roster import RosterFile
 from policies.escalation import SEED_LADDER, PolicyFile
+from policies.priority import PriorityRules
 
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG = CONFIG_DIR / "app.yaml"
@@ -29,6 +30,10 @@ class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     max_body_bytes: int = Field(5_000_000, gt=0)
+    rate_per_token_per_s: float = Field(200, ge=0)  # webhook requests per second per bearer token; 0: no limit
+    burst: int = Field(2000, ge=1)  # requests a token may send at once before the rate applies
+    secure_cookies: bool = False  # set behind HTTPS: the session cookie is then never sent in clear
+    session_hours: int = Field(12, ge=1, le=24 * 30)
 
 
 class NlpSettings(BaseModel):
@@ -60,7 +65,9 @@ class Settings(BaseSettings):
     lark: LarkSettings = LarkSettings()
     http: HttpSettings = HttpSettings()
     ingest_token: SecretStr | None = None
-    api_token: SecretStr | None = None
+    api_token: SecretStr | None = None  # a manager-level token for scripts; users' own tokens come from `users token`
+    session_secret: SecretStr | None = None  # signs dashboard sessions; unset: a random one kept in Redis
+    priority: dict[str, Any] = {}  # policies/priority.py weights and word lists; empty: the defaults
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
@@ -86,10 +93,14 @@ def read_mapping(path: Path) -> dict:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start})") from None
     try:
         data = json.loads(text) if Path(path).suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         raise ConfigError(f"{path}: not valid {'JSON' if Path(path).suffix == '.json' else 'YAML'}: {e}") from None
+    except RecursionError:  # both parsers recurse per nesting level
+        raise ConfigError(f"{path}: nested too deeply to be a configuration") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -110,6 +121,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as e:
         raise explain(e, os.environ.get("SA_CONFIG", str(DEFAULT_CONFIG))) from None
+    except SettingsError as e:  # an SA_* variable for a list or mapping that is not JSON
+        raise ConfigError(f"environment: {e}; lists and mappings must be JSON, e.g. SA_SINKS='[\"console\"]'") from None
 
 
 def load_policy(path: Path | None) -> PolicyFile:
@@ -119,6 +132,13 @@ def load_policy(path: Path | None) -> PolicyFile:
         return PolicyFile.model_validate(read_mapping(path))
     except ValidationError as e:
         raise explain(e, str(path)) from None
+
+
+def load_priority(settings: Settings) -> PriorityRules:
+    try:
+        return PriorityRules.from_mapping(settings.priority)
+    except ValidationError as e:
+        raise ConfigError(f"{os.environ.get('SA_CONFIG', str(DEFAULT_CONFIG))}: priority: {e}") from None
 
 
 def load_roster_file(path: Path) -> RosterFile:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
-from core.room import ClockStarted, ClockStopped, ClockTouched, Episode
-from policies.escalation import Policy, Target
+from core.room import ClockEvent, ClockReassigned, ClockSnoozed, ClockStarted, ClockStopped, ClockTouched, Episode
+from policies.escalation import MINUTE_MS, Policy, Target
 
 
 @dataclass(slots=True)
@@ -27,10 +27,11 @@ class Watch:
     customer_name: str | None
     last_text: str
     next_step: int = 0
+    snoozed_until: int = 0
 
     def to_list(self) -> list:
         return [self.room_id, self.clock_id, self.started_at, self.stage, self.owner_id, self.topic,
-                self.customer_name, self.last_text, self.next_step]
+                self.customer_name, self.last_text, self.next_step, self.snoozed_until]
 
 
 @dataclass(slots=True, frozen=True)
@@ -79,16 +80,26 @@ class DeadlineBoard:
 
     # --- events ------------------------------------------------------------------------------
 
-    def apply(self, event: ClockStarted | ClockStopped | ClockTouched) -> list[Alert]:
+    def apply(self, event: ClockEvent) -> list[Alert]:
         if isinstance(event, ClockStarted):
             self.start(event)
             return []
-        if isinstance(event, ClockTouched):
-            w = self.watches.get(event.room_id)
-            if w is not None and w.clock_id == event.clock_id:
-                w.last_text = event.last_text
+        if isinstance(event, ClockStopped):
+            return self.stop(event.episode)
+        w = self.watches.get(event.room_id)
+        if w is None or w.clock_id != event.clock_id:
             return []
-        return self.stop(event.episode)
+        if isinstance(event, ClockTouched):
+            w.last_text = event.last_text
+        elif isinstance(event, ClockReassigned):
+            w.owner_id, w.stage = event.owner_id, event.stage
+            self._changed.add(w.room_id)
+            self._schedule(w)  # another stage may climb another ladder
+        elif isinstance(event, ClockSnoozed):
+            w.snoozed_until = max(w.snoozed_until, event.until)
+            self._changed.add(w.room_id)
+            self._schedule(w)
+        return []
 
     def start(self, ev: ClockStarted) -> None:
         if self._is_known(ev.room_id, ev.clock.clock_id):
@@ -121,10 +132,10 @@ class DeadlineBoard:
         """Every alert whose threshold lies at or before `now` on a clock that still runs."""
         alerts = []
         while self._heap and self._heap[0][0] <= now:
-            _, room_id, clock_id, step = heapq.heappop(self._heap)
-            w = self.watches.get(room_id)
-            if w is None or w.clock_id != clock_id or w.next_step != step:
-                continue  # stale entry: the clock stopped or this step already fired
+            entry = heapq.heappop(self._heap)
+            w = self._current(entry)
+            if w is None:
+                continue  # stale entry: the clock stopped, this step already fired, or it was snoozed
             alert = self._fire(w)
             alerts.append(alert)
             self._schedule(w)
@@ -156,10 +167,8 @@ class DeadlineBoard:
 
     def next_deadline(self) -> int | None:
         while self._heap:
-            deadline, room_id, clock_id, step = self._heap[0]
-            w = self.watches.get(room_id)
-            if w is not None and w.clock_id == clock_id and w.next_step == step:
-                return deadline
+            if self._current(self._heap[0]) is not None:
+                return self._heap[0][0]
             heapq.heappop(self._heap)
         return None
 
@@ -169,9 +178,22 @@ class DeadlineBoard:
         w = self.watches.get(room_id)
         return (w is not None and w.clock_id == clock_id) or self.settled.get(room_id) == clock_id
 
-    def _deadline(self, w: Watch) -> int | None:
-        step = self.policy.ladder(w.stage).step(w.next_step)
+    def _current(self, entry: tuple[int, str, str, int]) -> Watch | None:
+        """The watch a heap entry still speaks for, or None when the entry went stale."""
+        deadline, room_id, clock_id, step = entry
+        w = self.watches.get(room_id)
+        if w is None or w.clock_id != clock_id or w.next_step != step or self._deadline(w) != deadline:
+            return None
+        return w
+
+    def _raw_deadline(self, w: Watch, index: int) -> int | None:
+        step = self.policy.ladder(w.stage).step(index)
         return None if step is None else w.started_at + step.after_ms
+
+    def _deadline(self, w: Watch) -> int | None:
+        """When the next alert is due: its threshold, or the end of a snooze that holds it."""
+        deadline = self._raw_deadline(w, w.next_step)
+        return None if deadline is None else max(deadline, w.snoozed_until)
 
     def _schedule(self, w: Watch) -> None:
         deadline = self._deadline(w)
@@ -185,12 +207,15 @@ class DeadlineBoard:
         return self._fire(w)
 
     def _fire(self, w: Watch) -> Alert:
+        at = self._deadline(w)
+        # A snooze that held several steps ends in one reminder, at the level the wait has reached.
+        while (later := self._raw_deadline(w, w.next_step + 1)) is not None and later <= w.snoozed_until:
+            w.next_step += 1
         step = self.policy.ladder(w.stage).step(w.next_step)
-        assert step is not None
+        assert step is not None and at is not None
         targets = tuple(t.value for t in step.targets) if w.owner_id else (Target.PUBLIC.value,)
-        alert = Alert(w.room_id, w.clock_id, w.next_step, step.level.value, step.after_minutes, targets,
-                      w.owner_id, w.stage, w.topic, w.started_at + step.after_ms, w.started_at,
-                      w.customer_name, w.last_text)
+        alert = Alert(w.room_id, w.clock_id, w.next_step, step.level.value, (at - w.started_at) // MINUTE_MS, targets,
+                      w.owner_id, w.stage, w.topic, at, w.started_at, w.customer_name, w.last_text)
         w.next_step += 1
         self._changed.add(w.room_id)
         return alert

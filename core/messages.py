@@ -118,3 +118,45 @@ class CancelClock:
     @classmethod
     def from_wire(cls, row: list) -> CancelClock:
         return cls(row[0], row[1], row[2], row[3])
+
+
+# Orders share the wire prefix [room_id, by, ts] so the ingest routes them all alike.
+
+
+@dataclass(slots=True, frozen=True)
+class Reassign:
+    """Give a room a new owner and/or stage (a manager's decision or an approved hand-over)."""
+
+    room_id: str
+    by: str
+    ts: int
+    owner_id: str | None
+    stage: str
+
+    def to_wire(self) -> list:
+        return [self.room_id, self.by, self.ts, self.owner_id, self.stage]
+
+    @classmethod
+    def from_wire(cls, row: list) -> Reassign:
+        return cls(row[0], row[1], row[2], row[3], row[4])
+
+
+@dataclass(slots=True, frozen=True)
+class Snooze:
+    """Hold the alerts of one running clock until `until` (epoch ms): "remind me later"."""
+
+    room_id: str
+    by: str
+    ts: int
+    clock_id: str
+    until: int
+
+    def to_wire(self) -> list:
+        return [self.room_id, self.by, self.ts, self.clock_id, self.until]
+
+    @classmethod
+    def from_wire(cls, row: list) -> Snooze:
+        return cls(row[0], row[1], row[2], row[3], row[4])
+
+
+Order = CancelClock | Reassign | Snooze

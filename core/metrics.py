@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from core.room import EndedBy, Episode
 from core.roster import Roster, RoomInfo, Speaker
-from core.timeutil import DEFAULT_TZ, iso
+from core.timeutil import DEFAULT_TZ, day_of, hour_of, iso
 
 DEFAULT_THRESHOLD_MINUTES = 2.0
 
@@ -105,3 +105,48 @@ def episode_row(ep: Episode, rooms: dict[str, RoomInfo], roster: Roster, tz: str
         "reply_minutes": round(minutes, 2) if minutes is not None and ep.ended_by is EndedBy.REPLY else None,
         "ended_by": ep.ended_by.value, "cancelled_by": ep.cancelled_by,
     }
+
+
+STAFF_SPEAKERS = (Speaker.OWNER, Speaker.EMPLOYEE)
+
+
+def by_hour(episodes: list[Episode], hourly: dict[tuple[int, Speaker], int], tz: str = DEFAULT_TZ) -> list[dict]:
+    """Per local hour of day: the team's average reply time (by the hour the customer wrote) and
+    how many messages the team and the customers sent in that hour."""
+    minutes: dict[int, list[float]] = defaultdict(list)
+    for ep in episodes:
+        if ep.ended_by is EndedBy.REPLY and ep.reply_minutes is not None:
+            minutes[hour_of(ep.started_at, tz)].append(ep.reply_minutes)
+    return [{"hour": h, "replies": len(minutes[h]),
+             "avg_reply_minutes": round(sum(minutes[h]) / len(minutes[h]), 2) if minutes[h] else None,
+             "team_messages": sum(hourly.get((h, s), 0) for s in STAFF_SPEAKERS),
+             "customer_messages": hourly.get((h, Speaker.CUSTOMER), 0)} for h in range(24)]
+
+
+def over_threshold_by_day(episodes: list[Episode], threshold_minutes: float, tz: str = DEFAULT_TZ) -> list[dict]:
+    """Per business day the customer wrote: answered waits, and how many of them took too long."""
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for ep in episodes:
+        if ep.ended_by is EndedBy.REPLY and ep.reply_minutes is not None:
+            row = tally[day_of(ep.started_at, tz)]
+            row[0] += 1
+            row[1] += ep.reply_minutes > threshold_minutes
+    return [{"day": day, "episodes": n, "over_threshold": over} for day, (n, over) in sorted(tally.items())]
+
+
+def leaderboard(sales_rows: list[dict], min_episodes: int = 1) -> list[dict]:
+    """Reps with answered waits, fastest average first; ties: fewer late answers, more answers."""
+    ranked = [r for r in sales_rows if r["episodes"] >= min_episodes]
+    ranked.sort(key=lambda r: (r["avg_reply_minutes"], r["over_threshold"], -r["episodes"], r["staff_id"]))
+    return [{"rank": i + 1, **r} for i, r in enumerate(ranked)]
+
+
+def longest_waits(episodes: list[Episode], now_ms: int, limit: int = 10) -> list[dict]:
+    """The waits that lasted longest (open ones counted up to now)."""
+    def waited(ep: Episode) -> float:
+        end = ep.ended_at if ep.ended_at is not None else now_ms
+        return (end - ep.started_at) / 60_000
+    top = sorted((ep for ep in episodes if ep.ended_by is not EndedBy.CANCELLED), key=waited, reverse=True)[:limit]
+    return [{"room_id": ep.room_id, "owner_id": ep.owner_id, "customer_name": ep.customer_name,
+             "customer_message": ep.customer_text, "started_at": ep.started_at,
+             "waited_minutes": round(waited(ep), 1), "open": ep.ended_by is EndedBy.OPEN} for ep in top]

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from enum import Enum
 
-from core.messages import CLOCK_STARTING_TYPES, SILENT_TYPES, CancelClock, Message, MessageType
+from core.messages import CLOCK_STARTING_TYPES, SILENT_TYPES, CancelClock, Message, MessageType, Reassign, Snooze
 from core.roster import Role, RoomInfo, Speaker, Stage, speaker_of
 
 
@@ -27,11 +27,13 @@ class Clock:
     customer_name: str | None
     customer_text: str
     last_text: str  # the latest customer message while it runs, for the alert card
+    snoozed_until: int = 0  # epoch ms: alerts held until then ("remind me later")
 
     def to_list(self) -> list:
         # Positional, not asdict(): snapshots are written for every touched room on the hot path.
-        return [self.clock_id, self.started_at, self.customer_id, self.customer_name, self.customer_text,
-                self.last_text]
+        row = [self.clock_id, self.started_at, self.customer_id, self.customer_name, self.customer_text,
+               self.last_text]
+        return row + [self.snoozed_until] if self.snoozed_until else row
 
 
 @dataclass(slots=True, frozen=True)
@@ -98,7 +100,24 @@ class ClockStopped:
     episode: Episode
 
 
-ClockEvent = ClockStarted | ClockTouched | ClockStopped
+@dataclass(slots=True, frozen=True)
+class ClockReassigned:
+    """The room changed hands or stage while its clock runs: later alerts go to the new owner."""
+
+    room_id: str
+    clock_id: str
+    owner_id: str | None
+    stage: str
+
+
+@dataclass(slots=True, frozen=True)
+class ClockSnoozed:
+    room_id: str
+    clock_id: str
+    until: int
+
+
+ClockEvent = ClockStarted | ClockTouched | ClockStopped | ClockReassigned | ClockSnoozed
 
 
 class Rejection(str, Enum):
@@ -154,8 +173,24 @@ class Room:
         self.last_ts = max(self.last_ts, ended_at)
         return Outcome(event=self._stop(ended_at, EndedBy.CANCELLED, cancelled_by=order.by))
 
-    def reassign(self, owner_id: str | None, stage: str) -> None:
-        self.owner_id, self.stage = owner_id, stage
+    def reassign(self, order: Reassign, seq: int) -> Outcome:
+        if seq <= self.last_seq:
+            return Outcome(rejected=Rejection.DUPLICATE)
+        self.last_seq = seq
+        self.owner_id, self.stage = order.owner_id, order.stage
+        if self.clock is None:
+            return Outcome()
+        return Outcome(event=ClockReassigned(self.room_id, self.clock.clock_id, self.owner_id, self.stage))
+
+    def snooze(self, order: Snooze, seq: int) -> Outcome:
+        """Only the clock the order names: a snooze meant for a clock that has stopped holds nothing."""
+        if seq <= self.last_seq:
+            return Outcome(rejected=Rejection.DUPLICATE)
+        self.last_seq = seq
+        if self.clock is None or self.clock.clock_id != order.clock_id:
+            return Outcome()
+        self.clock.snoozed_until = max(self.clock.snoozed_until, order.until)
+        return Outcome(event=ClockSnoozed(self.room_id, self.clock.clock_id, self.clock.snoozed_until))
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -226,5 +261,5 @@ class Room:
         return room
 
 
-__all__ = ["Clock", "ClockEvent", "ClockStarted", "ClockStopped", "ClockTouched", "EndedBy", "Episode", "Message",
-           "MessageType", "Outcome", "Rejection", "Room"]
+__all__ = ["Clock", "ClockEvent", "ClockReassigned", "ClockSnoozed", "ClockStarted", "ClockStopped", "ClockTouched",
+           "EndedBy", "Episode", "Message", "MessageType", "Outcome", "Rejection", "Room"]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 class Role(str, Enum):
     SALES = "sales"
     AFTER_SALES = "after_sales"
+    MANAGER = "manager"  # speaks in rooms as staff; may act on any room's alerts from Lark
     EMPLOYEE = "employee"
     BOT = "bot"
 
@@ -37,6 +38,11 @@ class Staff:
     name: str
     role: Role
     team: str = "default"
+    lark_open_id: str | None = None  # who this is when they press a button on a Lark card
+
+
+# The owner role each stage needs: pre-sales rooms belong to sales, after-sales rooms to after-sales.
+OWNER_ROLE_FOR_STAGE = {Stage.PRE_SALES: Role.SALES, Stage.AFTER_SALES: Role.AFTER_SALES}
 
 
 @dataclass(slots=True, frozen=True)
@@ -81,6 +87,7 @@ class StaffEntry(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     role: Role
     team: str = Field(default="default", min_length=1, max_length=64)
+    lark_open_id: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 class RoomEntry(BaseModel):
@@ -103,6 +110,12 @@ class RosterFile(BaseModel):
             if member.id in roles:
                 raise ValueError(f"staff[{i}].id: duplicate staff id {member.id!r}")
             roles[member.id] = member.role
+        open_ids: set[str] = set()
+        for i, member in enumerate(self.staff):
+            if member.lark_open_id is not None:
+                if member.lark_open_id in open_ids:
+                    raise ValueError(f"staff[{i}].lark_open_id: {member.lark_open_id!r} belongs to two staff members")
+                open_ids.add(member.lark_open_id)
         seen: set[str] = set()
         for i, room in enumerate(self.rooms):
             if room.id in seen:
@@ -116,6 +129,6 @@ class RosterFile(BaseModel):
 
     def to_roster(self) -> Roster:
         return Roster(
-            staff={s.id: Staff(s.id, s.name, s.role, s.team) for s in self.staff},
+            staff={s.id: Staff(s.id, s.name, s.role, s.team, s.lark_open_id) for s in self.staff},
             rooms={r.id: RoomInfo(r.id, r.topic, r.owner, r.stage) for r in self.rooms},
         )

@@ -36,6 +36,16 @@ def day_of(ts_ms: int, tz: str = DEFAULT_TZ) -> str:
     return _day_of_quarter(ts_ms // _QUARTER_HOUR_MS, tz)
 
 
+@lru_cache(maxsize=65_536)
+def _hour_of_quarter(quarter: int, tz: str) -> int:
+    return datetime.fromtimestamp(quarter * _QUARTER_HOUR_MS / 1000, zone(tz)).hour
+
+
+def hour_of(ts_ms: int, tz: str = DEFAULT_TZ) -> int:
+    """The local hour of day (0-23) a moment falls in."""
+    return _hour_of_quarter(ts_ms // _QUARTER_HOUR_MS, tz)
+
+
 def today(now_ms: int, tz: str = DEFAULT_TZ) -> date:
     return date.fromisoformat(day_of(now_ms, tz))
 

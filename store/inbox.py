@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import orjson
 import redis
 
-from core.messages import CancelClock, Message
+from core.messages import CancelClock, Message, Order, Reassign, Snooze
 from store.keys import Keys
 
 GROUP = "rooms"
@@ -18,6 +18,9 @@ SEEN_TTL_S = 14 * 24 * 3600  # chat platforms redeliver within hours; two weeks 
 
 KIND_MESSAGE = "m"
 KIND_CANCEL = "c"
+KIND_REASSIGN = "a"
+KIND_SNOOZE = "z"
+ORDER_KINDS = {CancelClock: KIND_CANCEL, Reassign: KIND_REASSIGN, Snooze: KIND_SNOOZE}
 
 # KEYS[1]: inbox. ARGV: seen-prefix, ttl, max backlog, then (id, kind, data) triples.
 # An empty id skips deduplication (manager orders carry no platform id).
@@ -65,11 +68,11 @@ class Inbox:
         self._raw = redis.Redis(connection_pool=r.connection_pool)
         self._raw.set_response_callback("XREADGROUP", lambda response, **_: response)
 
-    def push(self, items: list[Message | CancelClock]) -> list[bool]:
+    def push(self, items: list[Message | Order]) -> list[bool]:
         """Append in order; returns, per item, False where a message's id was seen before."""
         if not items:
             return []
-        triples = [(i.id, KIND_MESSAGE, i.to_wire()) if isinstance(i, Message) else ("", KIND_CANCEL, i.to_wire())
+        triples = [(i.id, KIND_MESSAGE, i.to_wire()) if isinstance(i, Message) else ("", ORDER_KINDS[type(i)], i.to_wire())
                    for i in items]
         args: list = [self.keys.seen_prefix, SEEN_TTL_S, self.max_backlog]
         for msg_id, kind, body in triples:

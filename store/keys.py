@@ -26,6 +26,9 @@ class Keys:
     def counts(self, day: str) -> str:  # hash "room\x1fspeaker" -> messages that day
         return f"{self.ns}:counts:{day}"
 
+    def hourly(self, day: str) -> str:  # hash "hour\x1fspeaker" -> messages in that local hour of the day
+        return f"{self.ns}:hourly:{day}"
+
     def episodes(self, day: str) -> str:  # hash episode_id -> closed episode, by the day it started
         return f"{self.ns}:episodes:{day}"
 
@@ -66,6 +69,25 @@ class Keys:
     @property
     def stats(self) -> str:  # hash of counters: accepted, duplicates, rejected:<reason>, ...
         return f"{self.ns}:stats"
+
+    def recent(self, room_id: str) -> str:  # list: the room's latest messages, newest last, capped
+        return f"{self.ns}:recent:{room_id}"
+
+    @property
+    def approvals(self) -> str:  # hash approval_id -> a proposed stage change and its decision
+        return f"{self.ns}:approvals"
+
+    @property
+    def audit(self) -> str:  # capped stream: every write made by a person: who, what, when, before, after
+        return f"{self.ns}:audit"
+
+    @property
+    def users(self) -> str:  # hash username -> account (role, staff link, password hash)
+        return f"{self.ns}:users"
+
+    @property
+    def api_tokens(self) -> str:  # hash sha256(token) -> username: integration tokens, never stored in clear
+        return f"{self.ns}:api-tokens"
 
     @property
     def rejections(self) -> str:  # capped stream of rejected input, for people to look at

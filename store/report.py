@@ -9,11 +9,15 @@ from core import metrics
 from core.room import EndedBy
 from core.timeutil import day_start, days, iso
 from store.keys import Keys
-from store.state import known_rooms, load_alerts, load_counts, load_episodes, load_quality, load_roster
+from store.state import (known_rooms, load_alerts, load_counts, load_episodes, load_findings, load_hourly,
+                         load_quality, load_roster)
+
+
+QUALITY_EXAMPLES = 50  # the latest flagged staff messages, with what to write instead
 
 
 def build_report(r: redis.Redis, keys: Keys, first: date, last: date, tz: str,
-                 threshold_minutes: float) -> dict:
+                 threshold_minutes: float, now_ms: int | None = None, owner: str | None = None) -> dict:
     """Episodes that started in [first, last] (business days in `tz`), open ones included, the
     messages of those days, and the alerts whose threshold was crossed in them."""
     period = days(first, last)
@@ -26,11 +30,28 @@ def build_report(r: redis.Redis, keys: Keys, first: date, last: date, tz: str,
     views = metrics.compute(episodes, load_counts(r, keys, period), {rid: room.info() for rid, room in rooms.items()},
                             roster, threshold_minutes, tz, load_quality(r, keys, period))
     alerts = sorted(load_alerts(r, keys, start_ms, end_ms), key=lambda a: (a["at"], a["room_id"], a["step"]))
+    hourly = load_hourly(r, keys, period)
+    findings = sorted(load_findings(r, keys, period), key=lambda f: f["ts"], reverse=True)
+    leaderboard = metrics.leaderboard(views["sales"])
+    if owner is not None:  # a rep's own view: their rows, their waits; the team's hourly traffic is not theirs
+        episodes = [ep for ep in episodes if ep.owner_id == owner]
+        views = {"sales": [row for row in views["sales"] if row["staff_id"] == owner],
+                 "rooms": [row for row in views["rooms"] if row["owner_id"] == owner],
+                 "episodes": [row for row in views["episodes"] if row["owner_id"] == owner]}
+        alerts = [a for a in alerts if a["owner_id"] == owner]
+        hourly = {}
+        findings = [f for f in findings if f["sender_id"] == owner]
+        leaderboard = [row for row in leaderboard if row["staff_id"] == owner]
     return {
         "period": {"from": first.isoformat(), "to": last.isoformat(), "timezone": tz},
         "alerts": [alert_row(a, tz) for a in alerts],
         **views,
         "open_clocks": sum(1 for ep in episodes if ep.ended_by is EndedBy.OPEN),
+        "by_hour": metrics.by_hour(episodes, hourly, tz),
+        "over_threshold_by_day": metrics.over_threshold_by_day(episodes, threshold_minutes, tz),
+        "leaderboard": leaderboard,
+        "longest_waits": metrics.longest_waits(episodes, min(end_ms, now_ms) if now_ms else end_ms),
+        "quality_examples": findings[:QUALITY_EXAMPLES],
     }
 
 

@@ -12,7 +12,8 @@ import orjson
 import redis
 
 from core.deadlines import Alert, Watch
-from core.room import Clock, ClockStarted, ClockStopped, ClockTouched, Episode, Room
+from core.room import (Clock, ClockEvent, ClockReassigned, ClockSnoozed, ClockStarted, ClockStopped, ClockTouched,
+                       Episode, Room)
 from core.roster import Role, RoomInfo, Roster, Speaker, Staff, Stage
 from store.keys import COUNT_SEP, Keys
 
@@ -33,7 +34,8 @@ def save_roster(r: redis.Redis, keys: Keys, roster: Roster, overwrite_rooms: boo
     pipe = r.pipeline(transaction=True)
     pipe.delete(keys.staff)
     if roster.staff:
-        pipe.hset(keys.staff, mapping={s.id: orjson.dumps([s.name, s.role.value, s.team]) for s in roster.staff.values()})
+        pipe.hset(keys.staff, mapping={s.id: orjson.dumps([s.name, s.role.value, s.team, s.lark_open_id])
+                                       for s in roster.staff.values()})
     if overwrite_rooms:
         pipe.delete(keys.roster_rooms)
     for room in roster.rooms.values():
@@ -45,8 +47,8 @@ def save_roster(r: redis.Redis, keys: Keys, roster: Roster, overwrite_rooms: boo
 def load_roster(r: redis.Redis, keys: Keys, keep_room: Callable[[str], bool] = lambda _: True) -> Roster:
     staff = {}
     for sid, raw in r.hgetall(keys.staff).items():
-        name, role, team = orjson.loads(raw)
-        staff[sid] = Staff(sid, name, Role(role), team)
+        name, role, team, *open_id = orjson.loads(raw)
+        staff[sid] = Staff(sid, name, Role(role), team, *open_id)
     rooms = {}
     for rid, raw in r.hscan_iter(keys.roster_rooms, count=2000):
         if keep_room(rid):
@@ -82,19 +84,28 @@ def known_rooms(r: redis.Redis, keys: Keys, roster: Roster) -> dict[str, Room]:
     return rooms
 
 
-def event_to_wire(event: ClockStarted | ClockStopped | ClockTouched) -> list:
+def event_to_wire(event: ClockEvent) -> list:
     if isinstance(event, ClockStarted):
         return ["start", event.room_id, event.clock.to_list(), event.stage, event.owner_id, event.topic]
     if isinstance(event, ClockTouched):
         return ["touch", event.room_id, event.clock_id, event.last_text]
+    if isinstance(event, ClockReassigned):
+        return ["assign", event.room_id, event.clock_id, event.owner_id, event.stage]
+    if isinstance(event, ClockSnoozed):
+        return ["snooze", event.room_id, event.clock_id, event.until]
     return ["stop", event.episode.to_dict()]
 
 
-def event_from_wire(row: list) -> ClockStarted | ClockStopped | ClockTouched:
-    if row[0] == "start":
+def event_from_wire(row: list) -> ClockEvent:
+    kind = row[0]
+    if kind == "start":
         return ClockStarted(row[1], Clock(*row[2]), row[3], row[4], row[5])
-    if row[0] == "touch":
+    if kind == "touch":
         return ClockTouched(row[1], row[2], row[3])
+    if kind == "assign":
+        return ClockReassigned(row[1], row[2], row[3], row[4])
+    if kind == "snooze":
+        return ClockSnoozed(row[1], row[2], row[3])
     return ClockStopped(Episode.from_dict(row[1]))
 
 
@@ -109,8 +120,13 @@ for _, row in ipairs(b.episodes) do redis.call('HSET', row[1], row[2], row[3]) e
 if b.events ~= '' then redis.call('XADD', KEYS[2], '*', 'd', b.events) end
 if b.staff ~= '' then redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'd', b.staff) end
 for _, row in ipairs(b.stats) do redis.call('HINCRBY', KEYS[3], row[1], row[2]) end
+for _, row in ipairs(b.recent) do
+  redis.call('RPUSH', row[1], unpack(row[2]))
+  redis.call('LTRIM', row[1], -tonumber(ARGV[2]), -1)
+end
 return 1
 """
+RECENT_PER_ROOM = 30
 
 
 def commit_shard_batch(
@@ -122,20 +138,26 @@ def commit_shard_batch(
     events: list,
     stats: dict[str, int],
     staff_texts: list[list] | None = None,
+    recent: dict[str, list[list]] | None = None,
+    hourly: dict[tuple[str, int, Speaker], int] | None = None,
 ) -> None:
-    """One shard batch, all or nothing: room snapshots, counters, closed episodes, clock events, and
-    what staff wrote for the NLP checks (capped: a lagging NLP actor loses checks, never messages)."""
+    """One shard batch, all or nothing: room snapshots, counters, closed episodes, clock events,
+    what staff wrote for the NLP checks (capped: a lagging NLP actor loses checks, never messages)
+    and each room's latest messages for the dashboard."""
     body = {
         "rooms": [[room.room_id, orjson.dumps(room.to_dict()).decode()] for room in rooms],
         "counts": [[keys.counts(day), f"{room_id}{COUNT_SEP}{speaker.value}", n]
-                   for (day, room_id, speaker), n in counts.items()],
+                   for (day, room_id, speaker), n in counts.items()]
+        + [[keys.hourly(day), f"{hour}{COUNT_SEP}{speaker.value}", n] for (day, hour, speaker), n in (hourly or {}).items()],
         "episodes": [[keys.episodes(day), ep.episode_id, orjson.dumps(ep.to_dict()).decode()] for day, ep in episodes],
         "events": orjson.dumps([event_to_wire(e) for e in events]).decode() if events else "",
         "stats": [[name, n] for name, n in stats.items() if n],
         "staff": orjson.dumps(staff_texts).decode() if staff_texts else "",
+        "recent": [[keys.recent(room_id), [orjson.dumps(m).decode() for m in rows[-RECENT_PER_ROOM:]]]
+                   for room_id, rows in (recent or {}).items()],
     }
     r.register_script(_COMMIT)(keys=[keys.rooms, keys.clock_events, keys.stats, keys.staff_texts],
-                               args=[orjson.dumps(body)])
+                               args=[orjson.dumps(body), RECENT_PER_ROOM])
 
 
 # The NLP actor's results for a batch of staff messages, with the acknowledgement: exactly once.
@@ -198,6 +220,19 @@ def load_episodes(r: redis.Redis, keys: Keys, days: list[str]) -> list[Episode]:
     for day in days:
         pipe.hvals(keys.episodes(day))
     return [Episode.from_dict(orjson.loads(raw)) for values in pipe.execute() for raw in values]
+
+
+def load_hourly(r: redis.Redis, keys: Keys, days: list[str]) -> dict[tuple[int, Speaker], int]:
+    """(local hour of day, speaker) -> messages over the days."""
+    pipe = r.pipeline(transaction=False)
+    for day in days:
+        pipe.hgetall(keys.hourly(day))
+    totals: dict[tuple[int, Speaker], int] = defaultdict(int)
+    for mapping in pipe.execute():
+        for field, n in mapping.items():
+            hour, _, speaker = field.partition(COUNT_SEP)
+            totals[(int(hour), Speaker(speaker))] += int(n)
+    return dict(totals)
 
 
 def load_counts(r: redis.Redis, keys: Keys, days: list[str]) -> dict[tuple[str, Speaker], int]:
