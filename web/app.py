@@ -21,6 +21,7 @@ from store.inbox import Backlogged, Inbox
 from store.keys import Keys
 from store.report import build_report
 from store.state import stats
+from web.limits import PerTokenLimit
 
 log = logging.getLogger("sales_assistant.web")
 
@@ -63,6 +64,8 @@ def create_app(services: AppServices) -> FastAPI:
                   description="销售助理：群聊回复计时、飞书警报与回复指标 · reply clocks, Lark alerts, reply metrics")
     ingest_auth = Depends(_bearer(s.ingest_token, "the ingest token (SA_INGEST_TOKEN)"))
     api_auth = Depends(_bearer(s.api_token, "the API token (SA_API_TOKEN)"))
+    ingest_limit = Depends(PerTokenLimit(s.http.rate_per_token_per_s, s.http.burst, lambda: services.inbox.r.hincrby(
+        services.keys.stats, "rejected:rate_limited", 1)))
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
@@ -80,7 +83,9 @@ def create_app(services: AppServices) -> FastAPI:
         return JSONResponse({"error": "malformed JSON" if bad_json else "invalid request", "fields": fields},
                             status_code=400 if bad_json else 422)
 
-    @app.post("/api/messages", status_code=202, dependencies=[ingest_auth],
+    # max_body_size also bounds chunked bodies, which carry no content-length for limit_body to check.
+    @app.post("/api/messages", status_code=202, dependencies=[ingest_auth, ingest_limit],
+              max_body_size=s.http.max_body_bytes,
               summary="Ingest one Wechaty message or a batch / 接收消息")
     def ingest(body: Annotated[WechatyMessage | list[WechatyMessage], ...]) -> dict:
         batch = body if isinstance(body, list) else [body]
