@@ -106,8 +106,9 @@ class Pipeline:
             time.sleep(0.02)
         return False
 
-    def report(self, first: date, last: date) -> dict:
-        return build_report(self.r, self.keys, first, last, self.settings.timezone, self.settings.over_threshold_minutes)
+    def report(self, first: date, last: date, now_ms: int | None = None) -> dict:
+        return build_report(self.r, self.keys, first, last, self.settings.timezone, self.settings.over_threshold_minutes,
+                            now_ms)
 
     def stop(self) -> None:
         for actor in self.actors.values():

@@ -35,9 +35,26 @@ class RoomShard:
         self.roster: Roster = load_roster(self.r, self.keys, self._is_new_here)
         settle_heap()
         self._settled_rooms = len(self.rooms)
+        self._uncommitted_from: int | None = None  # first seq of a batch that failed before its commit
 
     def apply(self, entries: list[tuple[int, str, list]]) -> dict[str, int]:
-        """Apply (seq, kind, body) entries in order; persist everything they changed; return counts."""
+        """Apply (seq, kind, body) entries in order; persist everything they changed; return counts.
+
+        A batch that fails before its commit (Redis restarting) has already moved its rooms on in
+        memory: applied again, its messages would be skipped as seen. So the shard refuses every
+        later batch until the ingest sends that one again (it resends whatever is unacknowledged,
+        oldest first), and then reloads its rooms from Redis before applying it."""
+        if self._uncommitted_from is not None:
+            if entries and entries[0][0] > self._uncommitted_from:
+                raise RuntimeError(f"shard {self.shard_id}: waiting for entry {self._uncommitted_from} to come again")
+            self.rooms = load_shard_rooms(self.r, self.keys, self.shard_id, self.shards)
+            self.roster = load_roster(self.r, self.keys, self._is_new_here)
+        self._uncommitted_from = entries[0][0] if entries else None
+        counts = self._apply(entries)
+        self._uncommitted_from = None
+        return counts
+
+    def _apply(self, entries: list[tuple[int, str, list]]) -> dict[str, int]:
         touched: dict[str, Room] = {}
         counts: dict[tuple[str, str, Speaker], int] = defaultdict(int)
         episodes: list[tuple[str, Episode]] = []

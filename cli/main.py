@@ -14,13 +14,16 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli import logs
+from cli import doctor, logs
 from config.settings import CONFIG_DIR, ConfigError, Settings, load_policy, load_roster_file, load_settings
 
 app = typer.Typer(help="销售助理 Sales Assistant: reply clocks, escalating Lark alerts, reply metrics.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 bench_app = typer.Typer(help="Benchmarks (figures in benchmarks/README.md).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+app.command("doctor")(doctor.run)
+users_app = typer.Typer(help="Dashboard accounts and API tokens / 账号与 API 令牌", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 console = Console()
 err = Console(stderr=True)
 
@@ -55,15 +58,8 @@ def _prepare_models(settings: Settings) -> None:
             _fail(f"语言模型无法构建 / cannot build the language model: {e}")
 
 
-def _replay(settings: Settings, file: Path, roster_path: Path, until: str | None, report_path: Path | None,
-            follow_alerts: bool, chunk: int) -> dict:
-    from actors.notifier import SinkSpec
-    from actors.pipeline import Pipeline
-    from connectors.console import alert_line
+def _read_inputs(file: Path, roster_path: Path):
     from connectors.replay import read_replay
-    from core.timeutil import parse_iso, today
-    from connectors.console import suggestion_line
-    from store.state import entries_after, load_roster
 
     try:
         roster = load_roster_file(roster_path).to_roster()
@@ -71,12 +67,6 @@ def _replay(settings: Settings, file: Path, roster_path: Path, until: str | None
         _fail(str(e))
     if not file.is_file():
         _fail(f"{file}: no such file")
-    until_ms = None
-    if until:
-        try:
-            until_ms = parse_iso(until, settings.timezone)
-        except ValueError:
-            _fail(f"--until: {until!r} is not an ISO-8601 time (e.g. 2026-11-20T23:59:00+08:00)")
     data = read_replay(file)
     for line in data.errors[:20]:
         err.print(f"[yellow]skipped {file.name} {line}[/yellow]")
@@ -84,6 +74,37 @@ def _replay(settings: Settings, file: Path, roster_path: Path, until: str | None
         err.print(f"[yellow]… and {len(data.errors) - 20} more invalid lines[/yellow]")
     if not data.items:
         _fail(f"{file}: no valid messages to replay")
+    return data, roster
+
+
+class _Follower:
+    """Prints alerts and wording suggestions as they land in Redis."""
+
+    def __init__(self, pipeline, settings: Settings, out: Console) -> None:
+        from store.state import load_roster
+
+        self.pipeline, self.settings, self.out = pipeline, settings, out
+        self.names = load_roster(pipeline.r, pipeline.keys).staff
+        self.cursors = {"alerts": "0", "suggestions": "0"}
+
+    def show(self) -> None:
+        from connectors.console import alert_line, suggestion_line
+        from store.state import entries_after
+
+        p, s = self.pipeline, self.settings
+        fired, self.cursors["alerts"] = entries_after(p.r, p.keys.alerts, self.cursors["alerts"])
+        for alert in sorted(fired, key=lambda a: a["at"]):
+            owner = self.names.get(alert.get("owner_id") or "")
+            self.out.print(alert_line({**alert, "owner_name": owner.name if owner else None}, s.lang, s.timezone))
+        tips, self.cursors["suggestions"] = entries_after(p.r, p.keys.suggestions, self.cursors["suggestions"])
+        for tip in tips:
+            self.out.print(suggestion_line(tip, s.lang))
+
+
+def _replay_items(settings: Settings, items: list, roster, until_ms: int | None, follow_alerts: bool, chunk: int):
+    """Start the real pipeline in virtual time and feed it `items`; returns it still running."""
+    from actors.notifier import SinkSpec
+    from actors.pipeline import Pipeline
 
     _prepare_models(settings)
     pipeline = Pipeline(settings, "virtual", [SinkSpec("jsonl", path=str(settings.alerts_path()),
@@ -91,44 +112,55 @@ def _replay(settings: Settings, file: Path, roster_path: Path, until: str | None
     pipeline.load_roster(roster, overwrite_rooms=True)
     with console.status("启动 Ray 与 Redis … / starting Ray and Redis …"):
         pipeline.start(log_to_driver=False)
-    names = load_roster(pipeline.r, pipeline.keys).staff
-    cursors = {"alerts": "0", "suggestions": "0"}
-
-    def show_alerts() -> None:
-        fired, cursors["alerts"] = entries_after(pipeline.r, pipeline.keys.alerts, cursors["alerts"])
-        for alert in sorted(fired, key=lambda a: a["at"]):
-            owner = names.get(alert.get("owner_id") or "")
-            progress.console.print(alert_line({**alert, "owner_name": owner.name if owner else None},
-                                              settings.lang, settings.timezone))
-        tips, cursors["suggestions"] = entries_after(pipeline.r, pipeline.keys.suggestions, cursors["suggestions"])
-        for tip in tips:
-            progress.console.print(suggestion_line(tip, settings.lang))
-
     with Progress(TextColumn("[bold]回放 replay[/bold]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
-        task = progress.add_task("replay", total=len(data.items))
+        follower = _Follower(pipeline, settings, progress.console)
+        task = progress.add_task("replay", total=len(items))
 
         def after_chunk(done: int) -> None:
             progress.update(task, completed=done)
             if follow_alerts:
-                show_alerts()
+                follower.show()
 
-        pipeline.replay(data.items, chunk, after_chunk)
+        pipeline.replay(items, chunk, after_chunk)
         if until_ms is not None:
             pipeline.advance(until_ms)
         if follow_alerts:
-            show_alerts()
+            follower.show()
     if not pipeline.wait_delivered(120):
         err.print("[yellow]some alerts or checks were not finished within 120 s[/yellow]")
     if follow_alerts:
-        show_alerts()  # the staff checks run at their own pace: their last suggestions
-    end_ms = max(until_ms or 0, data.items[-1].ts)
-    report = pipeline.report(today(data.items[0].ts, settings.timezone), today(end_ms, settings.timezone))
-    report["rejected_lines"] = data.errors
-    pipeline.stop()
+        follower.show()  # the staff checks run at their own pace: their last suggestions
+    return pipeline, follower
+
+
+def _write_report(pipeline, settings: Settings, first_ms: int, end_ms: int, errors: list, report_path: Path | None,
+                  now_ms: int | None = None) -> dict:
+    from core.timeutil import today
+
+    report = pipeline.report(today(first_ms, settings.timezone), today(end_ms, settings.timezone), now_ms)
+    report["rejected_lines"] = errors
     if report_path:
         report_path.parent.mkdir(parents=True, exist_ok=True)
         report_path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    return report
+
+
+def _replay(settings: Settings, file: Path, roster_path: Path, until: str | None, report_path: Path | None,
+            follow_alerts: bool, chunk: int) -> dict:
+    from core.timeutil import parse_iso
+
+    data, roster = _read_inputs(file, roster_path)
+    until_ms = None
+    if until:
+        try:
+            until_ms = parse_iso(until, settings.timezone)
+        except ValueError:
+            _fail(f"--until: {until!r} is not an ISO-8601 time (e.g. 2026-11-20T23:59:00+08:00)")
+    pipeline, _ = _replay_items(settings, data.items, roster, until_ms, follow_alerts, chunk)
+    report = _write_report(pipeline, settings, data.items[0].ts, max(until_ms or 0, data.items[-1].ts), data.errors,
+                           report_path)
+    pipeline.stop()
     return report
 
 
@@ -164,26 +196,99 @@ def replay(
 def demo(
     lang: Annotated[str, typer.Option(help="zh | en")] = "zh",
     data_dir: Annotated[Path, typer.Option(help="where the demo keeps its Redis data")] = Path(".data/demo"),
+    serve: Annotated[bool, typer.Option(help="then serve the dashboard on the live demo (Ctrl-C stops)")] = True,
+    port: Annotated[int, typer.Option(help="dashboard port")] = 8000,
 ) -> None:
-    """Replay the bundled demo day fast: alerts as they fire, then the metric tables."""
-    from connectors.console import metric_tables
+    """The bundled demo day through the real pipeline: alerts as they fire, the metric tables, then
+    the dashboard, with the day's afternoon still arriving live."""
     from store.redis import stop_embedded
 
     logs.setup(json_lines=False, level=logging.WARNING)
     stop_embedded(data_dir)
     shutil.rmtree(data_dir, ignore_errors=True)  # a demo starts from a clean slate every time
     settings = _settings(data_dir=data_dir, lang=lang, policy_file=None)
-    console.rule("[bold]销售助理 · 演示日 2026-11-20[/bold]" if lang == "zh" else "[bold]Sales Assistant · demo day[/bold]")
-    result = _replay(settings, DEMO_DIR / "messages.jsonl", DEMO_DIR / "roster.json", "2026-11-20T23:59:00+08:00",
-                     data_dir / "report.json", follow_alerts=True, chunk=50)
-    for t in metric_tables(result, lang):
+    if not serve:
+        console.rule("[bold]销售助理 · 演示日 2026-11-20[/bold]" if lang == "zh" else "[bold]Sales Assistant · demo day[/bold]")
+        result = _replay(settings, DEMO_DIR / "messages.jsonl", DEMO_DIR / "roster.json", "2026-11-20T23:59:00+08:00",
+                         data_dir / "report.json", follow_alerts=True, chunk=50)
+        _print_demo_summary(result, settings, data_dir)
+        stop_embedded(data_dir)
+        return
+    _serve_demo(settings, data_dir, port)
+
+
+DEMO_ANCHOR = "2026-11-20T16:00:00+08:00"  # the demo day's moment that becomes "now" when it is served
+
+
+def _print_demo_summary(result: dict, settings: Settings, data_dir: Path) -> None:
+    from connectors.console import metric_tables
+
+    for t in metric_tables(result, settings.lang):
         console.print(t)
     by_level: dict[str, int] = {}
     for a in result["alerts"]:
         by_level[a["level"]] = by_level.get(a["level"], 0) + 1
-    console.print(("警报: " if lang == "zh" else "alerts: ") + ", ".join(f"{k} {v}" for k, v in by_level.items()))
+    console.print(("警报: " if settings.lang == "zh" else "alerts: ") + ", ".join(f"{k} {v}" for k, v in by_level.items()))
     console.print(f"报告 report: {data_dir / 'report.json'} · 警报文件 alerts: {settings.alerts_path()}")
-    stop_embedded(data_dir)
+
+
+def _serve_demo(settings: Settings, data_dir: Path, port: int) -> None:
+    """Shift the demo day so its 16:00 is now: the morning is replayed at once, the rest arrives
+    live at its own pace while the dashboard runs, so clocks tick and alerts fire in front of you."""
+    import dataclasses
+    import secrets
+    import threading
+    import time
+
+    import uvicorn
+
+    from core.timeutil import parse_iso
+    from policies.access import UserRole
+    from store.redis import stop_embedded
+    from store.users import Accounts
+    from web.app import AppServices, create_app
+
+    data, roster = _read_inputs(DEMO_DIR / "messages.jsonl", DEMO_DIR / "roster.json")
+    now = int(time.time() * 1000)
+    shift = now - parse_iso(DEMO_ANCHOR, settings.timezone)
+    items = [dataclasses.replace(i, ts=i.ts + shift) for i in data.items]
+    past, future = [i for i in items if i.ts <= now], [i for i in items if i.ts > now]
+    console.rule("[bold]销售助理 · 演示[/bold]" if settings.lang == "zh" else "[bold]Sales Assistant · demo[/bold]")
+    pipeline, follower = _replay_items(settings, past, roster, now, follow_alerts=True, chunk=50)
+    _print_demo_summary(_write_report(pipeline, settings, past[0].ts, now, data.errors, data_dir / "report.json", now),
+                        settings, data_dir)
+
+    accounts = Accounts(pipeline.r, pipeline.keys)
+    password = secrets.token_urlsafe(9)
+    accounts.create("demo", password, UserRole.MANAGER, "演示经理 Demo manager")
+    rep = next(s for s in roster.owners())
+    accounts.create("rep", password, UserRole.SALES, rep.name, rep.id)
+    url = f"http://{settings.http.host}:{port}"
+    console.print(f"\n[bold green]仪表盘 Dashboard: {url}[/bold green]  登录 log in: [bold]demo[/bold] / [bold]{password}[/bold]"
+                  f"（经理 manager）· [bold]rep[/bold] / [bold]{password}[/bold]（销售 {rep.name}）· Ctrl-C 退出 quits")
+
+    def feed() -> None:
+        # Virtual time that follows the wall clock: the rest of the day arrives on schedule, and the
+        # dashboard's own orders (cancel, snooze, take over) are applied within a quarter second.
+        while True:
+            try:
+                wall = int(time.time() * 1000)
+                while future and future[0].ts <= wall:
+                    pipeline.push([future.pop(0)])
+                pipeline.pump()
+                pipeline.advance(wall)
+                follower.show()
+            except Exception:  # noqa: BLE001 - the demo keeps going through a hiccup
+                logging.getLogger("sales_assistant.demo").exception("demo feed step failed")
+            time.sleep(0.25)
+
+    threading.Thread(target=feed, name="demo-feed", daemon=True).start()
+    try:
+        uvicorn.run(create_app(AppServices(settings, pipeline.inbox, pipeline.keys)), host=settings.http.host,
+                    port=port, log_level="warning")
+    finally:
+        pipeline.stop()
+        stop_embedded(data_dir)
 
 
 @app.command()
@@ -276,6 +381,61 @@ def report(
         return
     for t in metric_tables(result, settings.lang, episode_limit=None):
         console.print(t)
+
+
+def _accounts(data_dir: Path | None):
+    from store.keys import Keys
+    from store.redis import connect, ensure_embedded
+    from store.users import Accounts
+
+    settings = _settings(data_dir=data_dir)
+    return Accounts(connect(settings.redis_url or ensure_embedded(settings.data_dir)), Keys(settings.namespace))
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[str, typer.Option(help="manager | sales | viewer")] = "manager",
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    staff: Annotated[Optional[str], typer.Option(help="the roster staff id (required for sales)")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from standard input")] = False,
+    data_dir: Annotated[Optional[Path], typer.Option()] = None,
+) -> None:
+    """Create an account; the first manager is made this way. The password is asked for, never an argument."""
+    from policies.access import UserRole
+    from store.users import AccountError
+
+    if role not in {r.value for r in UserRole}:
+        _fail("--role: manager, sales or viewer")
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
+        "密码 / password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = _accounts(data_dir).create(username, password, UserRole(role), name, staff)
+    except AccountError as e:
+        _fail(str(e))
+    console.print(f"[green]✓[/green] {user.username} ({user.role.value}) — http://127.0.0.1:8000/login")
+
+
+@users_app.command("token")
+def users_token(
+    username: Annotated[str, typer.Argument()],
+    label: Annotated[str, typer.Option(help="what the token is for")] = "",
+    data_dir: Annotated[Optional[Path], typer.Option()] = None,
+) -> None:
+    """Issue an API token acting as this account (shown once; only its hash is kept)."""
+    from store.users import AccountError
+
+    try:
+        token = _accounts(data_dir).issue_token(username, label)
+    except AccountError as e:
+        _fail(str(e))
+    print(token)
+
+
+@users_app.command("list")
+def users_list(data_dir: Annotated[Optional[Path], typer.Option()] = None) -> None:
+    for user in _accounts(data_dir).all():
+        console.print(f"{user.username}\t{user.role.value}\t{user.name}\t{user.staff_id or ''}")
 
 
 @app.command()

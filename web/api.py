@@ -3,6 +3,7 @@ roster and audit. Every route works as the calling actor; the rules live in poli
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Literal
 
@@ -21,6 +22,7 @@ from store.state import load_alerts
 from web import export
 from web.auth import require_actor
 
+Who = Annotated[Actor, Depends(require_actor)]  # module level: route annotations are resolved here
 LIVE_INTERVAL_S = 1.0
 MAX_RANGE_DAYS = 366
 
@@ -57,15 +59,14 @@ class DecisionBody(Strict):
 
 
 def lang_of(request: Request) -> str:
-    lang = request.query_params.get("lang") or request.cookies.get("lang") or ""
-    if lang not in ("zh", "en"):
-        lang = "en" if request.headers.get("accept-language", "").lower().startswith("en") else "zh"
-    return lang
+    """Chinese first: English only when asked for (?lang=en, then remembered in a cookie)."""
+    lang = request.query_params.get("lang") or request.cookies.get("lang") or "zh"
+    return lang if lang in ("zh", "en") else "zh"
 
 
-def period(services, start: date | None, end: date | None) -> tuple[date, date]:
-    first = start or today(services.workspace.now(), services.settings.timezone)
-    last = end or first
+def period(services, start: date | None, end: date | None, default_days: int = 1) -> tuple[date, date]:
+    last = end or today(services.workspace.now(), services.settings.timezone)
+    first = start or (last if end else date.fromordinal(last.toordinal() - default_days + 1))
     if last < first:
         raise HTTPException(422, "end: 结束日期早于开始日期 / the range ends before it starts")
     if (last - first).days >= MAX_RANGE_DAYS:
@@ -82,7 +83,6 @@ def report_for(services, actor: Actor, first: date, last: date) -> dict:
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/api")
-    Who = Annotated[Actor, Depends(require_actor)]
 
     def ws(request: Request):
         return request.app.state.services.workspace
@@ -105,6 +105,8 @@ def api_router() -> APIRouter:
 
     @router.post("/rooms/{room_id}/cancel", status_code=202, summary="Cancel the running clock / 取消计时")
     def cancel(request: Request, room_id: str, body: CancelBody, actor: Who) -> dict:
+        if actor.user == "api" and body.by:  # a script on the integration token says on whose behalf
+            actor = replace(actor, user=body.by, name=body.by)
         entry = ws(request).cancel_clock(actor, room_id, body.reason, body.clock_id)
         return {"room_id": room_id, "cancelled_at": entry["after"]["cancelled_at"], "audit": entry}
 

@@ -1,26 +1,32 @@
-"""The HTTP surface: the ingestion webhook and the manager's API, on the project's own Redis."""
+"""The HTTP surface: the ingestion webhook, the workspace API and the dashboard, on the project's own Redis."""
 from __future__ import annotations
 
 import hmac
 import logging
 import time
+from pathlib import Path
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, SecretStr
+from starlette.middleware.sessions import SessionMiddleware
 
-from config.settings import Settings
-from core.messages import CancelClock, WechatyMessage
-from core.timeutil import today
+from config.settings import Settings, load_policy, load_priority
+from core.messages import WechatyMessage
+from policies.access import Refused
 from store.inbox import Backlogged, Inbox
 from store.keys import Keys
-from store.report import build_report
+from store.operations import Workspace
 from store.state import stats
+from store.users import Accounts
+from web.api import api_router, refused_response
+from web.auth import session_secret
+from web.pages import LoginFirst, login_redirect, pages_router
 from web.limits import PerTokenLimit
 
 log = logging.getLogger("sales_assistant.web")
@@ -34,12 +40,20 @@ class AppServices:
     inbox: Inbox
     keys: Keys
     advance: Callable[[int], int] | None = None  # the supervisor's clock, when it runs on virtual time
+    extra_routers: list = field(default_factory=list)  # e.g. the Lark card callback
+    workspace: Workspace = field(init=False)
+    accounts: Accounts = field(init=False)
+    virtual_now: int = 0  # the latest tick, when time is virtual
 
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.workspace = Workspace(self.inbox.r, self.keys, self.inbox, load_policy(s.policy_file).to_policy(),
+                                   s.timezone, load_priority(s), self.now)
+        self.accounts = Accounts(self.inbox.r, self.keys)
 
-class CancelRequest(BaseModel):
-    by: str = Field(min_length=1, max_length=128)
-    reason: str = Field(default="", max_length=1000)
-    timestamp: int | None = Field(default=None, gt=946_684_800_000, lt=4_102_444_800_000)
+    def now(self) -> int:
+        """The service's clock: wall time, or on virtual time the latest tick (wall time before one)."""
+        return self.virtual_now if self.advance is not None and self.virtual_now else int(time.time() * 1000)
 
 
 class TickRequest(BaseModel):
@@ -62,8 +76,14 @@ def create_app(services: AppServices) -> FastAPI:
     s = services.settings
     app = FastAPI(title="Sales Assistant", version="0.1.0",
                   description="销售助理：群聊回复计时、飞书警报与回复指标 · reply clocks, Lark alerts, reply metrics")
+    app.state.services = services
     ingest_auth = Depends(_bearer(s.ingest_token, "the ingest token (SA_INGEST_TOKEN)"))
     api_auth = Depends(_bearer(s.api_token, "the API token (SA_API_TOKEN)"))
+    app.add_middleware(SessionMiddleware, secret_key=session_secret(services), session_cookie="sa_session",
+                       max_age=s.http.session_hours * 3600, same_site="lax", https_only=s.http.secure_cookies)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    app.add_exception_handler(Refused, refused_or_page)
+    app.add_exception_handler(LoginFirst, login_redirect)
     ingest_limit = Depends(PerTokenLimit(s.http.rate_per_token_per_s, s.http.burst, lambda: services.inbox.r.hincrby(
         services.keys.stats, "rejected:rate_limited", 1)))
 
@@ -97,30 +117,32 @@ def create_app(services: AppServices) -> FastAPI:
             raise HTTPException(503, f"the pipeline is behind ({e}); retry later", headers={"Retry-After": "5"}) from None
         return {"accepted": sum(added), "duplicates": len(added) - sum(added)}
 
-    @app.post("/api/rooms/{room_id}/cancel", status_code=202, dependencies=[api_auth],
-              summary="Cancel a room's running clock / 取消计时")
-    def cancel(room_id: str, body: CancelRequest) -> dict:
-        ts = body.timestamp or int(time.time() * 1000)
-        services.inbox.push([CancelClock(room_id, body.by, ts, body.reason)])
-        return {"room_id": room_id, "cancelled_at": ts}
-
     @app.post("/api/clock/tick", dependencies=[api_auth], summary="Advance virtual time (virtual clock only)")
     def tick(body: TickRequest) -> dict:
         if services.advance is None:
             raise HTTPException(409, "this service runs on wall-clock time; ticks come from the clock")
+        services.virtual_now = max(services.virtual_now, body.now)
         return {"alerts_fired": services.advance(body.now)}
-
-    @app.get("/api/metrics", dependencies=[api_auth], summary="The three metric views / 指标")
-    def metrics(start: date | None = None, end: date | None = None) -> dict:
-        first = start or today(int(time.time() * 1000), s.timezone)
-        last = end or first
-        if last < first:
-            raise HTTPException(422, "end: the range ends before it starts")
-        return build_report(services.inbox.r, services.keys, first, last, s.timezone, s.over_threshold_minutes)
 
     @app.get("/api/health", summary="Liveness and counters")
     def health() -> dict:
         return {"status": "ok", "caught_up": services.inbox.caught_up(), "backlog": services.inbox.backlog(),
                 "stats": stats(services.inbox.r, services.keys)}
 
+    app.include_router(api_router())
+    app.include_router(pages_router())
+    for router in services.extra_routers:
+        app.include_router(router)
     return app
+
+
+def refused_or_page(request: Request, exc: Refused):
+    if request.url.path.startswith("/api/"):
+        return refused_response(request, exc)
+    from web.pages import TEMPLATES
+    from web.api import lang_of
+    from web.i18n import translator
+
+    return TEMPLATES.TemplateResponse(request, "error.html", {
+        "t": translator(lang_of(request)), "lang": lang_of(request), "actor": None, "csrf": "", "path": "",
+        "fmt": str, "lark_behind": False, "message": exc.text(lang_of(request))}, status_code=exc.status)

@@ -79,7 +79,7 @@ def test_bad_policy_and_roster_stop_with_the_field_named(tmp_path):
 
 @pytest.mark.slow
 def test_demo_prints_alerts_and_tables(tmp_path):
-    done = cli("demo", "--data-dir", str(tmp_path / "demo"), env={})  # the full product: learned model, staff checks
+    done = cli("demo", "--no-serve", "--data-dir", str(tmp_path / "demo"), env={})  # the full product: learned model, staff checks
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     for colour in ("绿色警报", "黄色警报", "橙色警报", "红色警报", "紫色警报", "灰色警报"):

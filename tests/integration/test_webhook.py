@@ -6,9 +6,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from config.settings import load_settings
+from core.room import Clock, Room
+from core.roster import RoomInfo
 from store.inbox import Inbox
 from store.keys import Keys
 from store.redis import connect
+from store.state import commit_shard_batch
 from web.app import AppServices, create_app
 
 pytestmark = pytest.mark.integration
@@ -86,11 +89,22 @@ def test_backlog_limit_answers_503(client):
     assert r.status_code == 503 and r.headers["Retry-After"]
 
 
+def running_clock(c, room_id: str = "R1", started_at: int = T - 60_000) -> None:
+    room = Room(RoomInfo(room_id, "群"))
+    room.clock = Clock("m0", started_at, "c1", "客户", "在吗", "在吗")
+    commit_shard_batch(c.inbox.r, c.inbox.keys, [room], {}, [], [], {})
+
+
 def test_cancel_enters_the_stream_as_an_order(client):
     assert client.post("/api/rooms/R1/cancel", json={"by": "manager"}, headers=INGEST).status_code == 401
-    r = client.post("/api/rooms/R1/cancel", json={"by": "manager", "reason": "客户说好的", "timestamp": T}, headers=API)
+    assert client.post("/api/rooms/R1/cancel", json={"by": "manager"}, headers=API).status_code == 404  # no such room
+    running_clock(client)
+    client.post("/api/clock/tick", json={"now": T}, headers=API)
+    r = client.post("/api/rooms/R1/cancel", json={"by": "manager", "reason": "客户说好的"}, headers=API)
     assert r.status_code == 202
     assert entries(client) == [["R1", "manager", T, "客户说好的"]]
+    audit = client.get("/api/audit", headers=API).json()["audit"]
+    assert [(a["user"], a["action"], a["target"]) for a in audit] == [("manager", "cancel_clock", "R1")]
 
 
 def test_tick_and_health(client):

