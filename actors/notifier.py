@@ -17,7 +17,8 @@ from pathlib import Path
 import orjson
 import ray
 
-from connectors.sinks import ConsoleSink, JsonlSink, NullSink, Sink
+from connectors.sinks import ConsoleSink, JsonlSink, NullSink, Sink, enrich_alert
+from policies.priority import PriorityRules
 from store.keys import Keys
 from store.redis import connect
 from store.state import caught_up, ensure_group, load_roster
@@ -36,6 +37,12 @@ class SinkSpec:
     lark: dict = field(default_factory=dict, repr=False)  # holds the app secret
     lang: str = "zh"
     tz: str = "Asia/Shanghai"
+    priority: dict = field(default_factory=dict)  # policies/priority.py weights: the card says why a room ranks
+
+    @property
+    def card_lang(self) -> str:
+        """Lark cards speak Lark's configured language; every other sink the service's."""
+        return self.lark.get("lang", self.lang) if self.name == "lark" else self.lang
 
     def build(self) -> Sink:
         if self.name == "console":
@@ -53,8 +60,11 @@ class SinkSpec:
 
 def sink_specs(settings) -> list[SinkSpec]:
     """The configured sinks, secrets included, for the notifier actor (never logged)."""
-    lark = settings.lark.model_dump(mode="json") | {"app_secret": settings.lark.app_secret.get_secret_value()}
-    return [SinkSpec(name, path=str(settings.alerts_path()), lark=lark, lang=settings.lang, tz=settings.timezone)
+    # The callback's token and key stay with the web process: the notifier only sends.
+    lark = (settings.lark.model_dump(mode="json", exclude={"verification_token", "encrypt_key"})
+            | {"app_secret": settings.lark.app_secret.get_secret_value()})
+    return [SinkSpec(name, path=str(settings.alerts_path()), lark=lark, lang=settings.lang, tz=settings.timezone,
+                     priority=settings.priority)
             for name in settings.sinks]
 
 
@@ -66,8 +76,11 @@ class Notification:
         self.failing: dict[str, str] = {}
         self._roster = load_roster(self.r, self.keys)
         self._roster_loaded = time.monotonic()
-        for name, sink in self.sinks.items():
-            self._follow(self.keys.alerts, name, lambda item, sink=sink: sink.deliver(self._enrich(item)))
+        self._rules = PriorityRules.from_mapping(specs[0].priority if specs else None)
+        for spec in specs:
+            name, sink = spec.name, self.sinks[spec.name]
+            self._follow(self.keys.alerts, name,
+                         lambda item, sink=sink, lang=spec.card_lang: sink.deliver(self._enrich(item, lang)))
             if hasattr(sink, "deliver_suggestion"):
                 self._follow(self.keys.suggestions, name, lambda item, sink=sink: sink.deliver_suggestion(item))
 
@@ -79,11 +92,10 @@ class Notification:
     def _group(name: str) -> str:
         return f"sink:{name}"
 
-    def _enrich(self, alert: dict) -> dict:
+    def _enrich(self, alert: dict, lang: str = "zh") -> dict:
         if time.monotonic() - self._roster_loaded > 30:
             self._roster, self._roster_loaded = load_roster(self.r, self.keys), time.monotonic()
-        owner = self._roster.staff.get(alert.get("owner_id") or "")
-        return {**alert, "owner_name": owner.name if owner else None, "team": owner.team if owner else None}
+        return enrich_alert(alert, self._roster, self._rules, lang)
 
     def _run(self, stream: str, name: str, deliver: Callable[[dict], None]) -> None:
         r = connect(self.redis_url)

@@ -26,10 +26,15 @@ log = logging.getLogger(__name__)
 BUSINESS_TZ = "Asia/Shanghai"
 LAST_TEXT_LIMIT = 200
 NAME_LIMIT = 64
+WHY_LIMIT = 300
 
 # Alert levels are Lark header templates of the same name; an unknown level is shown loud.
 LEVEL_TEMPLATES = {level: level for level in ("green", "yellow", "orange", "red", "purple", "grey")}
 UNKNOWN_LEVEL_TEMPLATE = "red"
+
+# The 稍后提醒 buttons: minutes a rep can push the next alert back by.
+SNOOZE_MINUTES = (10, 30, 60)
+CARD_ACTIONS = ("cancel", "take_over", "snooze")
 
 # Lark codes meaning "this tenant_access_token is no good"; lark-oapi would keep serving it from its cache.
 TOKEN_INVALID_CODES = frozenset({99991661, 99991663, 99991664, 99991665, 99991666, 99991668})
@@ -53,6 +58,11 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "last_text": "客户最后一条消息",
         "empty_text": "（无文字内容）",
         "alert_id": "提醒编号",
+        "why": "优先原因",
+        "cancel": "已处理",
+        "take_over": "我来跟进",
+        "snooze": "稍后提醒 {minutes} 分钟",
+        "done": {"cancel": "{name} 已处理", "take_over": "{name} 我来跟进", "snooze": "{name} 稍后提醒 {minutes} 分钟"},
     },
     "en": {
         "title": "{level} alert · customer waiting {minutes} min",
@@ -72,6 +82,12 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "last_text": "Customer's last message",
         "empty_text": "(no text)",
         "alert_id": "Alert",
+        "why": "Why it ranks here",
+        "cancel": "Handled",
+        "take_over": "I'll take it",
+        "snooze": "Remind me in {minutes} min",
+        "done": {"cancel": "{name} marked it handled", "take_over": "{name} took it over",
+                 "snooze": "{name} snoozed it for {minutes} min"},
     },
 }
 
@@ -86,6 +102,9 @@ class LarkSettings(BaseModel):
     private_chats: dict[str, str] = {}  # staff_id -> chat_id of that rep's private group
     timeout_s: float = 5.0
     lang: Literal["zh", "en"] = "zh"
+    # The card buttons' callback (POST /lark/card): both from the app's "Events & Callbacks" page.
+    verification_token: SecretStr = SecretStr("")
+    encrypt_key: SecretStr = SecretStr("")
 
 
 class DeliveryError(Exception):
@@ -123,8 +142,11 @@ def _field(label: str, value: str) -> dict[str, Any]:
     return {"is_short": True, "text": _plain(f"{label}：{value}")}
 
 
-def build_alert_card(alert: dict, lang: str = "zh") -> dict:
-    """The interactive card (msg_type "interactive") for one alert; Chinese unless lang == "en"."""
+def build_alert_card(alert: dict, lang: str = "zh", *, note: str | None = None, buttons: bool = True) -> dict:
+    """The interactive card (msg_type "interactive") for one alert; Chinese unless lang == "en".
+
+    `note` says who acted on it (see `action_note`); `buttons` off once nothing is left to do.
+    """
     t = _TEXTS["en" if lang == "en" else "zh"]
     level = str(alert.get("level", ""))
     minutes = int(alert.get("waited_minutes", 0))
@@ -137,26 +159,57 @@ def build_alert_card(alert: dict, lang: str = "zh") -> dict:
     last_text = clip(alert.get("last_text") or "", LAST_TEXT_LIMIT) or t["empty_text"]
     stage = t["stages"].get(alert.get("stage"), str(alert.get("stage", "")))
     title = t["title"].format(level=t["levels"].get(level, level), minutes=minutes)
+    fields = [
+        _field(t["room"], room),
+        _field(t["owner"], owner),
+        _field(t["waited"], t["minutes"].format(minutes=minutes)),
+        _field(t["stage"], stage),
+        _field(t["at"], local_time(int(alert["at"]))),
+        _field(t["customer"], customer),
+    ]
+    if alert.get("priority_why"):
+        fields.append({"is_short": False, "text": _plain(f"{t['why']}：{clip(str(alert['priority_why']), WHY_LIMIT)}")})
+    elements: list[dict[str, Any]] = [
+        {"tag": "div", "fields": fields},
+        {"tag": "hr"},
+        {"tag": "div", "text": _plain(f"{t['last_text']}：\n{last_text}")},
+    ]
+    if note:
+        elements.append({"tag": "note", "elements": [_plain(note)]})
+    if buttons:
+        elements.append({"tag": "action", "layout": "flow", "actions": _buttons(alert, t)})
+    elements.append({"tag": "note", "elements": [_plain(f"{t['alert_id']}：{alert.get('alert_id', '')}")]})
     return {
-        "config": {"wide_screen_mode": True},
+        # update_multi: a shared card, so an update after a button press shows to everyone in the chat.
+        "config": {"wide_screen_mode": True, "update_multi": True},
         "header": {"template": LEVEL_TEMPLATES.get(level, UNKNOWN_LEVEL_TEMPLATE), "title": _plain(title)},
-        "elements": [
-            {
-                "tag": "div",
-                "fields": [
-                    _field(t["room"], room),
-                    _field(t["owner"], owner),
-                    _field(t["waited"], t["minutes"].format(minutes=minutes)),
-                    _field(t["stage"], stage),
-                    _field(t["at"], local_time(int(alert["at"]))),
-                    _field(t["customer"], customer),
-                ],
-            },
-            {"tag": "hr"},
-            {"tag": "div", "text": _plain(f"{t['last_text']}：\n{last_text}")},
-            {"tag": "note", "elements": [_plain(f"{t['alert_id']}：{alert.get('alert_id', '')}")]},
-        ],
+        "elements": elements,
     }
+
+
+def _buttons(alert: dict, t: dict[str, Any]) -> list[dict[str, Any]]:
+    """已处理 / 我来跟进 / 稍后提醒 N 分钟; each value names the clock it was shown for, so a press on an
+    old card never stops a newer wait."""
+    ref = {"room_id": str(alert.get("room_id", "")), "clock_id": str(alert.get("clock_id", "")),
+           "alert_id": str(alert.get("alert_id", ""))}
+
+    def button(label: str, kind: str, value: dict[str, Any]) -> dict[str, Any]:
+        return {"tag": "button", "text": _plain(label), "type": kind, "value": value}
+
+    return [
+        button(t["cancel"], "primary", {"action": "cancel", **ref}),
+        button(t["take_over"], "default", {"action": "take_over", **ref}),
+        *(button(t["snooze"].format(minutes=m), "default", {"action": "snooze", **ref, "minutes": m})
+          for m in SNOOZE_MINUTES),
+    ]
+
+
+def action_note(action: str, name: str, at_ms: int, lang: str = "zh", tz: str = BUSINESS_TZ,
+                minutes: int | None = None) -> str:
+    """Who did what to the alert, and when: "张三 已处理 · 11-20 15:32"."""
+    t = _TEXTS["en" if lang == "en" else "zh"]
+    did = t["done"][action].format(name=clip(name, NAME_LIMIT), minutes=minutes)
+    return f"{did} · {datetime.fromtimestamp(at_ms / 1000, zone(tz)).strftime('%m-%d %H:%M')}"
 
 
 def idempotency_key(alert_id: str, chat_id: str) -> str:

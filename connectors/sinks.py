@@ -11,6 +11,20 @@ from typing import Protocol
 
 import orjson
 
+from core.roster import Roster
+from policies import priority
+
+
+def enrich_alert(alert: dict, roster: Roster, rules: priority.PriorityRules = priority.DEFAULT_RULES,
+                 lang: str = "zh") -> dict:
+    """What every sink shows beyond the alert itself: the owner's name and team, and why the room
+    ranks where it does (the same score the dashboard sorts by)."""
+    owner = roster.staff.get(alert.get("owner_id") or "")
+    why = priority.score(rules, waited_minutes=alert.get("waited_minutes"), stage=alert["stage"],
+                         texts=[alert.get("last_text")], level=alert.get("level")).explain(lang)
+    return {**alert, "owner_name": owner.name if owner else None, "team": owner.team if owner else None,
+            "priority_why": why}
+
 
 class Sink(Protocol):
     name: str

@@ -1,6 +1,7 @@
 """Alerts through the real notifier to lark-oapi and the local Lark stand-in; a down Lark blocks nothing."""
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from datetime import date
@@ -56,6 +57,8 @@ def test_alert_cards_reach_lark_in_order_after_an_outage(ray_session, redis_dir,
         cards = lark.messages
         assert {m["chat_id"] for m in cards} == {"oc_dongsen", "oc_public"}
         assert all(m["msg_type"] == "interactive" for m in cards)
+        # The notifier says why the room ranks where it does.
+        assert all(re.search(r'优先原因：[^"]*客户已等待 \d+ 分钟', orjson.dumps(m["content"]).decode()) for m in cards)
         colours = [m["content"]["header"]["template"] for m in cards]
         sent_order = [orjson.loads(line)["alert_id"] for line in (tmp_path / "alerts.jsonl").read_bytes().splitlines()]
         # The same order as the alert stream: the first card is R1's green, and every level shows its colour.

@@ -3,15 +3,26 @@
 Real lark-oapi talks to it over HTTP on 127.0.0.1, so tests cover the SDK's token handling, headers and
 JSON, not a mock of them. It mimics Lark where the sink depends on it: tenant tokens, `uuid` dedupe,
 error bodies with a `code` and `msg`.
+
+It also plays Lark towards the app: `click` presses a button on a card it holds, POSTing the
+`card.action.trigger` callback encrypted and signed as Lark does (AES-256-CBC under sha256 of the
+encrypt key; X-Lark-Signature = sha256(timestamp + nonce + encrypt key + body)), and applies the card
+in the answer to the message, as Lark updates it in place.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import secrets
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from Crypto.Cipher import AES
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 MESSAGES_PATH = "/open-apis/im/v1/messages"
@@ -21,9 +32,12 @@ MSG_TYPES = {"text", "post", "image", "file", "audio", "media", "sticker", "inte
 class LarkStandIn:
     """`with LarkStandIn(app_id, app_secret) as lark:` serves on `lark.url` until the block ends."""
 
-    def __init__(self, app_id: str = "cli_standin", app_secret: str = "standin-secret") -> None:
+    def __init__(self, app_id: str = "cli_standin", app_secret: str = "standin-secret",
+                 verification_token: str = "standin-verification-token", encrypt_key: str = "standin-encrypt-key") -> None:
         self.app_id = app_id
         self.app_secret = app_secret
+        self.verification_token = verification_token
+        self.encrypt_key = encrypt_key
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._tokens: set[str] = set()
@@ -92,6 +106,66 @@ class LarkStandIn:
         """Tokens issued so far stop working (Lark answers 99991663), as after a secret reset."""
         with self._lock:
             self._tokens.clear()
+
+    # --- playing Lark towards the app: card button callbacks --------------------------------
+
+    def callback(self, message_id: str, value: dict[str, Any], open_id: str, *, timestamp: int | None = None,
+                 sign_key: str | None = None, signed: bool = True) -> tuple[dict[str, str], bytes]:
+        """Headers and body of the callback Lark sends when `open_id` presses a button with `value` on the
+        card `message_id`. `sign_key` signs with another key (a forgery); `signed=False` leaves the signature out."""
+        chat_id = next((m["chat_id"] for m in self.messages if m["message_id"] == message_id), "oc_unknown")
+        event = {
+            "schema": "2.0",
+            "header": {"event_id": secrets.token_hex(16), "token": self.verification_token,
+                       "create_time": str(time.time_ns() // 1000), "event_type": "card.action.trigger",
+                       "tenant_key": "tenant-standin", "app_id": self.app_id},
+            "event": {"operator": {"tenant_key": "tenant-standin", "open_id": open_id, "user_id": "u-" + open_id,
+                                   "union_id": "on-" + open_id},
+                      "token": "c-" + secrets.token_hex(8), "host": "im_message",
+                      "action": {"tag": "button", "value": value},
+                      "context": {"open_message_id": message_id, "open_chat_id": chat_id}},
+        }
+        return self._sealed(event, timestamp, sign_key, signed)
+
+    def url_verification(self, challenge: str) -> tuple[dict[str, str], bytes]:
+        """What Lark sends when the callback URL is saved in the developer console."""
+        body = {"challenge": challenge, "token": self.verification_token, "type": "url_verification"}
+        return self._sealed(body, None, None, signed=False)
+
+    def click(self, url: str, message_id: str, value: dict[str, Any], open_id: str,
+              **options: Any) -> tuple[int, dict[str, Any] | str]:
+        """Press the button: POST the callback to `url`; a card in the answer replaces the message's card."""
+        headers, body = self.callback(message_id, value, open_id, **options)
+        return self.post(url, headers, body, message_id)
+
+    def post(self, url: str, headers: dict[str, str], body: bytes,
+             message_id: str | None = None) -> tuple[int, dict[str, Any] | str]:
+        response = httpx.post(url, headers=headers, content=body, timeout=10)
+        try:
+            answer: dict[str, Any] | str = response.json()
+        except ValueError:
+            return response.status_code, response.text
+        card = answer.get("card") if response.status_code == 200 and isinstance(answer, dict) else None
+        if message_id and isinstance(card, dict) and card.get("type") == "raw":
+            with self._lock:
+                self._updates.append({"message_id": message_id, "content": card["data"]})
+        return response.status_code, answer
+
+    def _sealed(self, payload: dict[str, Any], timestamp: int | None, sign_key: str | None,
+                signed: bool) -> tuple[dict[str, str], bytes]:
+        plain = json.dumps(payload, ensure_ascii=False).encode()
+        iv = secrets.token_bytes(AES.block_size)
+        pad = AES.block_size - len(plain) % AES.block_size
+        cipher = AES.new(hashlib.sha256(self.encrypt_key.encode()).digest(), AES.MODE_CBC, iv)
+        sealed = cipher.encrypt(plain + bytes([pad]) * pad)
+        body = json.dumps({"encrypt": base64.b64encode(iv + sealed).decode()}).encode()
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if signed:
+            stamp, nonce = str(int(time.time()) if timestamp is None else timestamp), secrets.token_hex(8)
+            key = self.encrypt_key if sign_key is None else sign_key
+            headers |= {"X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": nonce,
+                        "X-Lark-Signature": hashlib.sha256((stamp + nonce + key).encode() + body).hexdigest()}
+        return headers, body
 
     # --- the API -----------------------------------------------------------------------------
 

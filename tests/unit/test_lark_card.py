@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from connectors.lark import LarkSettings, build_alert_card, idempotency_key
+from connectors.lark import SNOOZE_MINUTES, LarkSettings, action_note, build_alert_card, idempotency_key
 
 AT = int(datetime(2026, 11, 23, 6, 5, tzinfo=timezone.utc).timestamp() * 1000)  # 14:05 in Shanghai
 
@@ -68,7 +68,7 @@ def tags(card: Any) -> set[str]:
 def test_header_carries_the_level_colour(level: str) -> None:
     card = build_alert_card(make_alert(level=level))
     assert card["header"]["template"] == level
-    assert card["config"] == {"wide_screen_mode": True}
+    assert card["config"] == {"wide_screen_mode": True, "update_multi": True}  # shared: an update shows to all
     assert card["header"]["title"]["tag"] == "plain_text"
 
 
@@ -156,3 +156,59 @@ def test_card_module_does_not_import_the_sdk() -> None:
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def buttons(card: dict) -> list[dict]:
+    return [b for e in card["elements"] if e["tag"] == "action" for b in e["actions"]]
+
+
+def test_buttons_name_the_clock_they_were_shown_for() -> None:
+    card = build_alert_card(make_alert())
+    shown = buttons(card)
+    ref = {"room_id": "room-1", "clock_id": "clock-1", "alert_id": "room-1/clock-1/2"}
+    assert [b["text"]["content"] for b in shown] == ["已处理", "我来跟进", "稍后提醒 10 分钟", "稍后提醒 30 分钟",
+                                                     "稍后提醒 60 分钟"]
+    assert [b["value"] for b in shown] == [
+        {"action": "cancel", **ref}, {"action": "take_over", **ref},
+        *({"action": "snooze", **ref, "minutes": m} for m in SNOOZE_MINUTES)]
+    assert shown[0]["type"] == "primary" and all(b["tag"] == "button" for b in shown)
+    english = [b["text"]["content"] for b in buttons(build_alert_card(make_alert(), lang="en"))]
+    assert english == ["Handled", "I'll take it", "Remind me in 10 min", "Remind me in 30 min", "Remind me in 60 min"]
+
+
+def test_priority_reason_is_shown_when_the_notifier_gives_one() -> None:
+    assert not any(text.startswith("优先原因") for text in texts(build_alert_card(make_alert())))
+    card = build_alert_card(make_alert(priority_why="客户已等待 20 分钟；售前群优先；询问价格：报价"))
+    assert "优先原因：客户已等待 20 分钟；售前群优先；询问价格：报价" in texts(card)
+    english = build_alert_card(make_alert(priority_why="waiting 20 min; pre-sales first"), lang="en")
+    assert "Why it ranks here：waiting 20 min; pre-sales first" in texts(english)
+
+
+def test_updated_card_keeps_the_content_adds_who_acted_and_drops_the_buttons() -> None:
+    alert = make_alert(priority_why="客户已等待 20 分钟")
+    note = action_note("cancel", "张三", AT, "zh")
+    assert note == "张三 已处理 · 11-23 14:05"
+    before, after = build_alert_card(alert), build_alert_card(alert, note=note, buttons=False)
+    expected = [e for e in before["elements"] if e["tag"] != "action"]
+    expected.insert(-1, {"tag": "note", "elements": [{"tag": "plain_text", "content": note}]})  # above the alert id
+    assert after["elements"] == expected and after["header"] == before["header"]
+    snoozed = build_alert_card(alert, note=action_note("snooze", "张三", AT, "zh", minutes=30))
+    assert "张三 稍后提醒 30 分钟 · 11-23 14:05" in texts(snoozed) and len(buttons(snoozed)) == 5
+
+
+@pytest.mark.parametrize(("action", "lang", "minutes", "expected"), [
+    ("take_over", "zh", None, "李雷 我来跟进 · 11-23 14:05"),
+    ("snooze", "zh", 10, "李雷 稍后提醒 10 分钟 · 11-23 14:05"),
+    ("cancel", "en", None, "李雷 marked it handled · 11-23 14:05"),
+    ("take_over", "en", None, "李雷 took it over · 11-23 14:05"),
+    ("snooze", "en", 60, "李雷 snoozed it for 60 min · 11-23 14:05"),
+])
+def test_action_note(action: str, lang: str, minutes: int | None, expected: str) -> None:
+    assert action_note(action, "李雷", AT, lang, minutes=minutes) == expected
+    assert action_note(action, "李雷", AT, lang, tz="UTC", minutes=minutes).endswith("11-23 06:05")
+
+
+def test_settings_never_show_the_callback_secrets() -> None:
+    settings = LarkSettings(verification_token="vt-secret-value", encrypt_key="ek-secret-value")
+    for shown in (repr(settings), str(settings), settings.model_dump_json()):
+        assert "vt-secret-value" not in shown and "ek-secret-value" not in shown
