@@ -252,8 +252,8 @@ def check_ray(timeout_s: float = 20.0) -> Check:
                      f"cannot join the Ray cluster at {address}: {last[-300:]}; {auth_en}", fix_zh, fix_en)
     facts = orjson.loads(out.strip().splitlines()[-1])
     return Check("ray", "ok", f"Ray {facts['version']} 集群 {address}：{facts['nodes']} 个节点，{facts['cpus']:g} 个 CPU；"
-                 f"{auth_zh}", f"Ray {facts['version']} cluster {address}: {facts['nodes']} nodes, "
-                 f"{facts['cpus']:g} CPUs; {auth_en}")
+                 f"{auth_zh}", f"Ray {facts['version']} cluster {address}: nodes {facts['nodes']}, "
+                 f"CPUs {facts['cpus']:g}; {auth_en}")
 
 
 def check_lark(settings: Settings, timeout_s: float = 5.0) -> Check:
