@@ -116,7 +116,7 @@ def test_lark_with_the_right_credentials_gets_a_token_without_showing_them(base_
         env = {**base_env, "SA_SINKS": '["console", "lark"]', "SA_LARK__APP_ID": app_id,
                "SA_LARK__APP_SECRET": secret, "SA_LARK__DOMAIN": lark.url,
                "SA_LARK__PUBLIC_CHATS": '{"default": "oc_team"}'}
-        code, out = doctor("--json", **env)
+        _, out = doctor("--json", **env)
         assert lark.token_requests == 1
         check = by_name(out)["lark"]
         assert check["status"] == "ok" and "cli_***01" in check["en"], check

@@ -119,9 +119,8 @@ def test_policy_from_arbitrary_json_loads_or_names_what_is_wrong(doc):
 def test_policy_with_one_field_broken_names_that_field(path, bad, fmt):
     doc = replace_at(VALID_POLICY, path, bad)
     data = to_json_bytes(doc) if fmt == "json" else yaml.safe_dump(doc, allow_unicode=True).encode()
-    with scratch_file(f"policy.{fmt}", data) as file:
-        with pytest.raises(ConfigError) as caught:
-            load_policy(file)
+    with scratch_file(f"policy.{fmt}", data) as file, pytest.raises(ConfigError) as caught:
+        load_policy(file)
     field = dotted(path[:-1]) if isinstance(path[-1], int) else dotted(path)  # a bad list item names its list
     assert field in str(caught.value), str(caught.value)
 
@@ -174,9 +173,8 @@ def test_roster_loads_consistently_or_names_what_is_wrong(doc):
 @given(path=st.sampled_from(list(leaf_paths(VALID_ROSTER))), bad=st.sampled_from(BREAKERS))
 def test_roster_with_one_field_broken_names_that_field(path, bad):
     doc = replace_at(VALID_ROSTER, path, bad)
-    with scratch_file("roster.json", to_json_bytes(doc)) as file:
-        with pytest.raises(ConfigError) as caught:
-            load_roster_file(file)
+    with scratch_file("roster.json", to_json_bytes(doc)) as file, pytest.raises(ConfigError) as caught:
+        load_roster_file(file)
     assert dotted(path) in str(caught.value), str(caught.value)
 
 
@@ -197,14 +195,12 @@ def test_settings_from_an_arbitrary_config_file_load_or_name_the_field(doc):
 @FUZZ
 @given(path=st.sampled_from(list(leaf_paths(VALID_CONFIG))), bad=st.sampled_from(BREAKERS))
 def test_settings_with_one_field_broken_name_that_field(path, bad):
-    with scratch_file("app.yaml", yaml.safe_dump(VALID_CONFIG, allow_unicode=True).encode()) as good:
-        with only_env(SA_CONFIG=str(good)):
-            assert load_settings().sinks == ["console", "jsonl"]  # the base document is valid
-    doc = replace_at(VALID_CONFIG, path, bad)
-    with scratch_file("app.yaml", yaml.safe_dump(doc, allow_unicode=True).encode()) as file, only_env(
-            SA_CONFIG=str(file)):
-        with pytest.raises(ConfigError) as caught:
-            load_settings()
+    good = yaml.safe_dump(VALID_CONFIG, allow_unicode=True).encode()
+    with scratch_file("app.yaml", good) as file, only_env(SA_CONFIG=str(file)):
+        assert load_settings().sinks == ["console", "jsonl"]  # the base document is valid
+    bad_doc = yaml.safe_dump(replace_at(VALID_CONFIG, path, bad), allow_unicode=True).encode()
+    with scratch_file("app.yaml", bad_doc) as file, only_env(SA_CONFIG=str(file)), pytest.raises(ConfigError) as caught:
+        load_settings()
     field = dotted(path[:-1]) if isinstance(path[-1], int) else dotted(path)
     assert field in str(caught.value), str(caught.value)
 
