@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install browser demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/sales-assistant demo
 
-test: $(STAMP)
+# The browser tests use Debian's chromium and a CJK font (no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 && fc-list | grep -qi wqy || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei; }
+
+test: $(STAMP) browser
 	$(PY) -m pytest
 
 bench: $(STAMP)
