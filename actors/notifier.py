@@ -2,7 +2,8 @@
 and exactly once where the sink can tell (JSONL ids, Lark's uuid).
 
 Every sink reads the alert stream through its own consumer group on its own thread, so a slow or
-failing Lark only holds back Lark: the console, the file and the pipeline carry on.
+failing Lark only holds back Lark: the console, the file and the pipeline carry on. With Lark, two
+more threads run on the notifier's clock: the daily leaderboard and the reps' digests.
 """
 from __future__ import annotations
 
@@ -12,20 +13,36 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import orjson
 import ray
 
+from connectors.lark import LarkSink, build_leaderboard_card, idempotency_key
 from connectors.sinks import ConsoleSink, JsonlSink, NullSink, Sink, enrich_alert
+from core.timeutil import zone
 from policies.priority import PriorityRules
+from store.digest import DigestStore, still_waiting
 from store.keys import Keys
 from store.redis import connect
+from store.report import build_report
 from store.state import caught_up, ensure_group, load_roster
 
 log = logging.getLogger("sales_assistant.notifier")
 
 MAX_BACKOFF_S = 60.0
+JOB_TICK_S = 1.0  # how often the leaderboard and digest threads look at the clock
+MARKER_TTL_S = 8 * 24 * 3600
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class _Stopped(Exception):
+    """The notifier is closing: leave the item unacknowledged for the next one."""
 
 
 @dataclass
@@ -38,6 +55,7 @@ class SinkSpec:
     lang: str = "zh"
     tz: str = "Asia/Shanghai"
     priority: dict = field(default_factory=dict)  # policies/priority.py weights: the card says why a room ranks
+    threshold_minutes: float = 2.0  # a reply slower than this is late (the leaderboard counts them)
 
     @property
     def card_lang(self) -> str:
@@ -64,29 +82,129 @@ def sink_specs(settings) -> list[SinkSpec]:
     lark = (settings.lark.model_dump(mode="json", exclude={"verification_token", "encrypt_key"})
             | {"app_secret": settings.lark.app_secret.get_secret_value()})
     return [SinkSpec(name, path=str(settings.alerts_path()), lark=lark, lang=settings.lang, tz=settings.timezone,
-                     priority=settings.priority)
+                     priority=settings.priority, threshold_minutes=settings.over_threshold_minutes)
             for name in settings.sinks]
 
 
+class DailyLeaderboard:
+    """The day's leaderboard card, once, from lark.leaderboard_time (local, in lark.leaderboard_tz) on.
+
+    A Redis marker records that it went out; the Lark uuid derived from the day makes Lark drop the
+    resend of a notifier that died between sending and writing the marker.
+    """
+
+    def __init__(self, r, keys: Keys, sink: LarkSink, threshold_minutes: float) -> None:
+        s = sink.settings
+        self.r, self.keys, self.sink, self.threshold = r, keys, sink, threshold_minutes
+        self.chat, self.at, self.tz, self.lang = s.leaderboard_chat, s.leaderboard_time, s.leaderboard_tz, s.lang
+
+    def tick(self, now_ms: int) -> bool:
+        """Send today's card if its time has come and it has not gone out; True when it went out now."""
+        local = datetime.fromtimestamp(now_ms / 1000, zone(self.tz))
+        if local.strftime("%H:%M") < self.at:
+            return False
+        day = local.date()
+        marker = self.keys.lark_leaderboard(day.isoformat())
+        if self.r.exists(marker):
+            return False
+        report = build_report(self.r, self.keys, day, day, self.tz, self.threshold, now_ms=now_ms)
+        card = build_leaderboard_card(report, self.lang)
+        self.sink.send_card(self.chat, card, idempotency_key(f"leaderboard/{day.isoformat()}", self.chat))
+        self.r.set(marker, now_ms, ex=MARKER_TTL_S)
+        log.info("leaderboard for %s sent to Lark chat %s", day, self.chat)
+        return True
+
+
+class DigestFlusher:
+    """Each rep's held alerts as one card when their interval is up (store/digest.py holds them)."""
+
+    def __init__(self, r, keys: Keys, store: DigestStore, sink: LarkSink) -> None:
+        self.r, self.keys, self.store, self.sink = r, keys, store, sink
+
+    def tick(self, now_ms: int) -> int:
+        """Send every digest that is due; returns how many cards went out."""
+        sent = 0
+        for chat_id in self.store.due(now_ms):
+            batch = self.store.seal(chat_id)
+            if batch is None:
+                continue
+            batch_id, alerts = batch
+            waiting = still_waiting(self.r, self.keys, alerts)
+            if waiting:  # every room answered since: no card at all
+                self.sink.deliver_digest(chat_id, waiting, batch_id)
+                sent += 1
+            self.store.sent(chat_id, now_ms)
+        return sent
+
+
 class Notification:
-    def __init__(self, redis_url: str, namespace: str, specs: list[SinkSpec]) -> None:
+    def __init__(self, redis_url: str, namespace: str, specs: list[SinkSpec], now: Callable[[], int] = wall_ms) -> None:
+        """`now`: epoch ms for the leaderboard and the digests (wall time; tests pass their own clock)."""
         self.redis_url, self.keys = redis_url, Keys(namespace)
         self.r = connect(redis_url)
         self.sinks = {spec.name: spec.build() for spec in specs}
         self.failing: dict[str, str] = {}
+        self.now = now
+        self.digest: DigestStore | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
         self._roster = load_roster(self.r, self.keys)
         self._roster_loaded = time.monotonic()
         self._rules = PriorityRules.from_mapping(specs[0].priority if specs else None)
         for spec in specs:
+            if isinstance(self.sinks[spec.name], LarkSink):  # before the sink's thread can hold an alert
+                self._lark_jobs(self.sinks[spec.name], spec.threshold_minutes)
+        for spec in specs:
             name, sink = spec.name, self.sinks[spec.name]
-            self._follow(self.keys.alerts, name,
-                         lambda item, sink=sink, lang=spec.card_lang: sink.deliver(self._enrich(item, lang)))
+            self._follow(self.keys.alerts, name, partial(self._deliver_alert, sink, spec.card_lang))
             if hasattr(sink, "deliver_suggestion"):
                 self._follow(self.keys.suggestions, name, lambda item, sink=sink: sink.deliver_suggestion(item))
 
+    def _lark_jobs(self, sink: LarkSink, threshold_minutes: float) -> None:
+        settings = sink.settings
+        if settings.digest.enabled:
+            self.digest = DigestStore(self.r, self.keys, settings.digest.interval_minutes)
+            self._every("lark:digest", DigestFlusher(self.r, self.keys, self.digest, sink).tick)
+        if settings.leaderboard_chat:
+            self._every("lark:leaderboard", DailyLeaderboard(self.r, self.keys, sink, threshold_minutes).tick)
+        else:
+            log.info("no lark.leaderboard_chat configured: the daily leaderboard is not sent")
+
+    def _deliver_alert(self, sink: Sink, lang: str, item: dict) -> None:
+        alert = self._enrich(item, lang)
+        if not isinstance(sink, LarkSink):
+            sink.deliver(alert)
+            return
+        held = sink.digest_chat(alert) if self.digest is not None else None
+        if held:  # held in Redis before the other chats are tried: a retry holds it no second time
+            self.digest.hold(held, alert, self.now())
+        sink.deliver(alert, held=held)
+
+    def _every(self, name: str, job: Callable[[int], object]) -> None:
+        """Run `job(now)` every JOB_TICK_S on its own thread; failures back off and show in health()."""
+        def loop() -> None:
+            delay = JOB_TICK_S
+            while not self._stop.wait(delay):
+                try:
+                    job(self.now())
+                    if self.failing.pop(name, None) is not None:
+                        log.info("%s: working again", name)
+                    delay = JOB_TICK_S
+                except Exception as e:  # noqa: BLE001 - Lark or Redis down: try again later, never die
+                    if name not in self.failing:
+                        log.warning("%s failing (%s: %s); retrying with backoff", name, type(e).__name__, e)
+                    self.failing[name] = f"{type(e).__name__}: {e}"
+                    delay = min(MAX_BACKOFF_S, delay * 2)
+
+        self._start(threading.Thread(target=loop, name=name, daemon=True))
+
     def _follow(self, stream: str, name: str, deliver: Callable[[dict], None]) -> None:
         ensure_group(self.r, stream, self._group(name))
-        threading.Thread(target=self._run, args=(stream, name, deliver), name=f"{stream}-{name}", daemon=True).start()
+        self._start(threading.Thread(target=self._run, args=(stream, name, deliver), name=f"{stream}-{name}", daemon=True))
+
+    def _start(self, thread: threading.Thread) -> None:
+        self._threads.append(thread)
+        thread.start()
 
     @staticmethod
     def _group(name: str) -> str:
@@ -101,7 +219,7 @@ class Notification:
         r = connect(self.redis_url)
         group, consumer = self._group(name), f"{name}-0"
         cursor = "0"  # first whatever this sink took but never acknowledged, then new items
-        while True:
+        while not self._stop.is_set():
             try:
                 reply = r.xreadgroup(group, consumer, {stream: cursor}, count=100,
                                      block=None if cursor == "0" else 1000)
@@ -112,6 +230,8 @@ class Notification:
                     if fields:
                         self._deliver_with_backoff(name, deliver, orjson.loads(fields["d"]))
                     r.xack(stream, group, sid)
+            except _Stopped:
+                return
             except Exception:  # noqa: BLE001 - a sink thread must survive Redis restarts
                 log.exception("sink %s: reading %s failed; retrying", name, stream)
                 cursor = "0"  # what it took but did not acknowledge comes back
@@ -132,7 +252,8 @@ class Notification:
                     log.warning("sink %s failing (%s); retrying with backoff", name, reason)
                 self.failing[name] = reason
                 self.r.hset(self.keys.stats, f"sink_failing:{name}", int(time.time()))
-                time.sleep(delay)
+                if self._stop.wait(delay):
+                    raise _Stopped from None
                 delay = min(MAX_BACKOFF_S, delay * 2)
 
     # --- for drivers and tests -------------------------------------------------------------------
@@ -153,6 +274,13 @@ class Notification:
 
     def health(self) -> dict[str, str]:
         return dict(self.failing)
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop every thread; whatever a sink had not acknowledged is delivered by the next notifier."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @ray.remote(max_restarts=-1, max_task_retries=-1, max_concurrency=4)

@@ -14,7 +14,7 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from core.timeutil import zone
 
@@ -63,6 +63,24 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "take_over": "我来跟进",
         "snooze": "稍后提醒 {minutes} 分钟",
         "done": {"cancel": "{name} 已处理", "take_over": "{name} 我来跟进", "snooze": "{name} 稍后提醒 {minutes} 分钟"},
+        "board": {
+            "title": "今日回复排行 · {day}",
+            "replies": "回复次数", "avg": "平均回复", "over": "超时回复", "team_messages": "团队消息",
+            "open": "仍在等待", "count": "{n} 次", "messages": "{n} 条", "rooms": "{n} 个群", "minutes": "{m} 分钟",
+            "best": "回复最快", "slowest": "回复最慢",
+            "rep": "{rank}. {name} · 平均 {avg} 分钟 · 回复 {n} 次 · 超时 {over} 次",
+            "hours": "各时段（按客户发言时间）",
+            "hour": "{hour:02d} 时 · 平均 {avg} · 回复 {replies} 次 · 团队消息 {messages} 条",
+            "no_reply": "—",
+            "waits": "等待最久",
+            "wait": "{topic} · {owner} · {minutes} 分钟{open}", "still_open": "（仍在等待）",
+            "nobody": "今天没有客户等待回复",
+        },
+        "digest": {
+            "title": "待回复汇总 · {n} 个群",
+            "line": "{level}提醒 · {room} · {time} 时已等待 {minutes} 分钟",
+            "note": "较低级别的提醒每 {interval} 分钟汇总一次",
+        },
     },
     "en": {
         "title": "{level} alert · customer waiting {minutes} min",
@@ -88,8 +106,37 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "snooze": "Remind me in {minutes} min",
         "done": {"cancel": "{name} marked it handled", "take_over": "{name} took it over",
                  "snooze": "{name} snoozed it for {minutes} min"},
+        "board": {
+            "title": "Today's reply leaderboard · {day}",
+            "replies": "Replies", "avg": "Average reply", "over": "Late replies", "team_messages": "Team messages",
+            "open": "Still waiting", "count": "{n}", "messages": "{n}", "rooms": "{n}", "minutes": "{m} min",
+            "best": "Fastest", "slowest": "Slowest",
+            "rep": "{rank}. {name} · avg {avg} min · {n} replies · {over} late",
+            "hours": "By hour (when the customer wrote)",
+            "hour": "{hour:02d}h · avg {avg} · {replies} replies · {messages} team messages",
+            "no_reply": "—",
+            "waits": "Longest waits",
+            "wait": "{topic} · {owner} · {minutes} min{open}", "still_open": " (still waiting)",
+            "nobody": "No customer waited for a reply today",
+        },
+        "digest": {
+            "title": "Waiting for your reply · {n} rooms",
+            "line": "{level} · {room} · waiting {minutes} min at {time}",
+            "note": "Lower-level alerts come together every {interval} min",
+        },
     },
 }
+
+
+AlertLevel = Literal["green", "yellow", "orange", "red", "purple", "grey"]
+
+
+class DigestSettings(BaseModel):
+    """Batch the lower levels into one card per rep per interval; the rest still go out at once."""
+
+    enabled: bool = False
+    interval_minutes: int = Field(30, ge=1, le=24 * 60)
+    immediate_levels: list[AlertLevel] = ["orange", "red", "purple", "grey"]
 
 
 class LarkSettings(BaseModel):
@@ -105,6 +152,20 @@ class LarkSettings(BaseModel):
     # The card buttons' callback (POST /lark/card): both from the app's "Events & Callbacks" page.
     verification_token: SecretStr = SecretStr("")
     encrypt_key: SecretStr = SecretStr("")
+    # The daily leaderboard: one card to this chat at this local time; no chat, no leaderboard.
+    leaderboard_chat: str = ""
+    leaderboard_time: str = Field("22:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    leaderboard_tz: str = BUSINESS_TZ
+    digest: DigestSettings = DigestSettings()
+
+    @field_validator("leaderboard_tz")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            zone(name)
+        except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"unknown time zone {name!r} (an IANA name such as Asia/Shanghai)") from None
+        return name
 
 
 class DeliveryError(Exception):
@@ -212,6 +273,87 @@ def action_note(action: str, name: str, at_ms: int, lang: str = "zh", tz: str = 
     return f"{did} · {datetime.fromtimestamp(at_ms / 1000, zone(tz)).strftime('%m-%d %H:%M')}"
 
 
+def build_digest_card(alerts: list[dict], lang: str = "zh", interval_minutes: int = 30) -> dict:
+    """One card for a rep's held lower-level alerts: a line per room, with what the customer wrote."""
+    t = _TEXTS["en" if lang == "en" else "zh"]
+    d = t["digest"]
+    order = list(LEVEL_TEMPLATES)
+    top = max((str(a.get("level", "")) for a in alerts), key=lambda lv: order.index(lv) if lv in order else -1,
+              default="")
+    elements: list[dict[str, Any]] = []
+    for alert in alerts:
+        level = str(alert.get("level", ""))
+        room = clip(alert.get("topic") or str(alert.get("room_id", "")), NAME_LIMIT)
+        at = datetime.fromtimestamp(int(alert["at"]) / 1000, zone(BUSINESS_TZ)).strftime("%H:%M")
+        line = d["line"].format(level=t["levels"].get(level, level), room=room, time=at,
+                                minutes=int(alert.get("waited_minutes", 0)))
+        customer = clip(alert.get("customer_name") or t["unknown_customer"], NAME_LIMIT)
+        said = clip(alert.get("last_text") or "", LAST_TEXT_LIMIT) or t["empty_text"]
+        elements.append({"tag": "div", "text": _plain(f"{line}\n{customer}：{said}")})
+    elements.append({"tag": "note", "elements": [_plain(d["note"].format(interval=interval_minutes))]})
+    return {
+        "config": {"wide_screen_mode": True},
+        "header": {"template": LEVEL_TEMPLATES.get(top, UNKNOWN_LEVEL_TEMPLATE),
+                   "title": _plain(d["title"].format(n=len(alerts)))},
+        "elements": elements,
+    }
+
+
+BOARD_REPS = 3  # fastest and slowest shown
+BOARD_WAITS = 5
+
+
+def build_leaderboard_card(report: dict, lang: str = "zh") -> dict:
+    """The day's leaderboard from store.report.build_report: team figures, fastest and slowest reps,
+    per-hour replies and traffic, and the rooms that waited longest."""
+    t = _TEXTS["en" if lang == "en" else "zh"]["board"]
+    ranked = report.get("leaderboard") or []
+    replies = sum(row["episodes"] for row in ranked)
+    avg = sum(row["avg_reply_minutes"] * row["episodes"] for row in ranked) / replies if replies else 0.0
+    team_messages = sum(row["team_messages"] for row in report.get("by_hour") or ())
+    fields = [
+        _field(t["replies"], t["count"].format(n=replies)),
+        _field(t["avg"], t["minutes"].format(m=f"{avg:.1f}")),
+        _field(t["over"], t["count"].format(n=sum(row["over_threshold"] for row in ranked))),
+        _field(t["team_messages"], t["messages"].format(n=team_messages)),
+        _field(t["open"], t["rooms"].format(n=report.get("open_clocks", 0))),
+    ]
+    elements: list[dict[str, Any]] = [{"tag": "div", "fields": fields}]
+
+    def section(title: str, lines: list[str]) -> None:
+        if lines:
+            elements.extend([{"tag": "hr"}, {"tag": "div", "text": _plain(title + "\n" + "\n".join(lines))}])
+
+    def rep(row: dict) -> str:
+        return t["rep"].format(rank=row["rank"], name=clip(row["name"], NAME_LIMIT),
+                               avg=f"{row['avg_reply_minutes']:.1f}", n=row["episodes"], over=row["over_threshold"])
+
+    # Fastest from the top, slowest from the bottom, never the same rep in both.
+    shown = min(BOARD_REPS, len(ranked) // 2) or len(ranked)
+    section(t["best"], [rep(row) for row in ranked[:shown]])
+    section(t["slowest"], [rep(row) for row in reversed(ranked[shown:][-shown:])])
+    section(t["hours"], [
+        t["hour"].format(hour=row["hour"], replies=row["replies"], messages=row["team_messages"],
+                         avg=t["minutes"].format(m=f"{row['avg_reply_minutes']:.1f}")
+                         if row["avg_reply_minutes"] is not None else t["no_reply"])
+        for row in report.get("by_hour") or () if row["replies"] or row["team_messages"]])
+    rooms = {row["room_id"]: row for row in report.get("rooms") or ()}
+    section(t["waits"], [
+        t["wait"].format(topic=clip(rooms.get(w["room_id"], {}).get("topic") or w["room_id"], NAME_LIMIT),
+                         owner=clip(rooms.get(w["room_id"], {}).get("owner_name") or w.get("owner_id") or "—",
+                                    NAME_LIMIT),
+                         minutes=f"{w['waited_minutes']:.0f}", open=t["still_open"] if w.get("open") else "")
+        for w in (report.get("longest_waits") or [])[:BOARD_WAITS]])
+    if not ranked and not report.get("longest_waits"):
+        elements.append({"tag": "div", "text": _plain(t["nobody"])})
+    day = (report.get("period") or {}).get("to", "")
+    return {
+        "config": {"wide_screen_mode": True},
+        "header": {"template": "blue", "title": _plain(t["title"].format(day=day))},
+        "elements": elements,
+    }
+
+
 def idempotency_key(alert_id: str, chat_id: str) -> str:
     """Same alert to the same chat -> same key, so Lark posts it once (its uuid allows 50 chars)."""
     return hashlib.sha256(f"{alert_id}\x00{chat_id}".encode()).hexdigest()[:32]
@@ -273,8 +415,12 @@ class LarkSink:
     def __repr__(self) -> str:
         return f"LarkSink(app_id={self._settings.app_id!r}, domain={self._settings.domain!r})"
 
-    def deliver(self, alert: dict) -> None:
-        """Post the alert's card to every chat its targets resolve to.
+    @property
+    def settings(self) -> LarkSettings:
+        return self._settings
+
+    def deliver(self, alert: dict, held: str | None = None) -> None:
+        """Post the alert's card to every chat its targets resolve to, except `held` (see `digest_chat`).
 
         A chat that Lark rejects does not stop the others (their keys make a later resend harmless);
         a transport failure does, since the next chat would only wait out the same timeout.
@@ -283,6 +429,7 @@ class LarkSink:
         if not chats:
             team = alert.get("team")
             raise DeliveryError(f"no Lark chat configured for alert {alert.get('alert_id')} (team {team!r})")
+        chats = [chat for chat in chats if chat != held]
         content = json.dumps(build_alert_card(alert, self._settings.lang), ensure_ascii=False)
         errors: list[DeliveryError] = []
         for chat_id in chats:
@@ -299,6 +446,27 @@ class LarkSink:
             raise DeliveryError(
                 "; ".join(str(e) for e in errors), chat_id=first.chat_id, code=first.code, lark_answered=True
             )
+
+    def digest_chat(self, alert: dict) -> str | None:
+        """The rep's own chat when this alert waits for their digest instead of going out now; None otherwise.
+
+        Only a lower level (not in digest.immediate_levels) meant for the owner's private chat waits;
+        a rep without a private chat gets it in the public chat, which is never batched.
+        """
+        digest = self._settings.digest
+        if not digest.enabled or alert.get("level") in digest.immediate_levels or "private" not in (
+                alert.get("targets") or ()):
+            return None
+        return self._settings.private_chats.get(alert.get("owner_id") or "") or None
+
+    def deliver_digest(self, chat_id: str, alerts: list[dict], batch_id: str) -> None:
+        """One card for the rep's held alerts; the batch id makes a resend after a crash harmless."""
+        card = build_digest_card(alerts, self._settings.lang, self._settings.digest.interval_minutes)
+        self.send_card(chat_id, card, idempotency_key(f"digest/{batch_id}", chat_id))
+
+    def send_card(self, chat_id: str, card: dict, uuid: str) -> None:
+        """Any card (the leaderboard, a digest) to one chat, posted once per `uuid`; raises DeliveryError."""
+        self._send(chat_id, json.dumps(card, ensure_ascii=False), uuid)
 
     def deliver_suggestion(self, suggestion: dict) -> None:
         """A suggestion is for the rep who wrote the message only: their private chat, never the team's."""

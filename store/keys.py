@@ -93,5 +93,18 @@ class Keys:
     def rejections(self) -> str:  # capped stream of rejected input, for people to look at
         return f"{self.ns}:rejections"
 
+    def lark_leaderboard(self, day: str) -> str:  # marker: that day's leaderboard card went out
+        return f"{self.ns}:lark:leaderboard:{day}"
+
+    @property
+    def lark_digest_due(self) -> str:  # zset chat_id -> epoch ms when its held alerts go out as one card
+        return f"{self.ns}:lark:digest-due"
+
+    def lark_digest(self, chat_id: str, part: str) -> str:  # per chat: "open" / "sealed" hash alert_id -> alert, "batch"
+        return f"{self.ns}:lark:digest:{chat_id}:{part}"
+
+    def lark_digest_held(self, chat_id: str, alert_id: str) -> str:  # marker: an alert is held once, even if redelivered
+        return f"{self.ns}:lark:digest-held:{chat_id}:{alert_id}"
+
 
 COUNT_SEP = "\x1f"

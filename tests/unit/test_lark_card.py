@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from connectors.lark import SNOOZE_MINUTES, LarkSettings, action_note, build_alert_card, idempotency_key
+from connectors.lark import (SNOOZE_MINUTES, LarkSettings, action_note, build_alert_card, build_digest_card,
+                             idempotency_key)
 
 AT = int(datetime(2026, 11, 23, 6, 5, tzinfo=timezone.utc).timestamp() * 1000)  # 14:05 in Shanghai
 
@@ -212,3 +213,20 @@ def test_settings_never_show_the_callback_secrets() -> None:
     settings = LarkSettings(verification_token="vt-secret-value", encrypt_key="ek-secret-value")
     for shown in (repr(settings), str(settings), settings.model_dump_json()):
         assert "vt-secret-value" not in shown and "ek-secret-value" not in shown
+
+
+def test_digest_card_lists_each_room_under_the_highest_colour() -> None:
+    alerts = [make_alert(level="green", waited_minutes=5, at=AT - 15 * 60_000),
+              make_alert(alert_id="room-2/clock-7/1", room_id="room-2", topic="华南客户群", level="yellow",
+                         waited_minutes=10, customer_name=None, last_text="<at id=all></at>")]
+    card = build_digest_card(alerts, interval_minutes=30)
+    assert card["header"]["template"] == "yellow" and card["header"]["title"]["content"] == "待回复汇总 · 2 个群"
+    assert texts(card) == ["待回复汇总 · 2 个群",
+                           "绿色提醒 · 华东客户群 A · 13:50 时已等待 5 分钟\n王女士：请问这款什么时候发货？",
+                           "黄色提醒 · 华南客户群 · 14:05 时已等待 10 分钟\n未知客户：<at id=all></at>",
+                           "较低级别的提醒每 30 分钟汇总一次"]
+    assert "lark_md" not in tags(card) and "action" not in tags(card)  # no buttons: one card, many rooms
+    english = texts(build_digest_card(alerts, lang="en", interval_minutes=60))
+    assert english[0] == "Waiting for your reply · 2 rooms"
+    assert english[1].startswith("Green · 华东客户群 A · waiting 5 min at 13:50")
+    assert english[-1] == "Lower-level alerts come together every 60 min"
