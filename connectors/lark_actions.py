@@ -103,7 +103,11 @@ class CardActions:
             return toast("warning", t["busy"])
         note = action_note(action, actor.name, entry["at"], self.lang, ws.tz, minutes)
         answer: dict[str, Any] = {"toast": {"type": "success", "content": note}}
-        alert = self._alert(alert_id) if alert_id else None
+        try:
+            alert = self._alert(alert_id) if alert_id else None
+        except Exception:  # noqa: BLE001 - it was done: say so, even if the card cannot be redrawn
+            log.exception("card for alert %s not redrawn", alert_id)
+            alert = None
         if alert is not None:
             shown = enrich_alert(alert, roster, ws.rules, self.lang)
             # Snoozing leaves the wait open: the buttons stay for the next decision.
