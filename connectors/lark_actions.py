@@ -121,7 +121,7 @@ class CardActions:
         stream, top = self.workspace.keys.alerts, "+"
         while True:
             rows = self.workspace.r.xrevrange(stream, max=top, count=ALERT_SCAN_PAGE)
-            for stream_id, fields in rows:
+            for _, fields in rows:
                 raw = fields.get("d", "")
                 if needle in raw:
                     alert = orjson.loads(raw)
