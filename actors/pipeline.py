@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors import actor_name
 from actors.ingest import IngestActor
@@ -36,6 +37,25 @@ def init_ray(settings: Settings, log_to_driver: bool = True) -> None:
                  configure_logging=False)
 
 
+def shard_placement(settings: Settings, here: str, nodes: list[dict]) -> dict:
+    """The Ray options that place the shard actors, from `placement` and `shard_labels`.
+
+    "spread": in turn over the nodes (Ray's SPREAD). "pack": all on one node, the driver's if it
+    qualifies, else the first that does (Ray's DEFAULT would not pack them: it puts an actor that asks
+    for no CPU on a random node). `shard_labels` limits both to nodes started with those labels
+    (`ray start --labels rooms=yes`). `here`: the driver's node id; `nodes`: as `ray.nodes()` gives them."""
+    wanted = settings.shard_labels
+    fits = sorted(n["NodeID"] for n in nodes if n["Alive"] and wanted.items() <= n.get("Labels", {}).items())
+    if not fits:
+        raise RuntimeError(f"no alive Ray node has the labels {wanted} (shard_labels): start one with "
+                           f"`ray start --labels {','.join(f'{k}={v}' for k, v in wanted.items())}`")
+    options: dict = {"label_selector": dict(wanted)} if wanted else {}
+    if settings.placement == "spread":
+        return options | {"scheduling_strategy": "SPREAD"}
+    # soft: if that node dies, Ray restarts the shards on another one rather than waiting for it.
+    return options | {"scheduling_strategy": NodeAffinitySchedulingStrategy(here if here in fits else fits[0], soft=True)}
+
+
 class Pipeline:
     def __init__(self, settings: Settings, clock: str, sinks: list[SinkSpec], consume: bool = False) -> None:
         """`clock`: "virtual" (event time; replay, tests) or "wall" (live). `consume`: the ingest
@@ -56,8 +76,9 @@ class Pipeline:
     def start(self, log_to_driver: bool = True) -> Pipeline:
         init_ray(self.settings, log_to_driver)
         s, url, ns = self.settings, self.redis_url, self.settings.namespace
-        # Shards spread over every node of a cluster; on one machine SPREAD is a no-op.
-        shards = [ShardActor.options(name=actor_name(ns, f"shard-{i}"), num_cpus=0, scheduling_strategy="SPREAD")
+        # Where the shards go on a cluster (settings `placement`, `shard_labels`); one node: all there.
+        placement = shard_placement(s, ray.get_runtime_context().get_node_id(), ray.nodes())
+        shards = [ShardActor.options(name=actor_name(ns, f"shard-{i}"), num_cpus=0, **placement)
                   .remote(i, s.shards, url, ns, s.timezone, s.nlp.check_staff) for i in range(s.shards)]
         supervisor = SupervisorActor.options(name=actor_name(ns, "supervisor"), num_cpus=0).remote(
             url, ns, self.policy.model_dump(mode="json"), self.clock)

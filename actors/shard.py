@@ -151,3 +151,7 @@ class RoomShard:
 @ray.remote(max_restarts=-1, max_task_retries=-1)
 class ShardActor(RoomShard):
     """Restarted by Ray after a crash; __init__ rebuilds its rooms from Redis."""
+
+    def node_id(self) -> str:
+        """The Ray node this shard runs on (placement checks)."""
+        return ray.get_runtime_context().get_node_id()

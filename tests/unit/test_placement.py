@@ -1,0 +1,42 @@
+"""Where the shard actors go: settings `placement` and `shard_labels` (actors/pipeline.py: shard_placement).
+
+The two-node cluster itself is in tests/integration/test_scale_out.py; here only the choice."""
+from __future__ import annotations
+
+import pytest
+
+from actors.pipeline import shard_placement
+from config.settings import ConfigError, load_settings
+
+A, B, C = "aa" * 28, "bb" * 28, "00" * 28  # Ray node ids: 28 bytes in hex
+HEAD = {"NodeID": A, "Alive": True, "Labels": {}}
+ROOMS = {"NodeID": B, "Alive": True, "Labels": {"rooms": "yes"}}
+DEAD = {"NodeID": C, "Alive": False, "Labels": {"rooms": "yes"}}
+
+
+def test_spread_is_the_default():
+    assert shard_placement(load_settings(), A, [HEAD, ROOMS]) == {"scheduling_strategy": "SPREAD"}
+
+
+def test_pack_goes_to_the_drivers_node_softly():
+    strategy = shard_placement(load_settings(placement="pack"), A, [HEAD, ROOMS])["scheduling_strategy"]
+    assert (strategy.node_id, strategy.soft) == (A, True)
+
+
+def test_labels_narrow_both_and_pack_skips_a_driver_node_without_them():
+    settings = load_settings(placement="pack", shard_labels={"rooms": "yes"})
+    options = shard_placement(settings, A, [DEAD, HEAD, ROOMS])
+    assert options["label_selector"] == {"rooms": "yes"} and options["scheduling_strategy"].node_id == B
+    spread = shard_placement(settings.model_copy(update={"placement": "spread"}), A, [HEAD, ROOMS])
+    assert spread == {"label_selector": {"rooms": "yes"}, "scheduling_strategy": "SPREAD"}
+
+
+def test_labels_no_alive_node_has_stop_the_start_with_the_command_to_fix_it():
+    with pytest.raises(RuntimeError, match="ray start --labels rooms=yes"):
+        shard_placement(load_settings(shard_labels={"rooms": "yes"}), A, [HEAD, DEAD])
+
+
+def test_a_bad_placement_is_named(monkeypatch):
+    monkeypatch.setenv("SA_PLACEMENT", "everywhere")
+    with pytest.raises(ConfigError, match="placement"):
+        load_settings()
