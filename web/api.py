@@ -51,7 +51,7 @@ class OwnerBody(Strict):
 class ProposalBody(Strict):
     to_stage: Stage = Stage.AFTER_SALES
     to_owner: str = Field(min_length=1, max_length=128)
-    note: str = Field(default="", max_length=500)
+    note: str | None = Field(default="", max_length=500)  # the dashboard's form sends an empty note as null
 
 
 class DecisionBody(Strict):
@@ -124,7 +124,7 @@ def api_router() -> APIRouter:
 
     @router.post("/rooms/{room_id}/stage-proposals", status_code=201, summary="Propose a hand-over / 提交阶段变更")
     def propose(request: Request, room_id: str, body: ProposalBody, actor: Who) -> dict:
-        return ws(request).propose(actor, room_id, body.to_stage, body.to_owner, body.note)
+        return ws(request).propose(actor, room_id, body.to_stage, body.to_owner, body.note or "")
 
     @router.get("/approvals", summary="Stage changes waiting or decided / 待核准")
     def approvals(request: Request, actor: Who,

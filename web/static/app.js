@@ -25,10 +25,22 @@
     return data;
   }
 
-  async function act(url, body) {
+  // A cancel the service accepted (202) shows in its row at once; the refresh that follows (and the
+  // live push) replace the row with what the service then says.
+  function settle(row) {
+    row.classList.remove('waiting');
+    [...row.classList].forEach((c) => { if (c.startsWith('lvrow-')) row.classList.remove(c); });
+    const cell = row.querySelector('td.wait');
+    if (cell) { cell.removeAttribute('data-started'); cell.textContent = '—'; }
+    row.querySelectorAll('button[data-post$="/cancel"], button[data-post$="/snooze"]').forEach((b) => b.remove());
+  }
+
+  async function act(url, body, btn) {
     try {
       await post(url, body);
       toast(lang === 'zh' ? '已提交' : 'Done');
+      const row = btn && url.endsWith('/cancel') ? btn.closest('tr[data-room]') : null;
+      if (row) settle(row);
       setTimeout(refresh, 700);
     } catch (e) { toast(e.message, true); }
   }
@@ -37,7 +49,7 @@
     const btn = ev.target.closest('button[data-post]');
     if (!btn) return;
     ev.preventDefault();
-    act(btn.dataset.post, JSON.parse(btn.dataset.body || '{}'));
+    act(btn.dataset.post, JSON.parse(btn.dataset.body || '{}'), btn);
   });
 
   document.addEventListener('submit', (ev) => {
