@@ -30,7 +30,9 @@ TICK_MS = 1000  # live: wake at least every second, and exactly at the next dead
 class Supervision:
     def __init__(self, redis_url: str, namespace: str, policy: dict, clock: str) -> None:
         self.r, self.keys = connect(redis_url), Keys(namespace)
-        self.board = DeadlineBoard(PolicyFile.model_validate(policy).to_policy())
+        self.policy = PolicyFile.model_validate(policy).to_policy()
+        self.board = DeadlineBoard(self.policy, self._topic_of)
+        self._stale = False  # a step failed half-way: the board may be ahead of Redis
         self.clock = clock
         self.now = 0
         self._lock = threading.Lock()
@@ -88,6 +90,23 @@ class Supervision:
     # --- the step ----------------------------------------------------------------------------------
 
     def _step(self, now_ms: int) -> int:
+        """A step that fails half-way (Redis restarting) may have fired alerts, or taken events,
+        that were never committed: the board is then rebuilt from Redis before the next step, so
+        those alerts fire again and those events are read again, instead of being lost."""
+        if self._stale:
+            self.board = DeadlineBoard(self.policy, self._topic_of)
+            self._rebuild()
+            self._pending_first = True
+        self._stale = True
+        fired = self._drain_and_fire(now_ms)
+        self._stale = False
+        return fired
+
+    def _topic_of(self, room_id: str) -> str:
+        raw = self.r.hget(self.keys.rooms, room_id)
+        return orjson.loads(raw).get("topic", "") if raw else ""
+
+    def _drain_and_fire(self, now_ms: int) -> int:
         self.now = max(self.now, now_ms)
         fired = 0
         while True:

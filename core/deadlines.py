@@ -8,6 +8,7 @@ events were batched or when the board was asked.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.room import ClockEvent, ClockReassigned, ClockSnoozed, ClockStarted, ClockStopped, ClockTouched, Episode
@@ -70,13 +71,16 @@ SETTLED = -1  # next_step of a clock that has stopped: nothing more will fire fo
 
 
 class DeadlineBoard:
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, topic_of: Callable[[str], str] = lambda _room_id: "") -> None:
+        """`topic_of`: a room's name, for a stop whose start this board never saw (see stop)."""
         self.policy = policy
+        self.topic_of = topic_of
         self.watches: dict[str, Watch] = {}
         self.settled: dict[str, str] = {}  # room -> last stopped clock, so a redelivered stop is a no-op
         self._heap: list[tuple[int, str, str, int]] = []  # (deadline, room, clock, step)
-        self._changed: set[str] = set()
-        self._just_settled: dict[str, Watch] = {}
+        # room -> the watch of that room that last fired, settled or changed since the last drain.
+        # The watch itself, not just the room: a new clock may have started in the room since.
+        self._changed: dict[str, Watch] = {}
 
     # --- events ------------------------------------------------------------------------------
 
@@ -93,11 +97,11 @@ class DeadlineBoard:
             w.last_text = event.last_text
         elif isinstance(event, ClockReassigned):
             w.owner_id, w.stage = event.owner_id, event.stage
-            self._changed.add(w.room_id)
+            self._changed[w.room_id] = w
             self._schedule(w)  # another stage may climb another ladder
         elif isinstance(event, ClockSnoozed):
             w.snoozed_until = max(w.snoozed_until, event.until)
-            self._changed.add(w.room_id)
+            self._changed[w.room_id] = w
             self._schedule(w)
         return []
 
@@ -114,17 +118,18 @@ class DeadlineBoard:
             return []
         w = self.watches.get(ep.room_id)
         if w is None or w.clock_id != ep.clock_id:
-            # Its start was never seen (the start and stop came in one batch to a fresh board).
-            w = Watch(ep.room_id, ep.clock_id, ep.started_at, ep.stage, ep.owner_id, "", ep.customer_name,
-                      ep.customer_text)
+            # Its start was never seen (the start and stop came in one batch to a fresh board, or a
+            # restarted supervisor took the start before the crash and the room's snapshot already
+            # shows the clock stopped). The episode does not carry the room's name: ask for it.
+            w = Watch(ep.room_id, ep.clock_id, ep.started_at, ep.stage, ep.owner_id, self.topic_of(ep.room_id),
+                      ep.customer_name, ep.customer_text)
         alerts = []
         while (alert := self._alert_before(w, ep.ended_at)) is not None:
             alerts.append(alert)
         self.watches.pop(ep.room_id, None)
         self.settled[ep.room_id] = ep.clock_id
         if w.next_step > 0:  # it fired: remember it is done, so a redelivered stop fires nothing again
-            self._just_settled[ep.room_id] = w
-            self._changed.add(ep.room_id)
+            self._changed[ep.room_id] = w
         w.next_step = SETTLED
         return alerts
 
@@ -156,13 +161,7 @@ class DeadlineBoard:
         """The watches that fired since the last drain (next_step SETTLED once stopped). A watch
         that never fired needs no record: the running clocks in the rooms' snapshots rebuild it
         at step 0, and a replayed stop of a clock that fired nothing fires nothing."""
-        out = {}
-        for room_id in self._changed:
-            w = self.watches.get(room_id) or self._just_settled.get(room_id)
-            if w is not None:
-                out[room_id] = w
-        self._changed.clear()
-        self._just_settled.clear()
+        out, self._changed = self._changed, {}
         return out
 
     def next_deadline(self) -> int | None:
@@ -217,5 +216,5 @@ class DeadlineBoard:
         alert = Alert(w.room_id, w.clock_id, w.next_step, step.level.value, (at - w.started_at) // MINUTE_MS, targets,
                       w.owner_id, w.stage, w.topic, at, w.started_at, w.customer_name, w.last_text)
         w.next_step += 1
-        self._changed.add(w.room_id)
+        self._changed[w.room_id] = w
         return alert

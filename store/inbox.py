@@ -22,22 +22,26 @@ KIND_REASSIGN = "a"
 KIND_SNOOZE = "z"
 ORDER_KINDS = {CancelClock: KIND_CANCEL, Reassign: KIND_REASSIGN, Snooze: KIND_SNOOZE}
 
-# KEYS[1]: inbox. ARGV: seen-prefix, ttl, max backlog, then (id, kind, data) triples.
-# An empty id skips deduplication (manager orders carry no platform id).
+# KEYS[1]: inbox, KEYS[2]: stats. ARGV: seen-prefix, ttl, max backlog, then (id, kind, data) triples.
+# An empty id skips deduplication (manager orders carry no platform id). The door's counters are
+# counted in the same script: a crash right after it cannot leave a message added but not counted.
 _PUSH = """
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[3]) then
   return redis.error_reply('BACKLOG inbox holds ' .. ARGV[3] .. ' unprocessed entries')
 end
-local out = {}
+local out, added = {}, 0
 for i = 4, #ARGV, 3 do
   local id = ARGV[i]
   if id == '' or redis.call('SET', ARGV[1] .. id, '1', 'NX', 'EX', ARGV[2]) then
     redis.call('XADD', KEYS[1], '*', 'k', ARGV[i + 1], 'd', ARGV[i + 2])
     out[#out + 1] = 1
+    added = added + 1
   else
     out[#out + 1] = 0
   end
 end
+redis.call('HINCRBY', KEYS[2], 'accepted', added)
+if #out > added then redis.call('HINCRBY', KEYS[2], 'duplicates', #out - added) end
 return out
 """
 
@@ -78,16 +82,12 @@ class Inbox:
         for msg_id, kind, body in triples:
             args += [msg_id, kind, orjson.dumps(body)]
         try:
-            flags = self._push(keys=[self.keys.inbox], args=args)
+            flags = self._push(keys=[self.keys.inbox, self.keys.stats], args=args)
         except redis.ResponseError as e:
             if "BACKLOG" in str(e):
                 raise Backlogged(str(e)) from None
             raise
-        added = [bool(f) for f in flags]
-        self.r.hincrby(self.keys.stats, "accepted", sum(added))
-        if len(added) - sum(added):
-            self.r.hincrby(self.keys.stats, "duplicates", len(added) - sum(added))
-        return added
+        return [bool(f) for f in flags]
 
     # --- consumer side ---------------------------------------------------------------------------
 
