@@ -540,5 +540,31 @@ def bench_nlp(
         console.print(f"→ {markdown_out}")
 
 
+@bench_app.command("chaos")
+def bench_chaos(
+    rooms: Annotated[int, typer.Option(help="rooms to spread the messages over")] = 5_000,
+    messages: Annotated[int, typer.Option(help="messages to push through the live service")] = 200_000,
+    seed: Annotated[int, typer.Option(help="the workload and the fault plan")] = 1,
+    faults_per_kind: Annotated[int, typer.Option(help="faults of each kind")] = 2,
+    kinds: Annotated[Optional[str], typer.Option(help="comma-separated fault kinds (default: all)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON line on stdout")] = False,
+) -> None:
+    """SIGKILL the ingest, a shard, the supervisor, the notifier, the whole service and Redis while a
+    day goes through the live service; it must end exactly as the same day without faults."""
+    from benchmarks.chaos import print_human, run_chaos
+
+    logs.setup(json_lines=False, level=logging.WARNING)
+    try:
+        result = run_chaos(rooms, messages, seed, faults_per_kind, kinds.split(",") if kinds else None)
+    except ValueError as e:
+        _fail(str(e))
+    if json_out:
+        sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    else:
+        print_human(result)
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()
