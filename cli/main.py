@@ -319,6 +319,15 @@ def run(
             _fail(str(e))
     pipeline.start()
     services = AppServices(settings, pipeline.inbox, pipeline.keys, pipeline.advance if clock == "virtual" else None)
+    lark = settings.lark
+    if lark.verification_token.get_secret_value() and lark.encrypt_key.get_secret_value():
+        from connectors.lark_actions import build_card_callbacks
+        from web.lark_routes import lark_router
+
+        # The alert cards' buttons call back here (configured as the card callback URL in Lark).
+        services.extra_routers.append(lark_router(build_card_callbacks(lark, services.workspace)))
+    elif "lark" in settings.sinks:
+        log.warning("lark.verification_token / lark.encrypt_key not set: card buttons will not be answered")
     h, p = host or settings.http.host, port if port is not None else settings.http.port
     log.info("serving on http://%s:%s (clock=%s, shards=%s, redis=%s)", h, p, clock, settings.shards,
              "external" if settings.redis_url else "embedded")

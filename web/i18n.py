@@ -105,6 +105,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "corrected": ("建议改为", "Suggested"),
     "phrasing": ("措辞", "Phrasing"),
     "alert_targets": ("推送到", "Sent to"),
+    "sales": ("销售", "sales"),
+    "manager": ("管理者", "manager"),
+    "viewer": ("只读", "viewer"),
+    "employee": ("员工", "employee"),
+    "bot": ("机器人", "bot"),
+    "green": ("绿色", "green"),
+    "yellow": ("黄色", "yellow"),
+    "orange": ("橙色", "orange"),
+    "red": ("红色", "red"),
+    "purple": ("紫色", "purple"),
+    "grey": ("灰色", "grey"),
 }
 
 ACTIONS = {

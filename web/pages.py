@@ -32,14 +32,14 @@ def _time(tz: str):
 def pages_router() -> APIRouter:
     router = APIRouter()
 
-    def render(request: Request, template: str, actor, **context) -> HTMLResponse:
+    def render(request: Request, template: str, actor, status: int = 200, **context) -> HTMLResponse:
         services = request.app.state.services
         lang = lang_of(request)
         counters = stats(services.inbox.r, services.keys)
         response = TEMPLATES.TemplateResponse(request, template, {
             "t": translator(lang), "lang": lang, "actor": actor, "csrf": csrf_token(request),
             "fmt": _time(services.settings.timezone), "path": request.url.path,
-            "lark_behind": any(k.startswith("sink_failing:lark") for k in counters), **context})
+            "lark_behind": any(k.startswith("sink_failing:lark") for k in counters), **context}, status_code=status)
         if request.query_params.get("lang") in ("zh", "en"):
             response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax")
         return response
