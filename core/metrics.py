@@ -1,6 +1,7 @@
 """The seed's three views (per sales, per room, per episode) computed from episodes and counts."""
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ DEFAULT_THRESHOLD_MINUTES = 2.0
 class _Tally:
     episodes: int = 0
     over_threshold: int = 0
-    reply_minutes_sum: float = 0.0
+    reply_ms_sum: int = 0  # whole milliseconds: the sum, and so the average, is the same in any order
     cancelled: int = 0
     open: int = 0
     counts: dict[Speaker, int] = field(default_factory=lambda: defaultdict(int))
@@ -24,7 +25,7 @@ class _Tally:
         if ep.ended_by is EndedBy.REPLY:
             minutes = ep.reply_minutes or 0.0
             self.episodes += 1
-            self.reply_minutes_sum += minutes
+            self.reply_ms_sum += ep.ended_at - ep.started_at if ep.ended_at is not None else 0
             self.over_threshold += minutes > threshold
         elif ep.ended_by is EndedBy.CANCELLED:
             self.cancelled += 1  # cancelled waits stay out of the averages
@@ -32,7 +33,7 @@ class _Tally:
             self.open += 1
 
     def row(self) -> dict:
-        avg = self.reply_minutes_sum / self.episodes if self.episodes else 0.0
+        avg = self.reply_ms_sum / self.episodes / 60_000 if self.episodes else 0.0
         return {"episodes": self.episodes, "over_threshold": self.over_threshold,
                 "avg_reply_minutes": round(avg, 2), "total_messages": sum(self.counts.values()),
                 "cancelled_episodes": self.cancelled, "open_episodes": self.open}
@@ -118,7 +119,7 @@ def by_hour(episodes: list[Episode], hourly: dict[tuple[int, Speaker], int], tz:
         if ep.ended_by is EndedBy.REPLY and ep.reply_minutes is not None:
             minutes[hour_of(ep.started_at, tz)].append(ep.reply_minutes)
     return [{"hour": h, "replies": len(minutes[h]),
-             "avg_reply_minutes": round(sum(minutes[h]) / len(minutes[h]), 2) if minutes[h] else None,
+             "avg_reply_minutes": round(math.fsum(minutes[h]) / len(minutes[h]), 2) if minutes[h] else None,
              "team_messages": sum(hourly.get((h, s), 0) for s in STAFF_SPEAKERS),
              "customer_messages": hourly.get((h, Speaker.CUSTOMER), 0)} for h in range(24)]
 
