@@ -313,5 +313,15 @@ def caught_up(r: redis.Redis, stream: str, group: str) -> bool:
     return info["pending"] == 0 and not newer
 
 
+def backlog_of(r: redis.Redis, stream: str, group: str, cap: int = 10_000) -> int:
+    """Entries of `stream` the group has not acknowledged yet (taken or not), counted up to `cap`."""
+    try:
+        info = next(g for g in r.xinfo_groups(stream) if g["name"] == group)
+    except (redis.ResponseError, StopIteration):
+        return 0
+    newer = r.xrange(stream, min=f"({info['last-delivered-id']}", count=cap)
+    return min(cap, info["pending"] + len(newer))
+
+
 def stats(r: redis.Redis, keys: Keys) -> dict[str, int]:
     return {k: int(v) for k, v in r.hgetall(keys.stats).items()}

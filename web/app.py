@@ -22,7 +22,7 @@ from policies.access import Refused
 from store.inbox import Backlogged, Inbox
 from store.keys import Keys
 from store.operations import Workspace
-from store.state import stats
+from store.state import backlog_of, stats
 from store.users import Accounts
 from web.api import api_router, refused_response
 from web.auth import session_secret
@@ -127,13 +127,21 @@ def create_app(services: AppServices) -> FastAPI:
     @app.get("/api/health", summary="Liveness and counters")
     def health() -> dict:
         return {"status": "ok", "caught_up": services.inbox.caught_up(), "backlog": services.inbox.backlog(),
-                "stats": stats(services.inbox.r, services.keys)}
+                "stats": stats(services.inbox.r, services.keys), "sinks": sink_health(services)}
 
     app.include_router(api_router())
     app.include_router(pages_router())
     for router in services.extra_routers:
         app.include_router(router)
     return app
+
+
+def sink_health(services: AppServices) -> dict[str, dict]:
+    """Per sink: is it failing (since when), and how many alerts wait for it in the persisted queue."""
+    r, keys = services.inbox.r, services.keys
+    failing = {k.split(":", 1)[1]: int(v) for k, v in stats(r, keys).items() if k.startswith("sink_failing:")}
+    return {name: {"failing_since": failing.get(name), "waiting": backlog_of(r, keys.alerts, f"sink:{name}")}
+            for name in services.settings.sinks}
 
 
 def refused_or_page(request: Request, exc: Refused):
@@ -145,4 +153,4 @@ def refused_or_page(request: Request, exc: Refused):
 
     return TEMPLATES.TemplateResponse(request, "error.html", {
         "t": translator(lang_of(request)), "lang": lang_of(request), "actor": None, "csrf": "", "path": "",
-        "fmt": str, "lark_behind": False, "message": exc.text(lang_of(request))}, status_code=exc.status)
+        "fmt": str, "lark_behind": None, "message": exc.text(lang_of(request))}, status_code=exc.status)

@@ -89,7 +89,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "public_chat": ("飞书公共群", "Lark public chat"),
     "open_id": ("飞书 open_id", "Lark open_id"),
     "users": ("账号", "Accounts"),
-    "lark_behind": ("飞书推送积压：警报已保存，恢复后按顺序发送", "Lark is behind: alerts are kept and go out in order"),
+    "lark_behind": ("飞书暂时无法送达：警报已保存，恢复后按顺序发出；等待中的警报", "Lark is behind: alerts are kept and go out in order once it answers; waiting"),
     "live": ("实时", "live"),
     "reason": ("原因", "Reason"),
     "note": ("备注", "Note"),

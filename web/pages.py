@@ -12,7 +12,7 @@ from core.roster import OWNER_ROLES, Stage
 from core.timeutil import iso
 from policies.access import Action, Refused, UserRole, can_view_room, check
 from store.operations import RoomFilter
-from store.state import load_alerts, stats
+from store.state import backlog_of, load_alerts, stats
 from web.api import lang_of, period, report_for
 from web.auth import CSRF_FIELD, SESSION_USER, actor_of, check_csrf, csrf_token
 from web.i18n import translator
@@ -39,7 +39,7 @@ def pages_router() -> APIRouter:
         response = TEMPLATES.TemplateResponse(request, template, {
             "t": translator(lang), "lang": lang, "actor": actor, "csrf": csrf_token(request),
             "fmt": _time(services.settings.timezone), "path": request.url.path,
-            "lark_behind": any(k.startswith("sink_failing:lark") for k in counters), **context}, status_code=status)
+            "lark_behind": lark_behind(services, counters), **context}, status_code=status)
         if request.query_params.get("lang") in ("zh", "en"):
             response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax")
         return response
@@ -157,6 +157,13 @@ def pages_router() -> APIRouter:
                       public=lark.public_chats)
 
     return router
+
+
+def lark_behind(services, counters: dict[str, int]) -> int | None:
+    """Alerts waiting for Lark while it fails (None when it does not)."""
+    if "lark" not in services.settings.sinks or "sink_failing:lark" not in counters:
+        return None
+    return backlog_of(services.inbox.r, services.keys.alerts, "sink:lark")
 
 
 class LoginFirst(Exception):

@@ -13,7 +13,11 @@ from actors.notifier import sink_specs
 from actors.pipeline import Pipeline
 from config.settings import load_settings
 from tests.support import scenario
+from fastapi.testclient import TestClient
+
+from policies.access import UserRole
 from tests.support.lark_standin import LarkStandIn
+from web.app import AppServices, create_app
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +53,16 @@ def test_alert_cards_reach_lark_in_order_after_an_outage(ray_session, redis_dir,
             assert wait_for(lambda: len((tmp_path / "alerts.jsonl").read_bytes().splitlines()) == len(expected))
             assert lark.messages == []
             assert p.r.hget(p.keys.stats, "sink_failing:lark") is not None
+            # ... and the service says so: the health API and a banner on every dashboard page.
+            services = AppServices(settings, p.inbox, p.keys)
+            services.accounts.create("boss", "boss-password", UserRole.MANAGER)
+            web = TestClient(create_app(services))
+            health = web.get("/api/health").json()["sinks"]
+            assert health["lark"]["failing_since"] and health["lark"]["waiting"] == len(expected)
+            assert health["jsonl"] == {"failing_since": None, "waiting": 0}
+            csrf = web.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+            web.post("/login", data={"username": "boss", "password": "boss-password", "csrf_token": csrf})
+            assert "飞书暂时无法送达" in web.get("/").text and f"({len(expected)})" in web.get("/").text
             lark.set_down(False)
             wanted = sum(len(a["targets"]) for a in expected)
             assert wait_for(lambda: len(lark.messages) == wanted, timeout_s=40), lark.messages
@@ -72,3 +86,5 @@ def test_alert_cards_reach_lark_in_order_after_an_outage(ray_session, redis_dir,
                 card_order.append(alert_id)
         assert card_order == sent_order  # in stream order, none lost, none twice
         assert "s3cret-value" not in (data / "redis.log").read_text()
+        assert wait_for(lambda: web.get("/api/health").json()["sinks"]["lark"] == {"failing_since": None, "waiting": 0})
+        assert "飞书暂时无法送达" not in web.get("/").text
