@@ -13,7 +13,7 @@ from actors.notifier import SinkSpec
 from actors.pipeline import Pipeline
 from config.settings import load_settings
 from core.messages import Message
-from core.roster import Role, RoomInfo, Roster, Staff, Stage
+from core.roster import Role, RoomInfo, Roster, Staff
 from policies.access import UserRole
 from store.state import load_alerts
 from web.app import AppServices, create_app
