@@ -132,7 +132,8 @@ def reference_run(items: list[Message], roster: dict, until: int, data: Path) ->
         p.advance(until)
         if not p.wait_delivered(600):
             raise ChaosError("reference run: alerts not delivered in 600 s")
-        return {"report": p.report(*period(until)), "alert_ids": alert_ids(data / "alerts.jsonl"),
+        # now = the end of virtual time, as the service's clock reads after its last tick.
+        return {"report": p.report(*period(until), now_ms=until), "alert_ids": alert_ids(data / "alerts.jsonl"),
                 "stats": stats(p.r, p.keys)}
     finally:
         p.stop()
