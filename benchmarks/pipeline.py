@@ -29,6 +29,7 @@ from config.settings import load_settings
 from core.messages import Message
 from core.roster import RosterFile
 from store.redis import embedded_pid, ensure_embedded, stop_embedded
+from store.state import RECENT_PER_ROOM
 
 MINUTE = 60_000
 
@@ -104,7 +105,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_size: int = 1000,
-                           latency_lead_s: float | None = None) -> dict:
+                           latency_lead_s: float | None = None, alert_span_s: float = 8.0) -> dict:
+    """`alert_span_s`: the conversations' time span, so also the window in which the unanswered
+    questions' alerts fall due (a burst when short; a steadier rate when long)."""
     data = Path(tempfile.mkdtemp(prefix="sa-bench-"))
     try:
         url = ensure_embedded(data)
@@ -126,12 +129,14 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
         roles |= {"redis": embedded_pid(data), "driver": os.getpid()}
         pids = [p for p in roles.values() if p]
         cpu_before = cpu_seconds(roles)
+        commands_before = redis.Redis.from_url(url).info("stats")["total_commands_processed"]
 
         # Thresholds (5 min after each unanswered question) must fall after the ingest is done,
         # so the latency measures the supervisor and notifier, not a queue of unread messages.
         lead_s = latency_lead_s if latency_lead_s is not None else 5 + messages / 8000
         now = int(time.time() * 1000)
-        items = workload.day(rooms, messages, start_ms=now - 5 * MINUTE + int(lead_s * 1000), span_ms=8_000, seed=11)
+        items = workload.day(rooms, messages, start_ms=now - 5 * MINUTE + int(lead_s * 1000),
+                             span_ms=int(alert_span_s * 1000), seed=11)
         settle_heap()  # the driver stands in for the webhook, which holds no 100k-message list
         with RssSampler(pids) as rss:
             t0 = time.perf_counter()
@@ -140,14 +145,19 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
             while not pipeline.inbox.caught_up():
                 time.sleep(0.005)
             elapsed = time.perf_counter() - t0
-            cpu_used = {k: round(v - cpu_before[k], 2) for k, v in cpu_seconds(roles).items()}
+            cpu_mid = cpu_seconds(roles)
+            cpu_used = {k: round(v - cpu_before[k], 2) for k, v in cpu_mid.items()}
+            commands = redis.Redis.from_url(url).info("stats")["total_commands_processed"] - commands_before
             due_until = (items[-1].ts + 5 * MINUTE) / 1000
             while time.time() < due_until + 1.5:
                 time.sleep(0.1)
-            received = ray.get(pipeline.actors["notifier"].received.remote())
+            received = all_alerts(pipeline)
+            waiting = ray.get(pipeline.actors["supervisor"].watching.remote())  # each of them owes one alert
+            cpu_alerts = {k: round(v - cpu_mid[k], 2) for k, v in cpu_seconds(roles).items()}
         answer_everyone(pipeline, items)  # every room at rest before it is weighed
         pipeline.stop()
         idle = idle_room_memory(url, settings.namespace, shards, settings.timezone, empty_uss)
+        footprint = redis_footprint(url, settings.namespace, rooms)
         latencies = [arrived * 1000 - at for _, at, arrived in received if at / 1000 > t0_wall(t0)]
         return {
             "messages": len(items),
@@ -156,14 +166,83 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
             "alert_latency_ms": {"p50": round(percentile(latencies, 50), 1), "p99": round(percentile(latencies, 99), 1)},
             "peak_rss_mb": round(rss.peak / 2**20, 1),
             "alerts": len(received),
+            "clocks_waiting": waiting,
             "shard_bytes_per_idle_room": idle,
             "shards": shards,
             "cpu_seconds_during_ingest": cpu_used,
+            "cpu_seconds_while_alerts_fire": cpu_alerts,  # from the ingest caught up to the last alert held
+            "ingest_seconds": round(elapsed, 1),
+            "alert_span_s": alert_span_s,
+            "latency_lead_s": round(lead_s, 1),  # thresholds start passing this long after the first push
+            # False: the ingest was still busy when alerts fell due, so the latency includes its queue
+            "caught_up_before_alerts_due": elapsed < lead_s,
+            "redis_commands_per_message": round(commands / len(items), 2),  # scripts count their inner calls
+            "redis": footprint,
             "baseline_redis_stream_msgs_per_second": round(baseline),
         }
     finally:
         stop_embedded(data)
         shutil.rmtree(data, ignore_errors=True)
+
+
+def redis_footprint(url: str, namespace: str, rooms: int, sample: int = 2000) -> dict:
+    """Redis memory once every room is at rest, by key family (`rooms`, `recent`, `seen`, `episodes`,
+    ...: the name after the namespace): what ten times more rooms would need.
+
+    A family of few keys is weighed whole (MEMORY USAGE, every field); one of many small keys (a
+    recent-message list per room, an idempotency marker per message) by a sample of `sample` keys
+    times their count. What no family accounts for (key expiries, the main dictionary) is `unaccounted`."""
+    r = redis.Redis.from_url(url)
+    mem = r.info("memory")
+    keys_by_family: dict[str, list[str]] = {}
+    for key in r.scan_iter(match=f"{namespace}:*", count=10_000):
+        keys_by_family.setdefault(key.decode().split(":")[1], []).append(key)
+    sizes: dict[str, int] = {}
+    for family, keys in keys_by_family.items():
+        weighed = keys[:sample]
+        sizes[family] = round(sum(r.memory_usage(k, samples=0) or 0 for k in weighed) / len(weighed) * len(keys))
+    recent, seen = keys_by_family.get("recent", []), keys_by_family.get("seen", [])
+    dataset = mem["used_memory_dataset"]
+    return {
+        "used_memory_mb": round(mem["used_memory"] / 2**20, 1),
+        "dataset_mb": round(dataset / 2**20, 1),
+        "by_family_mb": {f: round(b / 2**20, 1) for f, b in sorted(sizes.items(), key=lambda kv: -kv[1])},
+        "unaccounted_mb": round((dataset - sum(sizes.values())) / 2**20, 1),
+        "room_snapshot_bytes_per_room": round(sizes.get("rooms", 0) / rooms),
+        "recent_list_bytes_per_room": round(sizes.get("recent", 0) / max(len(recent), 1)),
+        "rooms_with_recent_list": len(recent),
+        # a list at its cap of RECENT_PER_ROOM, built from real entries
+        "recent_list_bytes_full": full_recent_list_bytes(r, recent[:sample], f"{namespace}:probe") if recent else None,
+        "seen_marker_bytes_per_message": round(sizes.get("seen", 0) / max(len(seen), 1)),
+        "seen_markers": len(seen),
+    }
+
+
+def full_recent_list_bytes(r: redis.Redis, lists: list, probe: str) -> int:
+    """A room's recent-message list once it holds its RECENT_PER_ROOM entries (the benchmark's rooms
+    see only a few messages each): the sampled lists' own entries pushed into one list and weighed."""
+    entries = [e for key in lists[:RECENT_PER_ROOM] for e in r.lrange(key, 0, -1)][:RECENT_PER_ROOM]
+    r.delete(probe)
+    r.rpush(probe, *entries)
+    size = r.memory_usage(probe, samples=0) or 0
+    r.delete(probe)
+    return size
+
+
+def all_alerts(pipeline: Pipeline, quiet_s: float = 3.0, timeout_s: float = 300.0) -> list:
+    """What the notifier holds once the alert stream has not grown for `quiet_s` and every alert in
+    it is delivered: when the alerts fall due faster than they go out, the backlog is measured whole.
+    Polls Redis, not the notifier, so the waiting costs the notifier nothing."""
+    notifier, stream = pipeline.actors["notifier"], pipeline.keys.alerts
+    length, last_change, deadline = -1, time.monotonic(), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = pipeline.r.xlen(stream)
+        if now != length:
+            length, last_change = now, time.monotonic()
+        elif time.monotonic() - last_change >= quiet_s and ray.get(notifier.drained.remote()):
+            break
+        time.sleep(0.5)
+    return ray.get(notifier.received.remote())
 
 
 def answer_everyone(pipeline: Pipeline, items: list) -> None:

@@ -511,12 +511,18 @@ def bench_pipeline(
     messages: Annotated[int, typer.Option(help="messages to push through the pipeline")] = 100_000,
     shards: Annotated[int, typer.Option()] = 2,
     json_out: Annotated[bool, typer.Option("--json", help="one JSON line on stdout")] = False,
+    lead_s: Annotated[Optional[float], typer.Option(
+        help="seconds after the first push when the first alerts fall due (default 5 + messages / 8000); "
+             "give more on a slow machine, so the ingest is done first")] = None,
+    alert_span_s: Annotated[float, typer.Option(
+        help="seconds over which the unanswered questions' alerts fall due (short: a burst)")] = 8.0,
 ) -> None:
     """Push synthetic messages through the whole pipeline; report throughput, alert latency, memory."""
     from benchmarks.pipeline import run_pipeline_benchmark
 
     logs.setup(json_lines=False, level=logging.WARNING)
-    result = run_pipeline_benchmark(rooms=rooms, messages=messages, shards=shards)
+    result = run_pipeline_benchmark(rooms=rooms, messages=messages, shards=shards, latency_lead_s=lead_s,
+                                    alert_span_s=alert_span_s)
     if json_out:
         sys.stdout.write(orjson.dumps(result).decode() + "\n")
     else:
