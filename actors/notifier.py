@@ -28,7 +28,8 @@ from store.digest import DigestStore, still_waiting
 from store.keys import Keys
 from store.redis import connect
 from store.report import build_report
-from store.state import caught_up, ensure_group, load_roster
+from core.roster import Roster
+from store.state import caught_up, ensure_group, load_staff
 
 log = logging.getLogger("sales_assistant.notifier")
 
@@ -148,7 +149,8 @@ class Notification:
         self.digest: DigestStore | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._roster = load_roster(self.r, self.keys)
+        # Only the staff: the rooms part of the roster grows with every room and is not needed here.
+        self._roster = Roster(load_staff(self.r, self.keys))
         self._roster_loaded = time.monotonic()
         self._rules = PriorityRules.from_mapping(specs[0].priority if specs else None)
         for spec in specs:
@@ -212,7 +214,7 @@ class Notification:
 
     def _enrich(self, alert: dict, lang: str = "zh") -> dict:
         if time.monotonic() - self._roster_loaded > 30:
-            self._roster, self._roster_loaded = load_roster(self.r, self.keys), time.monotonic()
+            self._roster, self._roster_loaded = Roster(load_staff(self.r, self.keys)), time.monotonic()
         return enrich_alert(alert, self._roster, self._rules, lang)
 
     def _run(self, stream: str, name: str, deliver: Callable[[dict], None]) -> None:

@@ -44,11 +44,16 @@ def save_roster(r: redis.Redis, keys: Keys, roster: Roster, overwrite_rooms: boo
     pipe.execute()
 
 
-def load_roster(r: redis.Redis, keys: Keys, keep_room: Callable[[str], bool] = lambda _: True) -> Roster:
+def load_staff(r: redis.Redis, keys: Keys) -> dict[str, Staff]:
     staff = {}
     for sid, raw in r.hgetall(keys.staff).items():
         name, role, team, *open_id = orjson.loads(raw)
         staff[sid] = Staff(sid, name, Role(role), team, *open_id)
+    return staff
+
+
+def load_roster(r: redis.Redis, keys: Keys, keep_room: Callable[[str], bool] = lambda _: True) -> Roster:
+    staff = load_staff(r, keys)
     rooms = {}
     for rid, raw in r.hscan_iter(keys.roster_rooms, count=2000):
         if keep_room(rid):
