@@ -72,14 +72,16 @@ class Ingestion:
         own shard calls returned, so the overlap changes nothing about what is applied or when."""
         total, in_flight = 0, None
         while True:
-            batch = self._dispatch(block_ms if in_flight is None else None)
+            batch = self._dispatch(block_ms if in_flight is None else None, from_oldest=in_flight is None)
             if in_flight is not None:
                 total += self._settle(in_flight)
             in_flight = batch
             if in_flight is None and not forever:
                 return total
 
-    def _dispatch(self, block_ms: int | None) -> tuple | None:
+    def _dispatch(self, block_ms: int | None, from_oldest: bool) -> tuple | None:
+        """`from_oldest`: nothing of this loop is in flight, so the batch starts at the oldest entry
+        not acknowledged (pending ones are read first): a restarted shard waits for such a batch."""
         entries = self.inbox.read(CONSUMER, self.batch_size, block_ms, pending=self._pending_first)
         if self._pending_first and not entries:
             self._pending_first = False
@@ -93,7 +95,7 @@ class Ingestion:
             room_id = e.body[1] if e.kind == KIND_MESSAGE else e.body[0]
             by_shard[shard_of(room_id, len(self.shards))].append((e.seq, e.kind, e.body))
             newest = max(newest, e.body[4] if e.kind == KIND_MESSAGE else e.body[2])
-        refs = [self.shards[i].apply.remote(batch) for i, batch in by_shard.items()]
+        refs = [self.shards[i].apply.remote(batch, from_oldest) for i, batch in by_shard.items()]
         return entries, refs, newest
 
     def _settle(self, in_flight: tuple) -> int:

@@ -35,23 +35,28 @@ class RoomShard:
         self.roster: Roster = load_roster(self.r, self.keys, self._is_new_here)
         settle_heap()
         self._settled_rooms = len(self.rooms)
-        self._uncommitted_from: int | None = None  # first seq of a batch that failed before its commit
+        self._in_step = False  # has applied the batch before the next one (see apply)
+        self._ahead_of_redis = False  # a batch failed before its commit: memory ran ahead of Redis
 
-    def apply(self, entries: list[tuple[int, str, list]]) -> dict[str, int]:
+    def apply(self, entries: list[tuple[int, str, list]], from_oldest: bool = True) -> dict[str, int]:
         """Apply (seq, kind, body) entries in order; persist everything they changed; return counts.
 
-        A batch that fails before its commit (Redis restarting) has already moved its rooms on in
-        memory: applied again, its messages would be skipped as seen. So the shard refuses every
-        later batch until the ingest sends that one again (it resends whatever is unacknowledged,
-        oldest first), and then reloads its rooms from Redis before applying it."""
-        if self._uncommitted_from is not None:
-            if entries and entries[0][0] > self._uncommitted_from:
-                raise RuntimeError(f"shard {self.shard_id}: waiting for entry {self._uncommitted_from} to come again")
+        Rooms skip what they have already seen, so a batch must never overtake an earlier one that
+        was not applied. Two things would let it: Ray retries the calls of a shard that died in any
+        order (a later batch first), and a batch that failed before its commit (Redis restarting)
+        has already moved its rooms on in memory. So a restarted shard, or one whose batch failed,
+        takes only a batch that starts at the oldest unacknowledged entry (`from_oldest`: the
+        ingest's first batch once nothing of its own is in flight) and refuses the others; the
+        ingest then resends everything from there, and the shard reloads its rooms first if its
+        memory may be ahead of Redis."""
+        if not from_oldest and not self._in_step:
+            raise RuntimeError(f"shard {self.shard_id}: out of step; waiting for the oldest unacknowledged entries")
+        if self._ahead_of_redis:
             self.rooms = load_shard_rooms(self.r, self.keys, self.shard_id, self.shards)
             self.roster = load_roster(self.r, self.keys, self._is_new_here)
-        self._uncommitted_from = entries[0][0] if entries else None
+        self._in_step, self._ahead_of_redis = False, True
         counts = self._apply(entries)
-        self._uncommitted_from = None
+        self._in_step, self._ahead_of_redis = True, False
         return counts
 
     def _apply(self, entries: list[tuple[int, str, list]]) -> dict[str, int]:

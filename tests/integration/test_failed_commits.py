@@ -66,15 +66,29 @@ def test_a_shard_batch_that_failed_to_commit_is_applied_when_the_ingest_sends_it
 
     with pytest.raises(redis.ConnectionError):
         shard.apply(first)
-    with pytest.raises(RuntimeError, match="waiting for entry 1"):
-        shard.apply(later)  # the ingest had already sent the next batch: it must not overtake
-    assert shard.apply(first)["applied"] == 2  # sent again: applied, not skipped as seen
-    assert shard.apply(later)["applied"] == 1
+    with pytest.raises(RuntimeError, match="out of step"):
+        shard.apply(later, from_oldest=False)  # the ingest had already sent the next batch: it must not overtake
+    assert shard.apply(first)["applied"] == 2  # sent again from the oldest: applied, not skipped as seen
+    assert shard.apply(later, from_oldest=False)["applied"] == 1
     assert shard.apply(first)["redelivered"] == 2  # and only once
 
     assert stats(r, keys)["applied"] == 3
     assert [ep.episode_id for ep in load_episodes(r, keys, ["2026-11-20"])] == ["R0/m1"]
     assert RoomShard(0, 1, url, namespace, TZ).rooms["R0"].clock.clock_id == "m3"
+
+
+def test_a_restarted_shard_takes_no_batch_before_the_oldest_unacknowledged_one(store):
+    """Ray retries the calls of a shard that died in any order: the later batch came first, and the
+    earlier one's messages were then skipped as seen (the chaos run lost 69 of 20,000)."""
+    url, namespace, r, keys = store
+    first = [entry(1, "m1", "c0-0", "在吗", T), entry(2, "m2", "s0", "稍等", T + 3 * MIN)]
+    later = [entry(3, "m3", "c0-0", "价格是多少？", T + 4 * MIN)]
+    restarted = RoomShard(0, 1, url, namespace, TZ)
+    with pytest.raises(RuntimeError, match="out of step"):
+        restarted.apply(later, from_oldest=False)
+    assert restarted.apply(first)["applied"] == 2
+    assert restarted.apply(later, from_oldest=False)["applied"] == 1
+    assert stats(r, keys)["applied"] == 3
 
 
 def test_alerts_of_a_supervisor_step_that_failed_to_commit_fire_on_the_next_step(store, monkeypatch):
