@@ -51,7 +51,7 @@ def test_average_reply_times_do_not_depend_on_the_order_episodes_are_read_in():
     import itertools
 
     from core import metrics
-    from core.roster import RoomInfo, Roster, Staff, Role
+    from core.roster import Role, RoomInfo, Roster, Staff
 
     durations = [786_160, 12_567, 373_973]  # ms; summed as float minutes: 6.51 or 6.52 by order
     eps = [Episode("R1", f"m{i}", "s1", "pre_sales", "c1", None, "在吗", T + i * 60 * M, EndedBy.REPLY,
