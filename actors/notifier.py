@@ -4,6 +4,10 @@ and exactly once where the sink can tell (JSONL ids, Lark's uuid).
 Every sink reads the alert stream through its own consumer group on its own thread, so a slow or
 failing Lark only holds back Lark: the console, the file and the pipeline carry on. With Lark, two
 more threads run on the notifier's clock: the daily leaderboard and the reps' digests.
+
+Lark's backlog is bounded (lark.max_waiting cards): past the bound the waiting alerts fold into fewer
+cards (policies/backlog.py, store/folds.py), so nothing is lost and a returning Lark gets no flood.
+Retries, backoff and the jobs all wait on the notifier's clock (`now`, `wait`), so tests step time.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from connectors.sinks import ConsoleSink, JsonlSink, NullSink, Sink, enrich_aler
 from core.timeutil import zone
 from policies.priority import PriorityRules
 from store.digest import DigestStore, still_waiting
+from store.folds import SinkBacklog
 from store.keys import Keys
 from store.redis import connect
 from store.report import build_report
@@ -36,14 +41,39 @@ log = logging.getLogger("sales_assistant.notifier")
 MAX_BACKOFF_S = 60.0
 JOB_TICK_S = 1.0  # how often the leaderboard and digest threads look at the clock
 MARKER_TTL_S = 8 * 24 * 3600
+FOLD_CHECK_MS = 1000  # how often a bounded sink looks at its backlog while it delivers
 
 
 def wall_ms() -> int:
     return int(time.time() * 1000)
 
 
+def stop_wait(stop: threading.Event, seconds: float) -> bool:
+    """Wall-clock waiting: True when the notifier is closing."""
+    return stop.wait(seconds)
+
+
 class _Stopped(Exception):
     """The notifier is closing: leave the item unacknowledged for the next one."""
+
+
+class _Refolded(Exception):
+    """The sink's backlog was folded: read its waiting cards again from the first."""
+
+
+@dataclass
+class _Retry:
+    """One sink thread's backoff: when the next try is due (notifier clock, ms) and the current delay."""
+
+    at: int = 0
+    delay_s: float = 0.0
+
+    def failed(self, now_ms: int) -> None:
+        self.delay_s = min(MAX_BACKOFF_S, self.delay_s * 2) if self.delay_s else 0.5
+        self.at = now_ms + int(self.delay_s * 1000)
+
+    def succeeded(self) -> None:
+        self.at, self.delay_s = 0, 0.0
 
 
 @dataclass
@@ -139,13 +169,18 @@ class DigestFlusher:
 
 
 class Notification:
-    def __init__(self, redis_url: str, namespace: str, specs: list[SinkSpec], now: Callable[[], int] = wall_ms) -> None:
-        """`now`: epoch ms for the leaderboard and the digests (wall time; tests pass their own clock)."""
+    def __init__(self, redis_url: str, namespace: str, specs: list[SinkSpec], now: Callable[[], int] = wall_ms,
+                 wait: Callable[[threading.Event, float], bool] = stop_wait) -> None:
+        """`now`: epoch ms; `wait(stop, seconds)`: sleep on that clock, True once `stop` is set. Wall time
+        by default; tests pass a clock they step."""
         self.redis_url, self.keys = redis_url, Keys(namespace)
         self.r = connect(redis_url)
         self.sinks = {spec.name: spec.build() for spec in specs}
         self.failing: dict[str, str] = {}
-        self.now = now
+        self.now, self.wait = now, wait
+        self.backlogs: dict[str, SinkBacklog] = {}  # sinks whose waiting cards are bounded (Lark)
+        self._fold_checked: dict[str, int] = {}
+        self._delivered: set[str] = set()
         self.digest: DigestStore | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -158,9 +193,13 @@ class Notification:
                 self._lark_jobs(self.sinks[spec.name], spec.threshold_minutes)
         for spec in specs:
             name, sink = spec.name, self.sinks[spec.name]
-            self._follow(self.keys.alerts, name, partial(self._deliver_alert, sink, spec.card_lang))
+            if isinstance(sink, LarkSink):
+                self.backlogs[name] = SinkBacklog(self.r, self.keys, self.keys.alerts, name, self._group(name),
+                                                  self._consumer(name), sink.settings.max_waiting)
+            self._follow(self.keys.alerts, name, partial(self._deliver_alert, sink, spec.card_lang, name))
             if hasattr(sink, "deliver_suggestion"):
-                self._follow(self.keys.suggestions, name, lambda item, sink=sink: sink.deliver_suggestion(item))
+                self._follow(self.keys.suggestions, name,
+                             lambda _sid, item, sink=sink: sink.deliver_suggestion(item))
 
     def _lark_jobs(self, sink: LarkSink, threshold_minutes: float) -> None:
         settings = sink.settings
@@ -172,8 +211,17 @@ class Notification:
         else:
             log.info("no lark.leaderboard_chat configured: the daily leaderboard is not sent")
 
-    def _deliver_alert(self, sink: Sink, lang: str, item: dict) -> None:
+    def _deliver_alert(self, sink: Sink, lang: str, name: str, entry_id: str, item: dict) -> None:
+        backlog = self.backlogs.get(name)
+        card = backlog.card(entry_id) if backlog is not None else None
+        if card is not None and card.is_summary:
+            sink.deliver_catch_up(card.team, [line.__dict__ for line in card.rooms], card.folded, entry_id)
+            return
         alert = self._enrich(item, lang)
+        if card is not None:  # a room card carrying what folded into it: out at once, to every chat they named
+            sink.deliver({**alert, "targets": list(card.targets), "folded": card.folded,
+                          "earlier": list(card.earlier)})
+            return
         if not isinstance(sink, LarkSink):
             sink.deliver(alert)
             return
@@ -186,7 +234,7 @@ class Notification:
         """Run `job(now)` every JOB_TICK_S on its own thread; failures back off and show in health()."""
         def loop() -> None:
             delay = JOB_TICK_S
-            while not self._stop.wait(delay):
+            while not self.wait(self._stop, delay):
                 try:
                     job(self.now())
                     if self.failing.pop(name, None) is not None:
@@ -200,7 +248,7 @@ class Notification:
 
         self._start(threading.Thread(target=loop, name=name, daemon=True))
 
-    def _follow(self, stream: str, name: str, deliver: Callable[[dict], None]) -> None:
+    def _follow(self, stream: str, name: str, deliver: Callable[[str, dict], None]) -> None:
         ensure_group(self.r, stream, self._group(name))
         self._start(threading.Thread(target=self._run, args=(stream, name, deliver), name=f"{stream}-{name}", daemon=True))
 
@@ -212,15 +260,21 @@ class Notification:
     def _group(name: str) -> str:
         return f"sink:{name}"
 
+    @staticmethod
+    def _consumer(name: str) -> str:
+        return f"{name}-0"
+
     def _enrich(self, alert: dict, lang: str = "zh") -> dict:
         if time.monotonic() - self._roster_loaded > 30:
             self._roster, self._roster_loaded = Roster(load_staff(self.r, self.keys)), time.monotonic()
         return enrich_alert(alert, self._roster, self._rules, lang)
 
-    def _run(self, stream: str, name: str, deliver: Callable[[dict], None]) -> None:
+    def _run(self, stream: str, name: str, deliver: Callable[[str, dict], None]) -> None:
         r = connect(self.redis_url)
-        group, consumer = self._group(name), f"{name}-0"
+        group, consumer = self._group(name), self._consumer(name)
+        backlog = self.backlogs.get(name) if stream == self.keys.alerts else None
         cursor = "0"  # first whatever this sink took but never acknowledged, then new items
+        retry = _Retry()  # kept across a refold: folding does not reset the backoff
         while not self._stop.is_set():
             try:
                 reply = r.xreadgroup(group, consumer, {stream: cursor}, count=100,
@@ -230,33 +284,69 @@ class Notification:
                     cursor = ">"
                 for sid, fields in rows:
                     if fields:
-                        self._deliver_with_backoff(name, deliver, orjson.loads(fields["d"]))
-                    r.xack(stream, group, sid)
+                        self._deliver_with_backoff(name, deliver, sid, orjson.loads(fields["d"]), retry, backlog)
+                    if backlog is not None:
+                        backlog.done(sid)
+                    else:
+                        r.xack(stream, group, sid)
             except _Stopped:
                 return
+            except _Refolded:
+                cursor = "0"  # the waiting cards changed: start again from the first of them
             except Exception:  # noqa: BLE001 - a sink thread must survive Redis restarts
                 log.exception("sink %s: reading %s failed; retrying", name, stream)
                 cursor = "0"  # what it took but did not acknowledge comes back
-                time.sleep(0.5)
+                if self.wait(self._stop, 0.5):
+                    return
 
-    def _deliver_with_backoff(self, name: str, deliver: Callable[[dict], None], item: dict) -> None:
-        delay = 0.5
+    def _deliver_with_backoff(self, name: str, deliver: Callable[[str, dict], None], entry_id: str, item: dict,
+                              retry: _Retry, backlog: SinkBacklog | None = None) -> None:
+        """Deliver or retry with backoff on the notifier's clock; a bounded sink folds its backlog meanwhile."""
         while True:
+            self._wait_for_retry(name, retry, backlog)
             try:
-                deliver(item)
-                if self.failing.pop(name, None) is not None:
-                    self.r.hdel(self.keys.stats, f"sink_failing:{name}")
-                    log.info("sink %s: delivering again", name)
-                return
+                deliver(entry_id, item)
             except Exception as e:  # noqa: BLE001 - any failure of a sink is retried, never fatal
                 reason = f"{type(e).__name__}: {e}"
                 if name not in self.failing:
                     log.warning("sink %s failing (%s); retrying with backoff", name, reason)
                 self.failing[name] = reason
-                self.r.hset(self.keys.stats, f"sink_failing:{name}", int(time.time()))
-                if self._stop.wait(delay):
-                    raise _Stopped from None
-                delay = min(MAX_BACKOFF_S, delay * 2)
+                self.r.hsetnx(self.keys.stats, f"sink_failing:{name}", self.now() // 1000)
+                retry.failed(self.now())
+                continue
+            retry.succeeded()
+            recovered = self.failing.pop(name, None) is not None
+            if recovered or name not in self._delivered:
+                # also on this notifier's first success: a predecessor may have died while it failed
+                self.r.hdel(self.keys.stats, f"sink_failing:{name}")
+                self._delivered.add(name)
+            if recovered:
+                log.info("sink %s: delivering again", name)
+            return
+
+    def _wait_for_retry(self, name: str, retry: _Retry, backlog: SinkBacklog | None) -> None:
+        """Until the next try is due; a bounded sink looks at its backlog every FOLD_CHECK_MS meanwhile,
+        so the bound holds however long the backoff is."""
+        while True:
+            if backlog is not None:
+                self._fold_if_over(name, backlog)
+            left = retry.at - self.now()
+            if left <= 0:
+                return
+            if self.wait(self._stop, min(FOLD_CHECK_MS, left) / 1000):
+                raise _Stopped
+
+    def _fold_if_over(self, name: str, backlog: SinkBacklog) -> None:
+        """Past the bound, fold the sink's waiting cards (at most once per FOLD_CHECK_MS of its clock)."""
+        now = self.now()
+        if now - self._fold_checked.get(name, -FOLD_CHECK_MS) < FOLD_CHECK_MS:
+            return
+        self._fold_checked[name] = now
+        folding = backlog.fold_if_over(partial(self._enrich, lang=self.sinks[name].settings.lang))
+        if folding is not None:
+            log.warning("sink %s: more than %d alert cards waited; %d folded into fewer cards (none lost)",
+                        name, backlog.bound, len(folding.moves))
+            raise _Refolded
 
     # --- for drivers and tests -------------------------------------------------------------------
 

@@ -81,6 +81,17 @@ _TEXTS: dict[str, dict[str, Any]] = {
             "line": "{level}提醒 · {room} · {time} 时已等待 {minutes} 分钟",
             "note": "较低级别的提醒每 {interval} 分钟汇总一次",
         },
+        "earlier": {
+            "head": "飞书中断期间，此群另有 {n} 条较早的提醒合并在这张卡片里：",
+            "line": "{level}提醒 · 已等待 {minutes} 分钟 · {time}",
+            "more": "……以及更早的 {n} 条",
+        },
+        "catch_up": {
+            "title": "飞书恢复 · 中断期间 {n} 条提醒汇总（{rooms} 个群）",
+            "line": "{room} · {owner} · 最高{level} · 最长等待 {minutes} 分钟 · {first}–{last} · {alerts} 条提醒",
+            "more": "另有 {n} 个群，详见仪表盘「警报」页",
+            "note": "飞书中断期间等待最久的群合并为这张汇总卡；每条提醒都保存在提醒记录中",
+        },
     },
     "en": {
         "title": "{level} alert · customer waiting {minutes} min",
@@ -124,6 +135,18 @@ _TEXTS: dict[str, dict[str, Any]] = {
             "line": "{level} · {room} · waiting {minutes} min at {time}",
             "note": "Lower-level alerts come together every {interval} min",
         },
+        "earlier": {
+            "head": "While Lark was unreachable, {n} earlier alerts of this room were folded into this card:",
+            "line": "{level} · waiting {minutes} min · {time}",
+            "more": "… and {n} earlier ones",
+        },
+        "catch_up": {
+            "title": "Lark is back · {n} alerts from the outage ({rooms} rooms)",
+            "line": "{room} · {owner} · up to {level} · waited up to {minutes} min · {first}–{last} · {alerts} alerts",
+            "more": "{n} more rooms: see the Alerts page of the dashboard",
+            "note": "The rooms that waited longest during the Lark outage are folded into this card; "
+                    "every alert is kept in the alert log",
+        },
     },
 }
 
@@ -157,6 +180,8 @@ class LarkSettings(BaseModel):
     leaderboard_time: str = Field("22:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     leaderboard_tz: str = BUSINESS_TZ
     digest: DigestSettings = DigestSettings()
+    # Alert cards that may wait for Lark while it fails; past it they fold (policies/backlog.py), none is lost.
+    max_waiting: int = Field(200, ge=10, le=100_000)
 
     @field_validator("leaderboard_tz")
     @classmethod
@@ -235,6 +260,8 @@ def build_alert_card(alert: dict, lang: str = "zh", *, note: str | None = None, 
         {"tag": "hr"},
         {"tag": "div", "text": _plain(f"{t['last_text']}：\n{last_text}")},
     ]
+    if alert.get("folded"):
+        elements.append({"tag": "div", "text": _plain(_earlier_text(alert, t))})
     if note:
         elements.append({"tag": "note", "elements": [_plain(note)]})
     if buttons:
@@ -245,6 +272,51 @@ def build_alert_card(alert: dict, lang: str = "zh", *, note: str | None = None, 
         "config": {"wide_screen_mode": True, "update_multi": True},
         "header": {"template": LEVEL_TEMPLATES.get(level, UNKNOWN_LEVEL_TEMPLATE), "title": _plain(title)},
         "elements": elements,
+    }
+
+
+def _hhmm(at_ms: int) -> str:
+    return datetime.fromtimestamp(at_ms / 1000, zone(BUSINESS_TZ)).strftime("%H:%M")
+
+
+def _earlier_text(alert: dict, t: dict[str, Any]) -> str:
+    """The alerts folded into this card while Lark was unreachable: how many, and the latest of them."""
+    e = t["earlier"]
+    n, shown = int(alert["folded"]), list(alert.get("earlier") or ())
+    lines = [e["line"].format(level=t["levels"].get(str(a.get("level")), str(a.get("level"))),
+                              minutes=int(a.get("waited_minutes") or 0), time=_hhmm(int(a.get("at") or 0)))
+             for a in shown]
+    if n > len(shown):
+        lines.insert(0, e["more"].format(n=n - len(shown)))
+    return "\n".join([e["head"].format(n=n), *lines])
+
+
+CATCH_UP_ROOMS = 30  # lines on a catch-up card; the rest are counted
+
+
+def build_catch_up_card(rooms: list[dict], alerts: int, lang: str = "zh") -> dict:
+    """One card for the rooms folded together while Lark was unreachable (policies/backlog.py): a line
+    per room, oldest first, with its worst level, longest wait and how many alerts it stands for."""
+    t = _TEXTS["en" if lang == "en" else "zh"]
+    c = t["catch_up"]
+    top = max((str(r.get("level")) for r in rooms), key=lambda lv: list(LEVEL_TEMPLATES).index(lv)
+              if lv in LEVEL_TEMPLATES else -1, default="")
+    lines = []
+    for row in rooms[:CATCH_UP_ROOMS]:
+        level = str(row.get("level"))
+        lines.append(c["line"].format(
+            room=clip(row.get("topic") or str(row.get("room_id", "")), NAME_LIMIT),
+            owner=clip(row.get("owner_name") or row.get("owner_id") or t["unassigned"], NAME_LIMIT),
+            level=t["levels"].get(level, level), minutes=int(row.get("waited_minutes") or 0),
+            first=_hhmm(int(row["first_at"])), last=_hhmm(int(row["last_at"])), alerts=int(row["alerts"])))
+    if len(rooms) > CATCH_UP_ROOMS:
+        lines.append(c["more"].format(n=len(rooms) - CATCH_UP_ROOMS))
+    return {
+        "config": {"wide_screen_mode": True},
+        "header": {"template": LEVEL_TEMPLATES.get(top, UNKNOWN_LEVEL_TEMPLATE),
+                   "title": _plain(c["title"].format(n=alerts, rooms=len(rooms)))},
+        "elements": [{"tag": "div", "text": _plain("\n".join(lines))},
+                     {"tag": "note", "elements": [_plain(c["note"])]}],
     }
 
 
@@ -463,6 +535,25 @@ class LarkSink:
         """One card for the rep's held alerts; the batch id makes a resend after a crash harmless."""
         card = build_digest_card(alerts, self._settings.lang, self._settings.digest.interval_minutes)
         self.send_card(chat_id, card, idempotency_key(f"digest/{batch_id}", chat_id))
+
+    def deliver_catch_up(self, team: str | None, rooms: list[dict], alerts: int, card_id: str) -> None:
+        """The catch-up card of a team's rooms folded during an outage, to the team's public chat; without
+        one, each rep's own lines to their private chat."""
+        chat_id = self._public_chat(team)
+        if chat_id:
+            parts = {chat_id: (rooms, alerts)}
+        else:
+            parts = {}
+            for row in rooms:
+                chat = self._settings.private_chats.get(row.get("owner_id") or "")
+                if not chat:
+                    raise DeliveryError(f"no Lark chat for room {row.get('room_id')} of team {team!r} "
+                                        f"(catch-up card {card_id})")
+                lines, n = parts.get(chat, ([], 0))
+                parts[chat] = ([*lines, row], n + int(row["alerts"]))
+        for chat, (lines, n) in parts.items():
+            card = build_catch_up_card(lines, n, self._settings.lang)
+            self.send_card(chat, card, idempotency_key(f"catch-up/{card_id}", chat))
 
     def send_card(self, chat_id: str, card: dict, uuid: str) -> None:
         """Any card (the leaderboard, a digest) to one chat, posted once per `uuid`; raises DeliveryError."""

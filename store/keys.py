@@ -106,5 +106,11 @@ class Keys:
     def lark_digest_held(self, chat_id: str, alert_id: str) -> str:  # marker: an alert is held once, even if redelivered
         return f"{self.ns}:lark:digest-held:{chat_id}:{alert_id}"
 
+    def sink_folds(self, sink: str) -> str:  # hash entry id -> a waiting card that other alerts folded into
+        return f"{self.ns}:sink:{sink}:folds"
+
+    def sink_folded_log(self, sink: str) -> str:  # capped stream: each folded alert and the card it joined
+        return f"{self.ns}:sink:{sink}:folded"
+
 
 COUNT_SEP = "\x1f"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import redis
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -22,6 +23,7 @@ from policies.access import Refused
 from store.inbox import Backlogged, Inbox
 from store.keys import Keys
 from store.operations import Workspace
+from store.folds import folded_waiting
 from store.state import backlog_of, stats
 from store.users import Accounts
 from web.api import api_router, refused_response
@@ -32,6 +34,11 @@ from web.limits import PerTokenLimit
 log = logging.getLogger("sales_assistant.web")
 
 MAX_BATCH = 1000
+REDIS_RETRY_S = 5
+REDIS_DOWN_ZH = (f"数据库暂时不可用（正在重启或加载数据），请 {REDIS_RETRY_S} 秒后重试；"
+                 "重复发送的消息不会被重复计入")
+REDIS_DOWN_EN = (f"the database is unavailable (restarting or loading its data); retry in {REDIS_RETRY_S} s: "
+                 "a message sent twice is never counted twice")
 
 
 @dataclass
@@ -84,6 +91,9 @@ def create_app(services: AppServices) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_exception_handler(Refused, refused_or_page)
     app.add_exception_handler(LoginFirst, login_redirect)
+    # Redis restarting, or loading its append-only file (BusyLoadingError is a ConnectionError): "later", not 500.
+    app.add_exception_handler(redis.ConnectionError, redis_unavailable)
+    app.add_exception_handler(redis.TimeoutError, redis_unavailable)
     ingest_limit = Depends(PerTokenLimit(s.http.rate_per_token_per_s, s.http.burst, lambda: services.inbox.r.hincrby(
         services.keys.stats, "rejected:rate_limited", 1)))
 
@@ -98,7 +108,10 @@ def create_app(services: AppServices) -> FastAPI:
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
         bad_json = any(e["type"] == "json_invalid" for e in exc.errors())
-        services.inbox.r.hincrby(services.keys.stats, "rejected:invalid_request", 1)
+        try:
+            services.inbox.r.hincrby(services.keys.stats, "rejected:invalid_request", 1)
+        except redis.RedisError:
+            pass  # Redis is down: the caller still learns which field is wrong, uncounted
         log.info("rejected request to %s: %s", request.url.path, fields)
         return JSONResponse({"error": "malformed JSON" if bad_json else "invalid request", "fields": fields},
                             status_code=400 if bad_json else 422)
@@ -137,11 +150,23 @@ def create_app(services: AppServices) -> FastAPI:
 
 
 def sink_health(services: AppServices) -> dict[str, dict]:
-    """Per sink: is it failing (since when), and how many alerts wait for it in the persisted queue."""
+    """Per sink: is it failing (since when), how many cards wait for it in the persisted queue, and how
+    many more alerts those cards carry since its backlog passed the bound (policies/backlog.py)."""
     r, keys = services.inbox.r, services.keys
     failing = {k.split(":", 1)[1]: int(v) for k, v in stats(r, keys).items() if k.startswith("sink_failing:")}
-    return {name: {"failing_since": failing.get(name), "waiting": backlog_of(r, keys.alerts, f"sink:{name}")}
+    return {name: {"failing_since": failing.get(name), "waiting": backlog_of(r, keys.alerts, f"sink:{name}"),
+                   "folded": folded_waiting(r, keys.sink_folds(name))}
             for name in services.settings.sinks}
+
+
+def redis_unavailable(request: Request, exc: redis.RedisError):
+    """503 + Retry-After while Redis cannot answer; a message batch is one script, so none of it was taken
+    unless all of it was, and message ids make the retry harmless either way."""
+    log.warning("Redis unavailable for %s %s (%s); answered 503", request.method, request.url.path,
+                type(exc).__name__)  # the type only: a connection error's text may carry the server address
+    response = refused_or_page(request, Refused(REDIS_DOWN_ZH, REDIS_DOWN_EN, 503))
+    response.headers["Retry-After"] = str(REDIS_RETRY_S)
+    return response
 
 
 def refused_or_page(request: Request, exc: Refused):

@@ -90,6 +90,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "open_id": ("飞书 open_id", "Lark open_id"),
     "users": ("账号", "Accounts"),
     "lark_behind": ("飞书暂时无法送达：警报已保存，恢复后按顺序发出；等待中的警报", "Lark is behind: alerts are kept and go out in order once it answers; waiting"),
+    "lark_folded": ("；积压超过上限，较早的提醒已合并进这些卡片，合并条数",
+                    "; past the limit, earlier alerts were folded into those cards, folded"),
     "live": ("实时", "live"),
     "reason": ("原因", "Reason"),
     "note": ("备注", "Note"),

@@ -12,6 +12,7 @@ from core.roster import OWNER_ROLES, Role, Stage
 from core.timeutil import iso
 from policies.access import Action, Refused, UserRole, can_view_room, check
 from store.operations import RoomFilter
+from store.folds import folded_waiting
 from store.state import backlog_of, load_alerts, stats
 from web.api import lang_of, period, report_for
 from web.auth import CSRF_FIELD, SESSION_USER, actor_of, check_csrf, csrf_token
@@ -160,11 +161,12 @@ def pages_router() -> APIRouter:
     return router
 
 
-def lark_behind(services, counters: dict[str, int]) -> int | None:
-    """Alerts waiting for Lark while it fails (None when it does not)."""
+def lark_behind(services, counters: dict[str, int]) -> dict[str, int] | None:
+    """While Lark fails: the cards waiting for it and the alerts folded into them (None when it does not)."""
     if "lark" not in services.settings.sinks or "sink_failing:lark" not in counters:
         return None
-    return backlog_of(services.inbox.r, services.keys.alerts, "sink:lark")
+    r, keys = services.inbox.r, services.keys
+    return {"waiting": backlog_of(r, keys.alerts, "sink:lark"), "folded": folded_waiting(r, keys.sink_folds("lark"))}
 
 
 class LoginFirst(Exception):

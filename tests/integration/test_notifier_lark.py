@@ -59,7 +59,7 @@ def test_alert_cards_reach_lark_in_order_after_an_outage(ray_session, redis_dir,
             web = TestClient(create_app(services))
             health = web.get("/api/health").json()["sinks"]
             assert health["lark"]["failing_since"] and health["lark"]["waiting"] == len(expected)
-            assert health["jsonl"] == {"failing_since": None, "waiting": 0}
+            assert health["jsonl"] == {"failing_since": None, "waiting": 0, "folded": 0}
             csrf = web.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
             web.post("/login", data={"username": "boss", "password": "boss-password", "csrf_token": csrf})
             assert "飞书暂时无法送达" in web.get("/").text and f"({len(expected)})" in web.get("/").text
@@ -86,5 +86,6 @@ def test_alert_cards_reach_lark_in_order_after_an_outage(ray_session, redis_dir,
                 card_order.append(alert_id)
         assert card_order == sent_order  # in stream order, none lost, none twice
         assert "s3cret-value" not in (data / "redis.log").read_text()
-        assert wait_for(lambda: web.get("/api/health").json()["sinks"]["lark"] == {"failing_since": None, "waiting": 0})
+        assert wait_for(lambda: web.get("/api/health").json()["sinks"]["lark"] == {"failing_since": None, "waiting": 0,
+                                                                                 "folded": 0})
         assert "飞书暂时无法送达" not in web.get("/").text
