@@ -6,8 +6,9 @@ closing, an explicit question or a "but" objection is not. Only the lines the ru
 the bare model, kept so the evaluation can show what the rules add.
 
 The model is trained by `python -m models.closing.train` and loads from `models/closing/artifacts/`
-only: config.json, model.safetensors, vocab.txt (and bigrams.txt when trained with bigrams).
-Nothing is downloaded.
+only: config.json, model.safetensors, vocab.txt (and bigrams.txt when trained with bigrams). Further
+members of an ensemble, trained with other seeds on the same data, sit beside it as model-1.safetensors,
+model-2.safetensors …; the score is the mean of the members' probabilities. Nothing is downloaded.
 """
 from __future__ import annotations
 
@@ -58,10 +59,15 @@ class LearnedClosing:
         pairs_file = self.artifacts / "bigrams.txt"
         pairs = CharVocab.load(pairs_file) if pairs_file.is_file() else None
         # Built from the local config and weights directly: no hub code path, nothing to download.
-        self.model = BertForSequenceClassification(BertConfig.from_json_file(self.artifacts / "config.json"))
-        self.model.load_state_dict(load_file(self.artifacts / "model.safetensors"), strict=True)
-        self.model.eval()
-        config = self.model.config
+        config = BertConfig.from_json_file(self.artifacts / "config.json")
+        weights = [self.artifacts / "model.safetensors",
+                   *sorted(self.artifacts.glob("model-*.safetensors"), key=lambda p: int(p.stem.split("-")[1]))]
+        self.members = []
+        for path in weights:
+            member = BertForSequenceClassification(config)
+            member.load_state_dict(load_file(path), strict=True)
+            self.members.append(member.eval())
+        self.model = self.members[0]
         if config.vocab_size != len(chars) or (pairs is not None and config.type_vocab_size != len(pairs)):
             raise ValueError(f"{self.artifacts}: vocab.txt / bigrams.txt do not match the model's config; "
                              "retrain or restore the artifacts together")
@@ -94,8 +100,9 @@ class LearnedClosing:
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
                 ids, types, mask = pad([encoded[i] for i in batch], torch)
-                logits = self.model(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
-                for i, p in zip(batch, torch.softmax(logits, dim=-1)[:, 1].tolist(), strict=True):
+                closing = sum(torch.softmax(m(input_ids=ids, token_type_ids=types, attention_mask=mask).logits,
+                                            dim=-1)[:, 1] for m in self.members) / len(self.members)
+                for i, p in zip(batch, closing.tolist(), strict=True):
                     probs[i] = p
         return probs
 

@@ -5,8 +5,12 @@ A few questions settle many lines with certainty:
   emoticon codes ("好的好的👌", "收到，谢谢[抱拳]", "拜拜") -> closing, whatever a model would say;
 - `asks_something` / `raises_a_but`: an explicit question (?, [疑问], 吗, 多少, 能不能 …) or an
   objection after a "but" ("收到，不过金额好像不对") -> needs an answer;
-- `is_pure_greeting` ("你好", "打扰一下") and `is_bare_reference` (only a link, number or id)
-  -> needs an answer: the first opens a conversation, the second hands the rep something to act on.
+- `is_pure_greeting` ("你好", "刘老师你好，打扰一下") and `is_bare_reference` (only a link, number or id)
+  -> needs an answer: the first opens a conversation, the second hands the rep something to act on;
+- `reports_a_lapse` ("会员快用完了", "授权已经过期了") -> needs an answer: an expiry or a used-up quota
+  is a renewal for the rep to handle, unless the writer says it is handled ("不续了", "已续费").
+Wishes ("元旦快乐", "祝生意兴隆") and thanks to a named person ("辛苦技术同学", "谢谢王总") count as
+acknowledgements: they are patterns, not a list, so a holiday or a title never seen still reads right.
 Everything else ("好的，我下午看下", "系统又打不开了") is left to the model: the rule abstains.
 """
 from __future__ import annotations
@@ -27,8 +31,37 @@ EXTRA_ACKNOWLEDGEMENTS = frozenset(
     👏 ❤ 💯 🎉 🤗 ☺ 😁 😀 🥰
     [愉快] [呲牙] [鼓掌] [拥抱] [666] [加油] [庆祝] [憨笑] [偷笑] [嘿哈] [太阳] [咖啡] [礼物] [可爱] [月亮]
     拜拜 再见 晚安 回头见 下次见 回聊 周末愉快 合作愉快 新年快乐 节日快乐 下班愉快 bye
+    完美 太棒了 太好了 棒 很棒 真棒 赞 点赞 给力 牛 厉害 妥了 妥妥的 妥 没毛病 好说 收悉 已阅 可 好耶 👍👍
     """.split()
 )
+# A wish closes whatever the occasion: X快乐, X愉快, X安康, 生意兴隆 … ("祝" and a "you" may lead).
+# Never after 不 / 没 ("合作不愉快" is a grievance).
+_WISH = re.compile(
+    r"(祝(你们|您们|你|您|大家|各位|贵司|贵公司)?)?"
+    r"((?:(?![不没])[\u4e00-\u9fff]){1,4}(快乐|愉快|安康|顺利|如意|大吉|兴隆|顺心|顺遂|幸福|发财|广进|高升|吉祥)"
+    r"|身体健康|心想事成|一路顺风|一路平安|出入平安|祝好|好运"
+    r"|(明天|后天|下周[一二三四五六日]?|周[一二三四五六日末]|改天|回头|下次|晚点|待会儿?|一会儿?|稍后|下午|晚上|节后)(见|聊))")
+# Thanks to a person ("辛苦技术同学", "谢谢王总", "各位辛苦了"): the person is no request.
+_PERSON = (r"(各位|大家|你们|您们|你|您|亲|(技术|客服|售后|销售|产品|运营|财务|实施|运维)?"
+           r"(同学|小哥哥|小哥|小姐姐|美女|帅哥|老师|师傅|专家|工程师|团队|同事|小伙伴|大佬|兄弟|伙伴|们)"
+           r"|[\u4e00-\u9fff]{1,2}?(老师|经理|总|工|顾问|姐|哥)|小[\u4e00-\u9fff]|[a-z]{2,12}|技术|客服|售后)")
+_THANKED = re.compile(rf"(谢谢|感谢|多谢|辛苦|谢过)({_PERSON})+(了|啦|哈|啊|呀)?|麻烦({_PERSON})+了"
+                      rf"|({_PERSON})+(辛苦了|辛苦啦|辛苦|谢谢)")
+# A name or title before a greeting ("刘老师你好"): still a greeting.
+_NAME = re.compile(r"[\u4e00-\u9fff]{1,2}?(老师|经理|总|工|顾问)|小[\u4e00-\u9fff]|[a-z]{2,12}")
+# Words that report a failure ("登录失败", "数据对不上", "页面超时"). The rule abstains when the same line
+# says it is fixed, explains a cause, or is conditional ("之前的报错没有了", "有问题再找你们").
+_PROBLEM = re.compile(
+    r"失败|报错|错误|出错|异常|故障|崩溃|崩了|闪退|白屏|乱码|卡死|卡住|打不开|打不通|登不上|登录不了|进不去|用不了|不能用"
+    r"|没反应|没有反应|收不到|没收到|还没到|没到账|超时|掉线|连不上|加载不出|无法|丢了|丢失|不见了|不生效|失效|不显示"
+    r"|显示不全|对不上|不一致|多扣|扣错|重复扣|开错|写错|填错|算错|发错|寄错|弄错|错了|投诉|没人理|没人回|没人处理"
+    r"|还没处理|还没解决|没解决|还是不行|还是一样|还是老样子|bug|暂无权限|没有权限|没权限|无权限")
+_FIXED_OR_IFFY = re.compile(
+    r"好了|解决了|正常|恢复|没问题|搞定|处理好|弄好|修好|修复|不报错|没有了|没再|成功|能用了|可以了|收到了|到账了|找到"
+    r"|不再|不(闪退|卡|掉线|超时|出错|乱码|白屏|报错|丢)了?|原因|原来|是我们|我们自己|不用了|不急|没事|再找|再联系|如果|万一|的话|以后|下次|避免|之前")
+_LAPSE = re.compile(r"到期|过期|快用完|用完了|余额不足|欠费|停用|被暂停|被停|只剩|还剩.{0,3}天|就结束了|快结束了")
+_LAPSE_HANDLED = re.compile(r"不续|不用续|不需要续|不再续|已续|续好了|续费成功|续上了|充值成功|已充值|已经充|已经续"
+                            r"|到期(前|后)?再(说|续|看|联系)")
 # A bare greeting opens a conversation: someone has to answer it.
 GREETINGS = frozenset(
     """
@@ -65,39 +98,71 @@ def greeting_tokens() -> frozenset[str]:
     return frozenset(_SEPARATORS.sub("", normalize(w)) for w in GREETINGS)
 
 
+@lru_cache(maxsize=8)
+def _longest(vocab: frozenset[str]) -> int:
+    return max(map(len, vocab))
+
+
+# Each rule normalises the line it is given; one line goes through several rules in a row.
+_normalize = lru_cache(maxsize=1024)(normalize)
+
+
 def _bare(text: str) -> str:
-    return _SEPARATORS.sub("", _MENTIONS.sub("", normalize(text)))
+    return _SEPARATORS.sub("", _MENTIONS.sub("", _normalize(text)))
 
 
 def _splits_into(bare: str, vocab: frozenset[str]) -> bool:
     """Can `bare` be cut into pieces that are all in `vocab`? (好的好的👌 = 好的·好的·👌)"""
     if not bare:
         return False
-    longest = max(map(len, vocab))
-    ends = [True] + [False] * len(bare)
-    for i in range(1, len(bare) + 1):
-        ends[i] = any(ends[i - k] and bare[i - k:i] in vocab for k in range(1, min(longest, i) + 1))
-    return ends[-1]
+    longest, n = _longest(vocab), len(bare)
+    reached = [True] + [False] * n  # reached[i]: bare[:i] splits; only reached starts are tried
+    for i in range(n):
+        if reached[i]:
+            for j in range(i + 1, min(n, i + longest) + 1):
+                if bare[i:j] in vocab:
+                    reached[j] = True
+    return reached[n]
 
 
 def is_pure_acknowledgement(text: str) -> bool:
-    """Nothing but acknowledgements, thanks, goodbyes, positive emoji and emoticon codes."""
-    return _splits_into(_bare(text), acknowledgement_tokens())
+    """Nothing but acknowledgements, thanks (to a person, too), wishes, goodbyes, positive emoji and codes."""
+    bare = _bare(text)
+    if _splits_into(bare, acknowledgement_tokens()):
+        return True
+    folded = _THANKED.sub("谢谢", _WISH.sub("祝好", bare))
+    return folded != bare and _splits_into(folded.replace("祝好", "谢谢"), acknowledgement_tokens())
 
 
 def is_pure_greeting(text: str) -> bool:
-    """"你好", "@王经理 在", "打扰一下": an opening, and openings want an answer."""
-    return _splits_into(_bare(text), greeting_tokens())
+    """"你好", "@王经理 在", "刘老师你好，打扰一下": an opening, and openings want an answer."""
+    bare = _bare(text)
+    if _splits_into(bare, greeting_tokens()):
+        return True
+    unnamed = _NAME.sub("", bare)
+    return unnamed != bare and _splits_into(unnamed, greeting_tokens())
+
+
+def reports_a_problem(text: str) -> bool:
+    """"登录失败", "导出的数据对不上": a failure, not fixed in the same breath, wants the rep."""
+    norm = _normalize(text)
+    return bool(_PROBLEM.search(norm)) and not _FIXED_OR_IFFY.search(norm)
+
+
+def reports_a_lapse(text: str) -> bool:
+    """"会员快用完了", "授权已经过期了": something ran out, and a renewal is the rep's to answer."""
+    norm = _normalize(text)
+    return bool(_LAPSE.search(norm)) and not _LAPSE_HANDLED.search(norm)
 
 
 def is_bare_reference(text: str) -> bool:
     """Only a link, a number or an id ("13800138000", "https://…", "+1"): something for the rep to act on."""
-    rest = _REFERENCE.sub("", _MENTIONS.sub("", normalize(text)))
-    return rest != normalize(text) and not _SEPARATORS.sub("", rest).strip("+#:/@()[]")
+    rest = _REFERENCE.sub("", _MENTIONS.sub("", _normalize(text)))
+    return rest != _normalize(text) and not _SEPARATORS.sub("", rest).strip("+#:/@()[]")
 
 
 def asks_something(text: str) -> bool:
-    norm = normalize(text)
+    norm = _normalize(text)
     if _QUESTION.search(norm):
         return True
     return bool(_HOW.search(norm)) and not _KNOWS_HOW.search(norm)
@@ -105,7 +170,7 @@ def asks_something(text: str) -> bool:
 
 def raises_a_but(text: str) -> bool:
     """A "but" clause brings a new concern ("谢谢，但是还是不行"), except "不过不急" and the like."""
-    norm = normalize(text)
+    norm = _normalize(text)
     return any(not _NO_HURRY.match(norm[m.end():]) for m in _BUT.finditer(norm))
 
 
@@ -127,4 +192,8 @@ def decide(text: str) -> RuleDecision | None:
         return RuleDecision(0.0, "bare_reference")
     if raises_a_but(text):
         return RuleDecision(0.0, "raises_a_but")
+    if reports_a_lapse(text):
+        return RuleDecision(0.0, "reports_a_lapse")
+    if reports_a_problem(text):
+        return RuleDecision(0.0, "reports_a_problem")
     return None

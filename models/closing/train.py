@@ -42,6 +42,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--mix-reviews", type=float, default=0.0,
                    help="reviews mixed into each closing epoch, as a fraction of the closing train lines")
     p.add_argument("--seed", type=int, default=20261123)
+    p.add_argument("--members", type=int, default=3,
+                   help="models trained with seeds seed, seed+1, …; the detector averages their probabilities")
     p.add_argument("--threads", type=int, default=1, help="torch threads; results are reproducible per count")
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--batch-size", type=int, default=32)
@@ -68,7 +70,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
     import transformers
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from transformers import BertConfig, BertForSequenceClassification
 
     from models.closing.evaluate import classification_metrics
@@ -93,16 +94,65 @@ def main(argv: list[str] | None = None) -> int:
         hidden_dropout_prob=args.dropout, attention_probs_dropout_prob=args.dropout,
         num_labels=2, id2label={0: "needs_answer", 1: "closing"}, label2id={"needs_answer": 0, "closing": 1},
     )
-    model = BertForSequenceClassification(config)
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"closing: train {len(train)} / dev {len(dev)} lines; warm-up: {len(reviews)} reviews; "
-          f"vocab {len(chars)} chars, {len(pairs) if pairs else 0} bigrams; {n_params:,} parameters; "
-          f"{args.threads} thread(s)")
-
-    shuffler = torch.Generator().manual_seed(args.seed)
     review_rows = [(encoder.encode(t), y) for t, y in reviews]
     closing_rows = [(encoder.encode(r["text"]), r["label"]) for r in train]
     n_mixed = int(len(closing_rows) * args.mix_reviews)
+    members = []
+    for member in range(args.members):
+        seed = args.seed + member
+        torch.manual_seed(seed)
+        model = BertForSequenceClassification(config)
+        n_params = sum(p.numel() for p in model.parameters())
+        print(f"closing member {member + 1}/{args.members} (seed {seed}): train {len(train)} / dev {len(dev)} lines; "
+              f"warm-up: {len(reviews)} reviews; vocab {len(chars)} chars, {len(pairs) if pairs else 0} bigrams; "
+              f"{n_params:,} parameters; {args.threads} thread(s)")
+        members.append(_train_member(model, torch.Generator().manual_seed(seed), review_rows, closing_rows, n_mixed,
+                                     encoder, dev, chars, args, torch))
+    train_seconds = time.perf_counter() - started
+    print(f"trained {args.members} member(s) in {train_seconds:.1f} s")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    for stale in [args.out / "bigrams.txt", *args.out.glob("model-*.safetensors")]:
+        stale.unlink(missing_ok=True)
+    for member, record in enumerate(members):
+        model.load_state_dict(record["state"])
+        model.save_pretrained(args.out)
+        if member:
+            (args.out / "model.safetensors").rename(args.out / f"model-{member}.safetensors")
+    model.load_state_dict(members[0]["state"])
+    model.save_pretrained(args.out)
+    chars.save(args.out / "vocab.txt")
+    if pairs is not None:
+        pairs.save(args.out / "bigrams.txt")
+
+    report = _report(args, load(args.data, args.report_split), classification_metrics)
+    report["training"] = {
+        "command": "python -m models.closing.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "arguments": {k: v for k, v in vars(args).items() if k not in ("data", "out", "report_split", "pretrain")},
+        "data_sha256": hashlib.sha256(args.data.read_bytes()).hexdigest(),
+        "warmup_sha256": hashlib.sha256(args.pretrain.read_bytes()).hexdigest() if reviews else None,
+        "train_lines": len(train), "dev_lines": len(dev), "warmup_reviews": len(reviews),
+        "vocab_size": len(chars), "bigram_vocab_size": len(pairs) if pairs else 0, "parameters": n_params,
+        "members": [{"seed": args.seed + i, "best_epoch": m["epoch"],
+                     "best_dev_accuracy_model_alone": round(m["accuracy"], 4),
+                     "warmup_history": m["warmup_history"], "history": m["history"]} for i, m in enumerate(members)],
+        "train_seconds": round(train_seconds, 1),
+        "machine": f"{platform.machine()}, {platform.python_version()}, {args.threads} torch thread(s)",
+        "torch": torch.__version__, "transformers": transformers.__version__,
+    }
+    (args.out / "metrics.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    for name, m in report["detectors"].items():
+        print(f"{args.report_split} {name:14s} accuracy {m['accuracy']:.2%}  precision {m['precision']:.2%}  "
+              f"recall {m['recall']:.2%}  F1 {m['f1']:.3f}  errors {len(m['errors'])}")
+    size = sum(f.stat().st_size for f in args.out.iterdir() if f.is_file())
+    print(f"wrote {args.out} ({size / 1e6:.2f} MB)")
+    return 0
+
+
+def _train_member(model, shuffler, review_rows, closing_rows, n_mixed, encoder, dev, chars, args, torch) -> dict:  # noqa: ANN001
+    """One member: warm-up on the reviews, then the closing epochs; the state of the best dev epoch."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     best: dict = {"accuracy": -1.0, "loss": float("inf"), "epoch": 0, "state": None}
 
     def closing_epoch() -> list:
@@ -123,38 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                              progress, "warm-up (review polarity)")
         history = fit(model, closing_epoch, args.epochs, chars, args, torch, shuffler, progress, "closing",
                       after_epoch=keep_best)
-    train_seconds = time.perf_counter() - started
-    model.load_state_dict(best["state"])
-    print(f"best dev epoch {best['epoch']}: dev accuracy {best['accuracy']:.2%} (model alone); "
-          f"trained in {train_seconds:.1f} s")
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bigrams.txt").unlink(missing_ok=True)
-    model.save_pretrained(args.out)
-    chars.save(args.out / "vocab.txt")
-    if pairs is not None:
-        pairs.save(args.out / "bigrams.txt")
-
-    report = _report(args, load(args.data, args.report_split), classification_metrics)
-    report["training"] = {
-        "command": "python -m models.closing.train " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "arguments": {k: v for k, v in vars(args).items() if k not in ("data", "out", "report_split", "pretrain")},
-        "data_sha256": hashlib.sha256(args.data.read_bytes()).hexdigest(),
-        "warmup_sha256": hashlib.sha256(args.pretrain.read_bytes()).hexdigest() if reviews else None,
-        "train_lines": len(train), "dev_lines": len(dev), "warmup_reviews": len(reviews),
-        "vocab_size": len(chars), "bigram_vocab_size": len(pairs) if pairs else 0, "parameters": n_params,
-        "best_epoch": best["epoch"], "best_dev_accuracy_model_alone": round(best["accuracy"], 4),
-        "train_seconds": round(train_seconds, 1), "warmup_history": warmup_history, "history": history,
-        "machine": f"{platform.machine()}, {platform.python_version()}, {args.threads} torch thread(s)",
-        "torch": torch.__version__, "transformers": transformers.__version__,
-    }
-    (args.out / "metrics.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    for name, m in report["detectors"].items():
-        print(f"{args.report_split} {name:14s} accuracy {m['accuracy']:.2%}  precision {m['precision']:.2%}  "
-              f"recall {m['recall']:.2%}  F1 {m['f1']:.3f}  errors {len(m['errors'])}")
-    size = sum(f.stat().st_size for f in args.out.iterdir() if f.is_file())
-    print(f"wrote {args.out} ({size / 1e6:.2f} MB)")
-    return 0
+    print(f"best dev epoch {best['epoch']}: dev accuracy {best['accuracy']:.2%} (model alone)")
+    return {**best, "warmup_history": warmup_history, "history": history}
 
 
 def fit(model, epoch_rows, epochs: int, chars: CharVocab, args: argparse.Namespace, torch, shuffler,  # noqa: ANN001

@@ -2,6 +2,7 @@
 batching, loading errors, and the data set's split hygiene. Runs in seconds on the committed artifacts."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -22,14 +23,15 @@ CLOSING = [
     "好的，我下午看一下", "收到，我转给财务", "好的，我们内部讨论一下再联系你", "现在可以正常登录了，谢谢",
     "问题解决了👍", "好的，有问题我再找你们", "好的，我知道怎么操作了", "好的，不过不着急", "好的，不急哈",
     "谢谢技术小哥", "收到，周一见", "已经付款了，谢谢", "行，我先用着", "不错不错",
+    "祝你们生意兴隆", "端午安康[玫瑰]", "辛苦客服小姐姐", "好的，明天见", "完美",
 ]
-# Lines the shipped model still gets wrong (the rules abstain on them). Strict xfail: the day a
-# retrained model gets one right, the test says so and the line moves up into its list.
-KNOWN_MISSES = [("祝你们生意兴隆", 1), ("好的，合同还没收到", 0)]
-# The issue's target for messages from groups never trained on, and what the shipped model reaches
-# (MODEL_CARD.md, "Results"). The floor guards against regressions; the target is not met yet.
+# The issue's target for messages from groups never trained on, and what the shipped model reaches on
+# the whole test split and on its 456 first-round lines, which every later round left where they were
+# (MODEL_CARD.md, "Results"). The floors guard against regressions; the target is not met yet.
 ISSUE_TARGET = 0.97
 SHIPPED_FLOOR = 0.92
+FIRST_ROUND_FLOOR = 0.95
+FIRST_ROUND_TEST = (456, "6fdcc5f72a9cfd80df5ae007419185552c988b49714c6b91a4073599e30551e5")
 NEEDS_ANSWER = [
     "好的，那价格是多少？", "收到，不过金额好像不对", "好的吗？", "在吗", "？", "OK吗", "收到了吗",
     "谢谢，但是还是登录不上", "好的 那发票什么时候能开", "好了没", "行不行", "嗯？", "??", "能不能便宜点",
@@ -37,7 +39,11 @@ NEEDS_ANSWER = [
     "系统又打不开了", "麻烦帮忙开一下发票", "这个比较急，麻烦尽快看下🙏", "https://crm.example.com/report/123 这个打不开",
     "订单号 20231108001", "还没收到", "不行", "+1", "同问", "都三天了还没回复", "我要退款", "你们的系统太难用了",
     "王经理，合同还没到", "我们账号被锁了", "有个问题", "帮忙看一下", "你好",
+    "好的，合同还没收到", "刘老师你好，打扰一下", "会员快用完了",
 ]
+# Lines the shipped model still gets wrong (the rules abstain on them). Strict xfail: the day a
+# retrained model gets one right, the test says so and the line moves up into its list.
+KNOWN_MISSES = [("合作不愉快", 0)]
 # Lines a rule settles, whatever the model would say.
 RULE_CASES = [
     ("好的好的👌", 1), ("收到，谢谢[抱拳]", 1), ("[OK][强]", 1), ("@小张\u2005辛苦啦～", 1), ("thank you", 1),
@@ -80,15 +86,42 @@ def _held_out_accuracy(learned, test_rows: list[dict]) -> float:
     return sum(p == bool(r["label"]) for p, r in zip(predicted, test_rows, strict=True)) / len(test_rows)
 
 
+def _first_round(rows: list[dict]) -> list[dict]:
+    later = {f.name for f in build_dataset.FAMILIES if f.later}
+    return [r for r in rows if r["family"] not in later]
+
+
 def test_held_out_accuracy_does_not_regress(learned, test_rows: list[dict]) -> None:
-    assert len(test_rows) >= 150
+    assert len(test_rows) >= 600
     assert _held_out_accuracy(learned, test_rows) >= SHIPPED_FLOOR
+    assert _held_out_accuracy(learned, _first_round(test_rows)) >= FIRST_ROUND_FLOOR
 
 
 @pytest.mark.xfail(strict=True, reason="issue 3 asks for 97% on unseen groups; the shipped model reaches "
-                                       "92.5% (MODEL_CARD.md explains the gap)")
+                                       "92.9% (95.2% on the first-round lines); MODEL_CARD.md explains the gap")
 def test_held_out_accuracy_meets_the_issue_target(learned, test_rows: list[dict]) -> None:
     assert _held_out_accuracy(learned, test_rows) >= ISSUE_TARGET
+
+
+def test_first_round_test_lines_stay_in_test(test_rows: list[dict]) -> None:
+    """Growing the set never moved, relabelled or edited a line the earlier model was reported on."""
+    lines = sorted((r["id"], r["text"], r["label"]) for r in _first_round(test_rows))
+    digest = hashlib.sha256(json.dumps(lines, ensure_ascii=False).encode()).hexdigest()
+    assert (len(lines), digest) == FIRST_ROUND_TEST
+
+
+def test_score_is_the_mean_of_the_members(learned) -> None:
+    import torch
+
+    from models.closing.learned import pad
+
+    texts = ["好的，我下午看下", "系统又打不开了", "好的亲"]
+    ids, types, mask = pad([learned.encoder.encode(t) for t in texts], torch)
+    with torch.no_grad():
+        each = [torch.softmax(m(input_ids=ids, token_type_ids=types, attention_mask=mask).logits, -1)[:, 1]
+                for m in learned.members]
+    assert len(learned.members) == 3
+    assert learned.model_scores(texts) == pytest.approx((sum(each) / len(each)).tolist(), abs=1e-5)
 
 
 def test_rules_are_never_wrong_on_the_held_out_set(learned, test_rows: list[dict]) -> None:
@@ -156,6 +189,10 @@ def test_unknown_detector_lists_the_known_ones() -> None:
     ("好的，不过不急", None), ("好的，有什么问题我再找您", None), ("那么就这样吧", None), ("没有了", None),
     ("不错不错", None), ("好不好用", 0.0), ("你好", 0.0), ("@王经理 打扰一下", 0.0), ("13800138000", 0.0),
     ("拜拜[玫瑰]", 1.0), ("[疑问]", 0.0),
+    ("端午安康[玫瑰]", 1.0), ("祝各位国庆快乐", 1.0), ("合作不愉快", None), ("辛苦技术同学", 1.0), ("谢谢王总！", 1.0),
+    ("技术同学", None), ("刘老师你好，打扰一下", 0.0), ("王经理", None), ("会员快用完了", 0.0),
+    ("不用了，到期就不续了", None), ("登录一直失败", 0.0), ("APP不闪退了", None), ("之前的报错没有了", None),
+    ("好的，有问题我再找你们", None), ("页面显示暂无权限", 0.0),
 ])
 def test_rule_verdicts(text: str, verdict: float | None) -> None:
     decision = rules.decide(text)
