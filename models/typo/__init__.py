@@ -5,8 +5,10 @@ with its character span in the *original* text. Correctors register by name in
 ``load_typo_corrector``; every one of them leaves ``protected_words`` (roster names, product and
 company names), numbers, URLs, @mentions and emoji alone.
 
-* ``ngram`` (default): our corrector, models/typo/ngram_csc.py: character LM + word lexicon +
-  confusion sets, weights fitted on our own synthetic dev data. See MODEL_CARD.md.
+* ``ngram`` (default): our corrector, models/typo/ngram_csc.py: character LM + word trigram LM +
+  word lexicon + confusion sets, weights fitted on our own synthetic dev data. See MODEL_CARD.md.
+* ``ngram-docs``: the same corrector with weights fitted on text of another domain (more recall,
+  more false alarms).
 * ``kenlm-csc``: pycorrector's own ``Corrector`` on the same LM, as the benchmark baseline.
 """
 from __future__ import annotations
@@ -43,7 +45,7 @@ def apply_typos(text: str, typos: Iterable[Typo]) -> str:
     return out
 
 
-CORRECTORS = ("ngram", "kenlm-csc")
+CORRECTORS = ("ngram", "ngram-docs", "kenlm-csc")
 
 
 def load_typo_corrector(
@@ -54,10 +56,11 @@ def load_typo_corrector(
 ) -> TypoCorrector:
     """A corrector by name. ``lm_path`` defaults to the corpus LM, built on first use; ``lm``, an
     already loaded ``models.lm.CharLM``, lets several checks share one copy."""
-    if name == "ngram":
+    if name in ("ngram", "ngram-docs"):
         from models.typo.ngram_csc import NgramCorrector
 
-        return NgramCorrector(lm_path=lm_path, protected_words=protected_words, lm=lm)
+        calibration = "docs" if name == "ngram-docs" else "lm-dev"
+        return NgramCorrector(lm_path=lm_path, protected_words=protected_words, lm=lm, calibration=calibration)
     if name == "kenlm-csc":
         from models.typo.kenlm_baseline import KenlmCscBaseline
 

@@ -25,11 +25,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.lm import CharLM, build_lm, lm_tokens, split_sentences
+from models.lm.word import WordLM
 from models.typo import Typo, apply_typos
 from models.typo.protect import Protector
 from models.typo.resources import common_chars, load_confusion, load_lexicon
 
-PARAMS_PATH = Path(__file__).with_name("ngram_csc.json")
+# Fitted weights, one file per calibration (see tune.py): "lm-dev" fits on the LM's own held-out
+# news and reviews (the default: it keeps false alarms lowest); "docs" on Debian's documentation,
+# text of a domain the LM never saw (it trusts the word LM more: higher recall, more false alarms).
+PARAMS_PATHS = {
+    "lm-dev": Path(__file__).with_name("ngram_csc.json"),
+    "docs": Path(__file__).with_name("ngram_csc_docs.json"),
+}
 FEATURES = (
     "lm_gain",  # log10 P(sentence | candidate) - log10 P(sentence | original), window exact
     "lm_gain_pos",  # max(lm_gain, 0)
@@ -38,22 +45,27 @@ FEATURES = (
     "in_word_gain",  # characters covered by words of 2+ characters: candidate minus original
     "same_tone",  # kind of confusion (shape-alike is the base)
     "other_tone",
+    "near_sound",
     "char_gain",  # log10 unigram P(candidate) - log10 unigram P(original)
     "orig_logp",  # log10 unigram P(original)
+    "wlm_gain",  # same as lm_gain under the word trigram LM (libime's) on the Han run, clipped
+    "wlm_gain_pos",
 )
 DEFAULT_PARAMS = {
     # a neutral starting point until tune.py has fitted real ones
-    "weights": [1.0, 0.0, 0.3, 0.0, 0.2, 0.5, 0.2, 0.0, 0.0],
+    "weights": [1.0, 0.0, 0.3, 0.0, 0.2, 0.5, 0.2, -0.5, 0.0, 0.0, 0.5, 0.0],
     "bias": -4.0,
     "threshold": 0.0,
     "lm_gate": -1.0,  # candidates whose LM gain is below this are not scored further
     "max_per_position": 6,
     "word_window": 3,
+    "wlm_window": 5,
 }
 
 
 def features(
-    lm_gain: float, word_gain: float, in_word_gain: float, kind: int, char_gain: float, orig_logp: float, oov: bool
+    lm_gain: float, word_gain: float, in_word_gain: float, kind: int, char_gain: float, orig_logp: float,
+    wlm_gain: float,
 ) -> tuple[float, ...]:
     """The feature vector of one candidate, in the order of FEATURES."""
     return (
@@ -64,8 +76,11 @@ def features(
         in_word_gain,
         1.0 if kind == 0 else 0.0,
         1.0 if kind == 1 else 0.0,
+        1.0 if kind == 3 else 0.0,
         char_gain,
         orig_logp,
+        wlm_gain,
+        wlm_gain if wlm_gain > 0 else 0.0,
     )
 
 
@@ -90,13 +105,19 @@ class NgramCorrector:
         protected_words: Iterable[str] = (),
         params: dict | None = None,
         lm: CharLM | None = None,
+        calibration: str = "lm-dev",
+        word_lm: WordLM | None = None,
     ):
         self.lm = lm or CharLM(lm_path or build_lm())
+        self.word_lm = word_lm or WordLM()
         self.protector = Protector(protected_words)
         self.confusion = load_confusion()
         self.lexicon = load_lexicon()
         if params is None:
-            params = json.loads(PARAMS_PATH.read_text()) if PARAMS_PATH.is_file() else DEFAULT_PARAMS
+            path = PARAMS_PATHS[calibration]
+            params = json.loads(path.read_text()) if path.is_file() else DEFAULT_PARAMS
+        if calibration != "lm-dev":
+            self.name = f"ngram-{calibration}"
         self.set_params(params)
         self._uni: dict[str, float] = {}
         self._cands: dict[str, list[tuple[str, int, float]]] = {}
@@ -111,6 +132,7 @@ class NgramCorrector:
         self.lm_gate = float(merged["lm_gate"])
         self.max_per_position = int(merged["max_per_position"])
         self.word_window = int(merged["word_window"])
+        self.wlm_window = int(merged["wlm_window"])
 
     # -- public -------------------------------------------------------------------------------
     def correct(self, texts: Sequence[str]) -> list[tuple[str, list[Typo]]]:
@@ -173,26 +195,22 @@ class NgramCorrector:
             return []
         scored.sort(reverse=True)
         scored = scored[: self.max_per_position]
-        # word window: the run of Han characters around i, at most word_window either side
-        w = self.word_window
-        s = i
-        while s > max(a, i - w) and is_han(text[s - 1]):
-            s -= 1
-        e = i + 1
-        while e < min(b, i + w + 1) and is_han(text[e]):
-            e += 1
-        window = text[s:e]
-        k = i - s
+        s, e = _han_run(text, a, b, i, self.word_window)
+        window, k = text[s:e], i - s
         best_path = self.lexicon.best_path
         base_seg, base_multi = best_path(window)
         u0 = self.unigram(ch)
-        oov = ch not in self.lm
+        s, e = _han_run(text, a, b, i, self.wlm_window)
+        run, rk = text[s:e], i - s
+        word_score = self.word_lm.score
+        base_wlm = word_score(run)
         wts, bias = self.weights, self.bias
         out = []
         for gain, c, kind, u in scored:
             seg, multi = best_path(window[:k] + c + window[k + 1:])
             wg = max(-8.0, min(8.0, seg - base_seg))
-            f = features(gain, wg, float(multi - base_multi), kind, u - u0, u0, oov)
+            wlm = max(-8.0, min(8.0, word_score(run[:rk] + c + run[rk + 1:]) - base_wlm))
+            f = features(gain, wg, float(multi - base_multi), kind, u - u0, u0, wlm)
             z = bias + sum(x * y for x, y in zip(f, wts))
             out.append(Candidate(i, c, f, z))
         return out
@@ -209,7 +227,7 @@ class NgramCorrector:
         current = text
         changed: list[int] = []
         typos: list[Typo] = []
-        reach = max(self.lm.order, self.word_window + 1)
+        reach = max(self.lm.order, self.word_window + 1, self.wlm_window + 1)
         for cand in sorted(best.values(), key=lambda c: c.score, reverse=True):
             if any(abs(cand.pos - j) < reach for j in changed):
                 # the context moved: score this position again in the changed text
@@ -224,6 +242,17 @@ class NgramCorrector:
             typos.append(Typo(cand.pos, cand.pos + 1, text[cand.pos], cand.char))
         typos.sort(key=lambda t: t.start)
         return apply_typos(text, typos), typos
+
+
+def _han_run(text: str, a: int, b: int, i: int, reach: int) -> tuple[int, int]:
+    """The span of the run of Han characters around ``i`` in ``text[a:b]``, at most ``reach`` either side."""
+    s = i
+    while s > max(a, i - reach) and is_han(text[s - 1]):
+        s -= 1
+    e = i + 1
+    while e < min(b, i + reach + 1) and is_han(text[e]):
+        e += 1
+    return s, e
 
 
 def _sentence_of(text: str, i: int) -> tuple[int, int]:

@@ -36,13 +36,14 @@ class Confusion:
     same_tone: dict[str, frozenset[str]] = field(default_factory=dict)  # same pinyin, same tone
     other_tone: dict[str, frozenset[str]] = field(default_factory=dict)  # same pinyin, other tone
     shape: dict[str, frozenset[str]] = field(default_factory=dict)  # look alike
+    near_sound: dict[str, frozenset[str]] = field(default_factory=dict)  # alike under fuzzy pinyin
 
     def candidates(self, c: str) -> dict[str, int]:
-        """candidate -> kind (0 same tone, 1 other tone, 2 shape); closer kinds win."""
+        """candidate -> kind (0 same tone, 1 other tone, 2 shape, 3 near sound); closer kinds win."""
         out: dict[str, int] = {}
-        for kind, table in enumerate((self.shape, self.other_tone, self.same_tone)):
+        for kind, table in ((3, self.near_sound), (2, self.shape), (1, self.other_tone), (0, self.same_tone)):
             for x in table.get(c, ()):
-                out[x] = 2 - kind
+                out[x] = kind
         out.pop(c, None)
         return out
 
@@ -76,8 +77,43 @@ def load_confusion() -> Confusion:
     # a pair in both tables is a homophone first
     for c, xs in other.items():
         xs -= same.get(c, set())
+    near = _near_sounds(common_chars())
     freeze = lambda t: {k: frozenset(v) for k, v in t.items() if v}  # noqa: E731
-    return Confusion(freeze(same), freeze(other), freeze(shape))
+    return Confusion(freeze(same), freeze(other), freeze(shape), freeze(near))
+
+
+# The fuzzy-pinyin options every Chinese input method offers, because speakers of many dialects
+# do not tell these sounds apart: a writer typing "zi" for 知 picks a character read "zi".
+_FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"), ("h", "f"), ("r", "l"))
+_FUZZY_FINALS = (("iang", "ian"), ("uang", "uan"), ("ang", "an"), ("eng", "en"), ("ing", "in"))
+
+
+def fuzzy_pinyin(syllable: str) -> str:
+    """A toneless syllable with the fuzzy pairs folded together (zhang -> zan)."""
+    for a, b in _FUZZY_INITIALS:
+        if syllable.startswith(a):
+            syllable = b + syllable[len(a):]
+            break
+    for a, b in _FUZZY_FINALS:
+        if syllable.endswith(a):
+            return syllable[: -len(a)] + b
+    return syllable
+
+
+def _near_sounds(chars: frozenset[str]) -> dict[str, set[str]]:
+    """Common characters that share their reading once tones are dropped and fuzzy pairs folded."""
+    from pypinyin import Style, pinyin  # installed with pycorrector
+
+    by_sound: dict[str, set[str]] = {}
+    for ch in sorted(chars):
+        # the common reading only: rare ones (柴 zì, 拓 zhí) are not what a writer types
+        reading = pinyin(ch, style=Style.NORMAL)[0][0]
+        by_sound.setdefault(fuzzy_pinyin(reading), set()).add(ch)
+    near: dict[str, set[str]] = {}
+    for group in by_sound.values():
+        for ch in group:
+            near.setdefault(ch, set()).update(group - {ch})
+    return near
 
 
 @dataclass

@@ -17,7 +17,7 @@ from models.typo.ngram_csc import is_han
 from models.typo.protect import Protector
 from models.typo.resources import Confusion
 
-KIND_WEIGHTS = (0.45, 0.40, 0.15)  # same tone, other tone, shape
+KIND_WEIGHTS = (0.40, 0.35, 0.15, 0.10)  # same tone, other tone, shape, near sound (fuzzy pinyin)
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,11 @@ def corrupt(
 
 
 def _typo_for(c: str, rng: random.Random, confusion: Confusion, unigram: Callable[[str], float]) -> str | None:
-    by_kind: list[list[str]] = [[], [], []]
+    by_kind: list[list[str]] = [[] for _ in KIND_WEIGHTS]
     for w, kind in confusion.candidates(c).items():
         if unigram(w) > -6.0:  # a character people actually type
             by_kind[kind].append(w)
-    kinds = [k for k in range(3) if by_kind[k]]
+    kinds = [k for k in range(len(KIND_WEIGHTS)) if by_kind[k]]
     if not kinds:
         return None
     kind = rng.choices(kinds, weights=[KIND_WEIGHTS[k] for k in kinds])[0]

