@@ -3,17 +3,20 @@
 For every unprotected Han character ``c`` of a sentence:
 
 1. *Propose*: the characters a writer may have meant (same pinyin and tone, same pinyin other
-   tone, similar shape; pycorrector's tables, made symmetric), limited to characters the LM knows.
+   tone, similar shape: pycorrector's tables, made symmetric; near sounds under the fuzzy pinyin
+   of input methods), limited to characters the LM knows.
 2. *Score with the LM*: the change in log10 P(sentence) if ``c`` is replaced, from the window
    of n-grams it touches (exact for an n-gram model, and ~3 µs a candidate with kenlm).
 3. *Score with words*: for candidates the LM does not reject outright, the change in the best
    word segmentation score of a small window under word_freq.txt's 584 k-word unigram model
-   (our corpus has 3 M characters; the lexicon knows many words the corpus never saw).
+   (our corpus has 3 M characters; the lexicon knows many words the corpus never saw), and the
+   change in log10 P of the Han run around it under the word trigram LM of the fcitx5 input
+   method (models/lm/word.py), which was trained on far more text than ours.
 4. *Decide*: a logistic model over these features (plus kind of confusion and character
    frequencies) gives each candidate a score; the best candidate of a position is taken when its
    score clears a threshold. Weights and threshold are fitted on our own synthetic dev data
-   (errors sampled from the confusion sets into held-out corpus sentences: models/typo/tune.py)
-   and stored in ngram_csc.json.
+   (errors sampled from the confusion sets into clean sentences the LM never saw:
+   models/typo/tune.py) and stored in ngram_csc.json (ngram_csc_docs.json for ``ngram-docs``).
 5. *Apply*: greedily, best first; a position near one already changed is scored again in the
    changed text, so two guesses never contradict each other.
 """

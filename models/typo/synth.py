@@ -1,11 +1,12 @@
 """Our own dev data: typos sampled into clean sentences that the LM never saw.
 
-The clean sentences are the 3% of the corpus that ``build_lm`` holds out (dev_clean.txt). Each
-gives a clean copy and a copy with 1-3 typos. A typo replaces an intended character ``c`` by a
-character ``w`` that ``c`` can be confused with: same pinyin and tone 45%, same pinyin other tone
-40% (pinyin input methods do not see tones, so a wrong pick is nearly as likely either way), shape
-15%; within a kind, commoner characters are likelier (weight P(w)^0.5), as an input method
-offers common characters first. No SIGHAN text is used anywhere here.
+The clean sentences are text the LM never saw (tune.py: its held-out 3%, or Debian's
+documentation). Each gives a clean copy and a copy with 1-3 typos. A typo replaces an intended
+character ``c`` by a character ``w`` that ``c`` can be confused with: same pinyin and tone 40%,
+same pinyin other tone 35% (pinyin input methods do not see tones, so a wrong pick is nearly as
+likely either way), shape 15%, near sound under fuzzy pinyin 10% (zh/z, n/l, ing/in …); within a
+kind, commoner characters are likelier (weight P(w)^0.5), as an input method offers common
+characters first. No SIGHAN text is used anywhere here.
 """
 from __future__ import annotations
 
