@@ -34,6 +34,7 @@ class LanguageChecks:
         check_staff = typo_model is not None
         self.r, self.keys, self.tz = connect(redis_url), Keys(namespace), tz
         roster = load_roster(self.r, self.keys)
+        self.open_ids = {s.id: s.lark_open_id for s in roster.staff.values() if s.lark_open_id}
         names = [s.name for s in roster.staff.values()] + [r.topic for r in roster.rooms.values() if r.topic]
         self.analyzer = load_analyzer(closing_model, typo_model=typo_model,
                                       phrasing=check_staff, lm_path=lm_path, protected_words=names + domain_words,
@@ -73,6 +74,7 @@ class LanguageChecks:
             if v.flagged:
                 item = {"suggestion_id": mid, "message_id": mid, "room_id": room_id, "topic": topic,
                         "sender_id": sender_id, "sender_name": sender_name, "owner_id": owner_id, "ts": ts,
+                        "sender_open_id": self.open_ids.get(sender_id),
                         **{k: val for k, val in v.to_dict().items() if k not in ("closing", "closing_score")}}
                 findings.append((day, mid, item))
                 suggestions.append(item)

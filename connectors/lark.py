@@ -560,11 +560,17 @@ class LarkSink:
         self._send(chat_id, json.dumps(card, ensure_ascii=False), uuid)
 
     def deliver_suggestion(self, suggestion: dict) -> None:
-        """A suggestion is for the rep who wrote the message only: their private chat, never the team's."""
+        """A suggestion is for the rep who wrote the message only: a direct message from the bot when the
+        roster knows their Lark open id, else their private chat, never the team's."""
+        content = json.dumps(build_suggestion_card(suggestion, self._settings.lang), ensure_ascii=False)
+        open_id = suggestion.get("sender_open_id")
+        if open_id:
+            key = idempotency_key(f"suggestion/{suggestion['suggestion_id']}", open_id)
+            self._send(open_id, content, key, receive_id_type="open_id")
+            return
         chat_id = self._settings.private_chats.get(suggestion.get("sender_id") or "")
         if not chat_id:
-            return  # no private chat for this writer (a colleague, or not configured): nothing to send
-        content = json.dumps(build_suggestion_card(suggestion, self._settings.lang), ensure_ascii=False)
+            return  # no way to reach this writer alone (a colleague, or not configured): nothing to send
         self._send(chat_id, content, idempotency_key(f"suggestion/{suggestion['suggestion_id']}", chat_id))
 
     def chats_for(self, alert: dict) -> list[str]:
@@ -600,12 +606,13 @@ class LarkSink:
             log.warning("no private Lark chat for rep %s; their alerts go to the public chat", rep)
         return self._public_chat(team)
 
-    def _send(self, chat_id: str, content: str, uuid: str) -> None:
+    def _send(self, chat_id: str, content: str, uuid: str, receive_id_type: str = "chat_id") -> None:
+        """Post to a chat, or with `receive_id_type="open_id"` to one user directly (`chat_id` is then theirs)."""
         from lark_oapi.api.im.v1 import CreateMessageRequest, CreateMessageRequestBody
 
         request = (
             CreateMessageRequest.builder()
-            .receive_id_type("chat_id")
+            .receive_id_type(receive_id_type)
             .request_body(
                 CreateMessageRequestBody.builder()
                 .receive_id(chat_id)

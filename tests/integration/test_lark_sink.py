@@ -215,3 +215,11 @@ def test_suggestion_goes_only_to_the_writers_private_chat_once(lark: LarkStandIn
     text = json.dumps(card, ensure_ascii=False)
     assert card["header"]["template"] == "blue" and "措辞建议" in text
     assert "合同已经发到你的邮相了" in text and "合同已经发到你的邮箱了" in text and "相 → 箱" in text
+
+
+def test_suggestion_is_a_direct_message_when_the_writers_open_id_is_known(lark: LarkStandIn, sink: LarkSink) -> None:
+    with_id = {**SUGGESTION, "sender_open_id": "ou_li"}
+    sink.deliver_suggestion(with_id)
+    sink.deliver_suggestion(with_id)  # a redelivery after a crash
+    assert [(m["open_id"], m["chat_id"]) for m in lark.messages] == [("ou_li", None)]  # not the private group
+    assert "合同已经发到你的邮箱了" in json.dumps(lark.messages[0]["content"], ensure_ascii=False)

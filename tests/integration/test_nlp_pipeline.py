@@ -11,6 +11,7 @@ from actors.notifier import SinkSpec
 from actors.pipeline import Pipeline
 from config.settings import load_settings
 from core.messages import Message
+from core.roster import RosterFile
 from models.lm import build_lm_from_texts
 from store.state import load_findings, stats
 from tests.support import scenario
@@ -29,7 +30,9 @@ def nlp_pipeline(ray_session, redis_dir, namespace, tmp_path):
     settings = load_settings(data_dir=data, redis_url=url, namespace=namespace, closing_model="learned",
                              nlp={"check_staff": True, "lm_path": str(lm)}, alerts_jsonl=tmp_path / "alerts.jsonl")
     p = Pipeline(settings, "virtual", [SinkSpec("jsonl", path=str(tmp_path / "alerts.jsonl"))])
-    p.load_roster(scenario.roster(), overwrite_rooms=True)
+    roster = dict(scenario.ROSTER, staff=[{**s, "lark_open_id": "ou_dongsen"} if s["id"] == "s1" else s
+                                          for s in scenario.ROSTER["staff"]])
+    p.load_roster(RosterFile.model_validate(roster).to_roster(), overwrite_rooms=True)
     p.start(log_to_driver=False)
     yield p
     p.stop()
@@ -62,6 +65,7 @@ def test_learned_closing_and_staff_suggestions(nlp_pipeline, tmp_path):
     assert findings[0]["phrasing"][0]["kind"] == "curt" and findings[0]["sender_id"] == "s1"
     suggestions = [orjson.loads(line) for line in (tmp_path / "suggestions.jsonl").read_bytes().splitlines()]
     assert [s["message_id"] for s in suggestions] == ["a2"]
+    assert suggestions[0]["sender_open_id"] == "ou_dongsen"  # Lark sends it to 董森 directly
     sales = {s["staff_id"]: s for s in report["sales"]}
     assert (sales["s1"]["checked_messages"], sales["s1"]["flagged_per_100"]) == (1, 100.0)
     assert (sales["s2"]["checked_messages"], sales["s2"]["flagged_per_100"]) == (1, 0.0)

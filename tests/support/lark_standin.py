@@ -193,8 +193,9 @@ class LarkStandIn:
         return None
 
     def _create(self, query: dict[str, list[str]], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if query.get("receive_id_type") != ["chat_id"]:
-            return _invalid("receive_id_type must be chat_id")
+        id_type = (query.get("receive_id_type") or [""])[0]
+        if id_type not in ("chat_id", "open_id"):
+            return _invalid("receive_id_type must be chat_id or open_id")
         receive_id, msg_type, content, uuid = (body.get(k) for k in ("receive_id", "msg_type", "content", "uuid"))
         if not isinstance(receive_id, str) or not receive_id:
             return _invalid("receive_id is required")
@@ -212,7 +213,9 @@ class LarkStandIn:
             if uuid:
                 self._by_uuid[uuid] = message_id
             self._messages.append(
-                {"chat_id": receive_id, "msg_type": msg_type, "content": parsed, "uuid": uuid, "message_id": message_id}
+                {"chat_id": receive_id if id_type == "chat_id" else None,
+                 "open_id": receive_id if id_type == "open_id" else None,
+                 "msg_type": msg_type, "content": parsed, "uuid": uuid, "message_id": message_id}
             )
         return 200, _ok(message_id)
 

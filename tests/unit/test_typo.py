@@ -101,7 +101,7 @@ def test_sales_regression_set_on_a_tiny_lm(corrector):
 
 
 def test_unknown_corrector_names_the_known_ones():
-    with pytest.raises(ValueError, match="ngram, kenlm-csc"):
+    with pytest.raises(ValueError, match="ngram, ngram-docs, kenlm-csc"):
         load_typo_corrector("bert")
 
 
