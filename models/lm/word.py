@@ -57,7 +57,8 @@ def _fetch(directory: Path) -> Path:
         if got.returncode != 0 or not debs:
             raise CorpusUnavailable(
                 f"`apt-get download {PACKAGE}` failed ({got.stderr.strip()[-200:]}); "
-                f"install it with `apt-get install {PACKAGE}`"
+                f"install it with `apt-get update && apt-get install {PACKAGE}` (as root), "
+                f"or copy its {FILE_NAME} into {directory}"
             )
         subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(Path(tmp) / "x")], check=True)
         found = list((Path(tmp) / "x").rglob(FILE_NAME))
