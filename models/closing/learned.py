@@ -1,14 +1,15 @@
-"""The learned closing detector: rules where rules are right, a small character-level BERT for the rest.
+"""The learned closing detector: rules where rules are right, a fine-tuned pretrained encoder for the rest.
 
 `LearnedClosing(use_rules=True)` ("learned") asks `rules.decide` first: a pure acknowledgement is
 closing, an explicit question or a "but" objection is not. Only the lines the rules abstain on
 ("好的，我下午看下", "系统又打不开了", "好的亲") reach the model. `use_rules=False` ("learned-model") is
 the bare model, kept so the evaluation can show what the rules add.
 
-The model is trained by `python -m models.closing.train` and loads from `models/closing/artifacts/`
-only: config.json, model.safetensors, vocab.txt (and bigrams.txt when trained with bigrams). Further
-members of an ensemble, trained with other seeds on the same data, sit beside it as model-1.safetensors,
-model-2.safetensors …; the score is the mean of the members' probabilities. Nothing is downloaded.
+The model (net.py) is HFL's Chinese ELECTRA-small as LTP 4 ships it, fine-tuned by
+`python -m models.closing.train`. It loads from `models/closing/artifacts/` only: config.json,
+model.safetensors and vocab.txt. Further members of an ensemble, trained with other seeds on the same
+data, would sit beside it as model-1.safetensors, model-2.safetensors …; the score is the mean of the
+members' probabilities. Nothing is downloaded: the pretrained backbone is needed for training only.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.closing import rules
-from models.closing.text import CharVocab, Encoder
+from models.closing.text import PieceEncoder
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 REQUIRED_FILES = ("config.json", "model.safetensors", "vocab.txt")
@@ -38,9 +39,12 @@ class LearnedClosing:
 
     def __init__(self, artifacts: Path | str = ARTIFACTS, *, threads: int = 1, batch_size: int = 256,
                  use_rules: bool = True):
+        import json
+
         import torch
         from safetensors.torch import load_file
-        from transformers import BertConfig, BertForSequenceClassification
+
+        from models.closing.net import ClosingNet
 
         self.artifacts = Path(artifacts)
         missing = [f for f in REQUIRED_FILES if not (self.artifacts / f).is_file()]
@@ -55,23 +59,20 @@ class LearnedClosing:
         self.name = "learned" if use_rules else "learned-model"
         self.use_rules = use_rules
         self.batch_size = batch_size
-        chars = CharVocab.load(self.artifacts / "vocab.txt")
-        pairs_file = self.artifacts / "bigrams.txt"
-        pairs = CharVocab.load(pairs_file) if pairs_file.is_file() else None
-        # Built from the local config and weights directly: no hub code path, nothing to download.
-        config = BertConfig.from_json_file(self.artifacts / "config.json")
+        config = json.loads((self.artifacts / "config.json").read_text(encoding="utf-8"))
+        vocab = (self.artifacts / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
+        if len(vocab) != config["electra"]["vocab_size"]:
+            raise ValueError(f"{self.artifacts}: vocab.txt does not match the model's config; "
+                             "retrain or restore the artifacts together")
+        self.encoder = PieceEncoder(vocab, config["max_length"])
         weights = [self.artifacts / "model.safetensors",
                    *sorted(self.artifacts.glob("model-*.safetensors"), key=lambda p: int(p.stem.split("-")[1]))]
         self.members = []
-        for path in weights:
-            member = BertForSequenceClassification(config)
-            member.load_state_dict(load_file(path), strict=True)
+        for path in weights:  # stored in fp16, run in fp32
+            member = ClosingNet(config["electra"], config["dropout"])
+            member.load_state_dict({k: v.float() for k, v in load_file(path).items()}, strict=True)
             self.members.append(member.eval())
         self.model = self.members[0]
-        if config.vocab_size != len(chars) or (pairs is not None and config.type_vocab_size != len(pairs)):
-            raise ValueError(f"{self.artifacts}: vocab.txt / bigrams.txt do not match the model's config; "
-                             "retrain or restore the artifacts together")
-        self.encoder = Encoder(chars, pairs, config.max_position_embeddings)
 
     def scores(self, texts: Sequence[str]) -> list[float]:
         return [e.score for e in self.explain(texts)]
@@ -92,29 +93,17 @@ class LearnedClosing:
 
     def model_scores(self, texts: Sequence[str]) -> list[float]:
         """P(closing) from the model alone. Lines are batched by length so that padding stays short."""
+        from models.closing.net import pad
+
         torch = self._torch
-        encoded = [self.encoder.encode(t) for t in texts]
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
+        encoded = self.encoder.encode(texts) if texts else []
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         probs = [0.0] * len(encoded)
-        with torch.no_grad():
+        with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
-                ids, types, mask = pad([encoded[i] for i in batch], torch)
-                closing = sum(torch.softmax(m(input_ids=ids, token_type_ids=types, attention_mask=mask).logits,
-                                            dim=-1)[:, 1] for m in self.members) / len(self.members)
+                ids, mask = pad([encoded[i] for i in batch], self.encoder.pad)
+                closing = sum(torch.softmax(m(ids, mask), dim=-1)[:, 1] for m in self.members) / len(self.members)
                 for i, p in zip(batch, closing.tolist(), strict=True):
                     probs[i] = p
         return probs
-
-
-def pad(rows: list[tuple[list[int], list[int]]], torch):  # noqa: ANN001, ANN201 - torch passed in: lazy import
-    """Right-pad (token ids, bigram ids) pairs with id 0 into input_ids, token_type_ids, attention_mask."""
-    width = max((len(ids) for ids, _ in rows), default=1)
-    ids = torch.zeros((len(rows), width), dtype=torch.long)
-    types = torch.zeros((len(rows), width), dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for r, (row, pairs) in enumerate(rows):
-        ids[r, :len(row)] = torch.tensor(row, dtype=torch.long)
-        types[r, :len(pairs)] = torch.tensor(pairs, dtype=torch.long)
-        mask[r, :len(row)] = 1
-    return ids, types, mask

@@ -1,9 +1,10 @@
 """One normalisation and one tokeniser for chat lines, shared by the rules, training and inference.
 
 Training and serving must cut text the same way, so both import this module and nothing else does it.
-Tokens are characters, except for the few things whose spelling carries no meaning for the task:
-a link is `<url>`, an @mention is `<at>`, a run of digits is `<num>`, and a WeChat emoticon code such
-as `[抱拳]` stays one token.
+`normalize` is what the rules read. `tokenize` splits a line into characters, except for the few
+things whose spelling carries no meaning for the task (a link is `<url>`, an @mention is `<at>`, a run
+of digits is `<num>`, a WeChat emoticon code such as `[抱拳]` stays one token); the rules and the data
+checks use it. The model reads word pieces of the pretrained backbone's vocabulary (`PieceEncoder`).
 """
 from __future__ import annotations
 
@@ -43,58 +44,60 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-def bigrams(tokens: Sequence[str]) -> list[str]:
-    """Each token with the one before it ("^" at the start): 不错 is a word, 不 alone is not."""
-    return [a + b for a, b in zip(["^", *tokens[:-1]], tokens, strict=True)]
+class PieceEncoder:
+    """Text -> [CLS] word-piece ids [SEP] in the pretrained backbone's vocabulary (bert-base-chinese's:
+    one token per Chinese character, word pieces for Latin words and digits).
 
+    The line is first normalised as everywhere else (`normalize`), and every symbol is set apart by
+    spaces so that an emoji never glues onto a neighbouring word. Symbols the backbone does not know
+    (most emoji) can take over its unused slots: see `extend_vocab`. A long message keeps its head and
+    its tail, where the closing sits."""
 
-class CharVocab:
-    """Token <-> id, built from training text only; anything unseen there reads as [UNK]."""
+    def __init__(self, vocab: Sequence[str], max_length: int):
+        from tokenizers import Tokenizer, normalizers, pre_tokenizers
+        from tokenizers.models import WordPiece
 
-    def __init__(self, tokens: Sequence[str]):
-        if tuple(tokens[: len(SPECIALS)]) != SPECIALS:
-            raise ValueError(f"a vocabulary starts with {SPECIALS}")
-        self.tokens = list(tokens)
-        self.ids = {t: i for i, t in enumerate(self.tokens)}
-        if len(self.ids) != len(self.tokens):
-            raise ValueError("a vocabulary lists each token once")
+        self.vocab = list(vocab)
+        ids = {t: i for i, t in enumerate(self.vocab)}
+        self.cls, self.sep, self.pad, self.unk = ids[CLS], ids[SEP], ids[PAD], ids[UNK]
+        self.max_length = max_length
+        tokenizer = Tokenizer(WordPiece(ids, unk_token=UNK, max_input_chars_per_word=100))
+        tokenizer.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                                          strip_accents=None, lowercase=True)
+        tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        self._tokenizer = tokenizer
 
-    @classmethod
-    def build(cls, texts: Iterable[str], min_freq: int = 2) -> CharVocab:
-        return cls.from_tokens((tokenize(text) for text in texts), min_freq)
+    def pieces(self, texts: Sequence[str]) -> list[list[int]]:
+        """Ids without [CLS] / [SEP] and uncut."""
+        encoded = self._tokenizer.encode_batch([_SYMBOL.sub(r" \1 ", normalize(t)) for t in texts],
+                                               add_special_tokens=False)
+        return [e.ids for e in encoded]
 
-    @classmethod
-    def from_tokens(cls, token_lists: Iterable[Sequence[str]], min_freq: int, limit: int | None = None) -> CharVocab:
-        counts = Counter(t for tokens in token_lists for t in tokens)
-        kept = sorted((t for t, n in counts.items() if n >= min_freq and t not in SPECIALS),
-                      key=lambda t: (-counts[t], t))
-        return cls([*SPECIALS, *kept[:limit]])
-
-    @classmethod
-    def load(cls, path: Path) -> CharVocab:
-        return cls(path.read_text(encoding="utf-8").split("\n")[:-1])
-
-    def save(self, path: Path) -> None:
-        path.write_text("".join(f"{t}\n" for t in self.tokens), encoding="utf-8")
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-
-class Encoder:
-    """Text -> ([CLS] token ids [SEP], the matching bigram ids). Without a bigram vocabulary the second
-    list is all zeros. The bigram ids ride in BERT's token-type slot: an embedding added per position."""
-
-    def __init__(self, chars: CharVocab, pairs: CharVocab | None, max_length: int):
-        self.chars, self.pairs, self.max_length = chars, pairs, max_length
-
-    def encode(self, text: str) -> tuple[list[int], list[int]]:
-        tokens = tokenize(text)
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
         room = self.max_length - 2
-        if len(tokens) > room:  # a long message keeps its head and its tail, where the closing sits
-            head = room // 2
-            tokens = tokens[:head] + tokens[len(tokens) - (room - head):]
-        ids = [2, *(self.chars.ids.get(t, 1) for t in tokens), 3]
-        if self.pairs is None:
-            return ids, [0] * len(ids)
-        return ids, [2, *(self.pairs.ids.get(b, 1) for b in bigrams(tokens)), 3]
+        out = []
+        for ids in self.pieces(texts):
+            if len(ids) > room:
+                head = room // 2
+                ids = ids[:head] + ids[len(ids) - (room - head):]
+            out.append([self.cls, *ids, self.sep])
+        return out
+
+
+_SYMBOL = re.compile(r"([^\w\s])")
+_UNUSED = re.compile(r"\[unused\d+\]")
+
+
+def extend_vocab(vocab: Sequence[str], texts: Iterable[str], min_freq: int = 2) -> list[str]:
+    """The backbone's vocabulary with its `[unusedN]` slots given to the characters of `texts` (training
+    lines only) that it reads as [UNK], at least `min_freq` times, most frequent first: 👌 🙏 😡 get
+    an embedding of their own, learnt in fine-tuning, instead of sharing [UNK]."""
+    encoder = PieceEncoder(vocab, 8)
+    counts = Counter(c for text in texts for c in normalize(text) if not c.isspace())
+    unknown = sorted((c for c, n in counts.items() if n >= min_freq and encoder.pieces([c]) == [[encoder.unk]]),
+                     key=lambda c: (-counts[c], c))
+    out = list(vocab)
+    slots = [i for i, t in enumerate(out) if _UNUSED.fullmatch(t)]
+    for i, c in zip(slots, unknown):
+        out[i] = c
+    return out
