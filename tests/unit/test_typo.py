@@ -165,3 +165,8 @@ def test_kenlm_csc_baseline_keeps_protected_words(tiny_lm):
     assert all(text[t.start:t.end] == t.wrong and t.start >= 4 for t in typos)
     assert apply_typos(text, typos) == fixed
 
+
+
+def test_weights_that_do_not_fit_the_features_are_refused(tiny_lm):
+    with pytest.raises(ValueError, match="refit"):
+        NgramCorrector(lm_path=tiny_lm, params={"weights": [1.0, 2.0]})
