@@ -24,6 +24,7 @@ from policies.access import UserRole
 from store.folds import folded_log
 from tests.support.clock import SteppedClock
 from tests.support.lark_standin import LarkStandIn
+from tests.support.polling import wait_for
 from web.app import AppServices, create_app
 
 pytestmark = pytest.mark.integration
@@ -49,15 +50,6 @@ def day() -> list[Message]:
     items += [Message(f"c{r}", r, f"cust{r}", "你好，合同什么时候发？", T + i * 15 * S) for i, r in enumerate(ROOMS[8:])]
     items += [Message(f"a{r}", r, OWNERS[ROOMS.index(r) % 3], "您好，马上为您处理", T + 6 * M) for r in ("R01", "R09")]
     return sorted(items, key=lambda m: m.ts)
-
-
-def wait_for(check, timeout_s: float = 20) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def card_text(message: dict) -> str:

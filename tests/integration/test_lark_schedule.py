@@ -25,6 +25,7 @@ from store.keys import Keys
 from store.redis import connect
 from store.state import commit_escalation, commit_shard_batch, save_roster
 from tests.support.lark_standin import LarkStandIn
+from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -51,13 +52,6 @@ class Clock:
         return self.ms
 
 
-def wait_for(check, timeout_s: float = 15) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture

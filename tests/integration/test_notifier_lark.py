@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from datetime import date
 
@@ -17,18 +16,10 @@ from fastapi.testclient import TestClient
 
 from policies.access import UserRole
 from tests.support.lark_standin import LarkStandIn
+from tests.support.polling import wait_for
 from web.app import AppServices, create_app
 
 pytestmark = pytest.mark.integration
-
-
-def wait_for(check, timeout_s=30):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_alert_cards_reach_lark_in_order_after_an_outage(ray_session, redis_dir, namespace, tmp_path):
