@@ -46,6 +46,7 @@ class Ingestion:
         self.staff = set(load_roster(self.r, self.keys).staff)
         self._lock = threading.Lock()
         self._pending_first = True
+        self._sent: dict[int, int] = {}  # shard -> seq of the last entry sent it in this loop
         self.processed = 0
         settle_heap()
         if consume:
@@ -71,17 +72,19 @@ class Ingestion:
         A shard runs its batches in the order sent, and each batch is acknowledged only after its
         own shard calls returned, so the overlap changes nothing about what is applied or when."""
         total, in_flight = 0, None
+        self._sent = {}  # a new chain for every shard (see RoomShard.apply)
         while True:
-            batch = self._dispatch(block_ms if in_flight is None else None, from_oldest=in_flight is None)
+            batch = self._dispatch(block_ms if in_flight is None else None)
             if in_flight is not None:
                 total += self._settle(in_flight)
             in_flight = batch
             if in_flight is None and not forever:
                 return total
 
-    def _dispatch(self, block_ms: int | None, from_oldest: bool) -> tuple | None:
-        """`from_oldest`: nothing of this loop is in flight, so the batch starts at the oldest entry
-        not acknowledged (pending ones are read first): a restarted shard waits for such a batch."""
+    def _dispatch(self, block_ms: int | None) -> tuple | None:
+        """Each shard's part names the last entry this loop sent that shard before (`after`). A shard's
+        first part of the loop starts a chain (`after=None`): the loop reads pending entries first,
+        in order, so that part begins at the oldest entry for the shard not acknowledged."""
         entries = self.inbox.read(CONSUMER, self.batch_size, block_ms, pending=self._pending_first)
         if self._pending_first and not entries:
             self._pending_first = False
@@ -95,7 +98,10 @@ class Ingestion:
             room_id = e.body[1] if e.kind == KIND_MESSAGE else e.body[0]
             by_shard[shard_of(room_id, len(self.shards))].append((e.seq, e.kind, e.body))
             newest = max(newest, e.body[4] if e.kind == KIND_MESSAGE else e.body[2])
-        refs = [self.shards[i].apply.remote(batch, from_oldest) for i, batch in by_shard.items()]
+        refs = []
+        for i, batch in by_shard.items():
+            refs.append(self.shards[i].apply.remote(batch, self._sent.get(i)))
+            self._sent[i] = batch[-1][0]
         return entries, refs, newest
 
     def _settle(self, in_flight: tuple) -> int:
