@@ -37,13 +37,15 @@ def init_ray(settings: Settings, log_to_driver: bool = True) -> None:
                  configure_logging=False)
 
 
-def shard_placement(settings: Settings, here: str, nodes: list[dict]) -> dict:
-    """The Ray options that place the shard actors, from `placement` and `shard_labels`.
+def shard_placement(settings: Settings, here: str, nodes: list[dict]) -> list[dict]:
+    """The Ray options that place each shard actor (one dict per shard), from `placement` and `shard_labels`.
 
-    "spread": in turn over the nodes (Ray's SPREAD). "pack": all on one node, the driver's if it
-    qualifies, else the first that does (Ray's DEFAULT would not pack them: it puts an actor that asks
-    for no CPU on a random node). `shard_labels` limits both to nodes started with those labels
-    (`ray start --labels rooms=yes`). `here`: the driver's node id; `nodes`: as `ray.nodes()` gives them."""
+    "spread": shard i on the i-th qualifying node, in turn. "pack": all on one node, the driver's if it
+    qualifies, else the first that does. Both name the node (softly: if it dies, Ray restarts the shard
+    elsewhere) because Ray's own strategies do not place actors that ask for no CPU where one expects:
+    DEFAULT puts them on a random node, and SPREAD left all four shards on one of two nodes in a test
+    run. `shard_labels` limits both to nodes started with those labels (`ray start --labels rooms=yes`).
+    `here`: the driver's node id; `nodes`: as `ray.nodes()` gives them."""
     wanted = settings.shard_labels
     fits = sorted(n["NodeID"] for n in nodes if n["Alive"] and wanted.items() <= n.get("Labels", {}).items())
     if not fits:
@@ -51,9 +53,10 @@ def shard_placement(settings: Settings, here: str, nodes: list[dict]) -> dict:
                            f"`ray start --labels {','.join(f'{k}={v}' for k, v in wanted.items())}`")
     options: dict = {"label_selector": dict(wanted)} if wanted else {}
     if settings.placement == "spread":
-        return options | {"scheduling_strategy": "SPREAD"}
-    # soft: if that node dies, Ray restarts the shards on another one rather than waiting for it.
-    return options | {"scheduling_strategy": NodeAffinitySchedulingStrategy(here if here in fits else fits[0], soft=True)}
+        chosen = [fits[i % len(fits)] for i in range(settings.shards)]
+    else:
+        chosen = [here if here in fits else fits[0]] * settings.shards
+    return [options | {"scheduling_strategy": NodeAffinitySchedulingStrategy(node, soft=True)} for node in chosen]
 
 
 class Pipeline:
@@ -78,7 +81,7 @@ class Pipeline:
         s, url, ns = self.settings, self.redis_url, self.settings.namespace
         # Where the shards go on a cluster (settings `placement`, `shard_labels`); one node: all there.
         placement = shard_placement(s, ray.get_runtime_context().get_node_id(), ray.nodes())
-        shards = [ShardActor.options(name=actor_name(ns, f"shard-{i}"), num_cpus=0, **placement)
+        shards = [ShardActor.options(name=actor_name(ns, f"shard-{i}"), num_cpus=0, **placement[i])
                   .remote(i, s.shards, url, ns, s.timezone, s.nlp.check_staff) for i in range(s.shards)]
         supervisor = SupervisorActor.options(name=actor_name(ns, "supervisor"), num_cpus=0).remote(
             url, ns, self.policy.model_dump(mode="json"), self.clock)

@@ -14,21 +14,25 @@ ROOMS = {"NodeID": B, "Alive": True, "Labels": {"rooms": "yes"}}
 DEAD = {"NodeID": C, "Alive": False, "Labels": {"rooms": "yes"}}
 
 
-def test_spread_is_the_default():
-    assert shard_placement(load_settings(), A, [HEAD, ROOMS]) == {"scheduling_strategy": "SPREAD"}
+def nodes_of(options: list[dict]) -> list[str]:
+    assert all(o["scheduling_strategy"].soft for o in options)  # a dead node's shards restart elsewhere
+    return [o["scheduling_strategy"].node_id for o in options]
 
 
-def test_pack_goes_to_the_drivers_node_softly():
-    strategy = shard_placement(load_settings(placement="pack"), A, [HEAD, ROOMS])["scheduling_strategy"]
-    assert (strategy.node_id, strategy.soft) == (A, True)
+def test_spread_is_the_default_and_takes_the_nodes_in_turn():
+    assert nodes_of(shard_placement(load_settings(shards=5), A, [HEAD, ROOMS])) == [A, B, A, B, A]
+
+
+def test_pack_goes_to_the_drivers_node():
+    assert nodes_of(shard_placement(load_settings(placement="pack", shards=3), B, [HEAD, ROOMS])) == [B, B, B]
 
 
 def test_labels_narrow_both_and_pack_skips_a_driver_node_without_them():
     settings = load_settings(placement="pack", shard_labels={"rooms": "yes"})
     options = shard_placement(settings, A, [DEAD, HEAD, ROOMS])
-    assert options["label_selector"] == {"rooms": "yes"} and options["scheduling_strategy"].node_id == B
-    spread = shard_placement(settings.model_copy(update={"placement": "spread"}), A, [HEAD, ROOMS])
-    assert spread == {"label_selector": {"rooms": "yes"}, "scheduling_strategy": "SPREAD"}
+    assert all(o["label_selector"] == {"rooms": "yes"} for o in options) and set(nodes_of(options)) == {B}
+    spread = shard_placement(settings.model_copy(update={"placement": "spread"}), A, [DEAD, HEAD, ROOMS])
+    assert nodes_of(spread) == [B, B] and all(o["label_selector"] == {"rooms": "yes"} for o in spread)
 
 
 def test_labels_no_alive_node_has_stop_the_start_with_the_command_to_fix_it():
