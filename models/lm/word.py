@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import math
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
+from models.debian_fetch import unpacked
 from models.lm.corpus import CorpusUnavailable
 from models.lm.paths import lm_dir
+from models.pypi_fetch import FetchFailed
 
 PACKAGE = "libime-data-language-model"
 FILE_NAME = "zh_CN.lm"
@@ -48,24 +48,16 @@ def find_word_lm(directory: Path | None = None, download: bool = True) -> Path:
 
 
 def _fetch(directory: Path) -> Path:
-    if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
-        raise CorpusUnavailable(f"no {FILE_NAME} and no apt-get to fetch it: install Debian's {PACKAGE}")
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=directory) as tmp:
-        got = subprocess.run(["apt-get", "download", PACKAGE], cwd=tmp, capture_output=True, text=True)
-        debs = list(Path(tmp).glob(f"{PACKAGE}_*.deb"))
-        if got.returncode != 0 or not debs:
-            raise CorpusUnavailable(
-                f"`apt-get download {PACKAGE}` failed ({got.stderr.strip()[-200:]}); "
-                f"install it with `apt-get update && apt-get install {PACKAGE}` (as root), "
-                f"or copy its {FILE_NAME} into {directory}"
-            )
-        subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(Path(tmp) / "x")], check=True)
-        found = list((Path(tmp) / "x").rglob(FILE_NAME))
-        if not found:
-            raise CorpusUnavailable(f"{debs[0].name} holds no {FILE_NAME}")
-        target = directory / FILE_NAME
-        shutil.move(str(found[0]), target)
+    try:
+        with unpacked([PACKAGE], directory) as root:
+            found = list(root.rglob(FILE_NAME))
+            if not found:
+                raise FetchFailed(f"{PACKAGE} holds no {FILE_NAME}")
+            target = directory / FILE_NAME
+            shutil.move(str(found[0]), target)
+    except FetchFailed as exc:
+        raise CorpusUnavailable(f"{exc}; install it with `apt-get update && apt-get install {PACKAGE}` (as root), "
+                                f"or copy its {FILE_NAME} into {directory}") from exc
     return target
 
 

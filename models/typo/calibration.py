@@ -13,14 +13,13 @@ from __future__ import annotations
 import gzip
 import html
 import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from models.debian_fetch import unpacked
 from models.lm.corpus import CorpusUnavailable
 from models.lm.paths import lm_dir
+from models.pypi_fetch import FetchFailed
 
 PACKAGES = ("libreoffice-help-zh-cn", "debian-reference-zh-cn")
 FILE_NAME = "calibration.txt"
@@ -62,17 +61,11 @@ def _documents(root: Path) -> Iterable[str]:
 
 
 def build(target: Path) -> None:
-    if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
-        raise CorpusUnavailable(f"apt-get and dpkg-deb are needed to fetch {', '.join(PACKAGES)}")
-    target.parent.mkdir(parents=True, exist_ok=True)
     seen: dict[str, None] = {}
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        got = subprocess.run(["apt-get", "download", *PACKAGES], cwd=tmp, capture_output=True, text=True)
-        if got.returncode != 0:
-            raise CorpusUnavailable(f"`apt-get download {' '.join(PACKAGES)}` failed: {got.stderr.strip()[-200:]}")
-        for deb in sorted(Path(tmp).glob("*.deb")):
-            out = Path(tmp) / deb.stem
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(out)], check=True)
-            for doc in _documents(out):
+    try:
+        with unpacked(PACKAGES, target.parent) as root:
+            for doc in _documents(root):
                 seen.update((s, None) for s in prose_sentences(doc))
+    except FetchFailed as exc:
+        raise CorpusUnavailable(f"the calibration text: {exc}") from exc
     target.write_text("\n".join(sorted(seen)) + "\n", encoding="utf-8")
