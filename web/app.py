@@ -20,10 +20,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from config.settings import Settings, load_policy, load_priority
 from core.messages import WechatyMessage
 from policies.access import Refused
+from store.folds import folded_waiting
 from store.inbox import Backlogged, Inbox
 from store.keys import Keys
 from store.operations import Workspace
-from store.folds import folded_waiting
 from store.state import backlog_of, stats
 from store.users import Accounts
 from web.api import api_router, refused_response
