@@ -7,8 +7,8 @@ the bare model, kept so the evaluation can show what the rules add.
 
 The model (net.py) is HFL's Chinese ELECTRA-small as LTP 4 ships it, fine-tuned by
 `python -m models.closing.train`. It loads from `models/closing/artifacts/` only: config.json,
-model.safetensors and vocab.txt. Further members of an ensemble, trained with other seeds on the same
-data, would sit beside it as model-1.safetensors, model-2.safetensors …; the score is the mean of the
+model.safetensors and vocab.txt, and the further members of the ensemble, trained with other seeds on the
+same data, as model-1.safetensors, model-2.safetensors (three are shipped); the score is the mean of the
 members' probabilities. Nothing is downloaded: the pretrained backbone is needed for training only.
 """
 from __future__ import annotations
