@@ -51,3 +51,16 @@ def load_backbone(folder: Path) -> tuple[dict, dict, list[str]]:
     state = {k[len(PREFIX):]: v for k, v in raw.items() if k.startswith(PREFIX) and not k.endswith("position_ids")}
     vocab = (folder / "vocab.txt").read_text(encoding="utf-8").split("\n")
     return config, state, vocab[:-1] if vocab[-1] == "" else vocab
+
+
+def pad(rows, pad_id: int = 0):  # noqa: ANN001, ANN201
+    """Right-pad token id lists into (input_ids, attention_mask) tensors, for any model on this backbone."""
+    import torch
+
+    width = max((len(r) for r in rows), default=1)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, :len(row)] = torch.tensor(row, dtype=torch.long)
+        mask[i, :len(row)] = 1
+    return ids, mask

@@ -93,7 +93,7 @@ class LearnedClosing:
 
     def model_scores(self, texts: Sequence[str]) -> list[float]:
         """P(closing) from the model alone. Lines are batched by length so that padding stays short."""
-        from models.closing.net import pad
+        from models.backbone import pad
 
         torch = self._torch
         encoded = self.encoder.encode(texts) if texts else []

@@ -19,13 +19,3 @@ class ClosingNet(torch.nn.Module):
         pooled = (hidden * weights).sum(1) / weights.sum(1)
         return self.head(self.dropout(pooled))
 
-
-def pad(rows: list[list[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad token id lists into (input_ids, attention_mask)."""
-    width = max((len(r) for r in rows), default=1)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, :len(row)] = torch.tensor(row, dtype=torch.long)
-        mask[i, :len(row)] = 1
-    return ids, mask

@@ -140,7 +140,7 @@ def _train_member(model, shuffler, rows, dev_rows, encoder, args, torch) -> dict
     """Shuffled mini-batches, AdamW with linear warm-up and decay; the state of the best dev epoch."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from models.closing.net import pad
+    from models.backbone import pad
 
     best: dict = {"accuracy": -1.0, "loss": float("inf"), "epoch": 0, "state": None}
     steps_per_epoch = (len(rows) + args.batch_size - 1) // args.batch_size
@@ -181,7 +181,7 @@ def _train_member(model, shuffler, rows, dev_rows, encoder, args, torch) -> dict
 
 def _dev_scores(model, dev_rows, encoder, torch) -> tuple[float, float, float]:  # noqa: ANN001
     """Dev accuracy with the rules first, of the model alone, and the model's dev loss."""
-    from models.closing.net import pad
+    from models.backbone import pad
 
     model.eval()
     encoded, labels, verdicts = dev_rows
