@@ -315,6 +315,23 @@ def check_closing_model(settings: Settings) -> Check:
                  f"closing model ({settings.closing_model}) ready in {ARTIFACTS}")
 
 
+def check_typo_judge(settings: Settings) -> Check:
+    from models.typo import JUDGE_ARTIFACTS, JUDGE_FILES
+
+    model = settings.nlp.typo_model
+    if not settings.nlp.check_staff or not model.endswith("+mlm"):
+        return Check("typo_judge", "ok", f"错别字检查（{model}）不使用语境判别模型",
+                     f"the typo check ({model}) uses no contextual judge")
+    missing = [f for f in JUDGE_FILES if not (JUDGE_ARTIFACTS / f).is_file()]
+    if missing:
+        return Check("typo_judge", "fail", f"错别字语境判别模型缺少文件：{', '.join(missing)}（{JUDGE_ARTIFACTS}）",
+                     f"the typo judge lacks {', '.join(missing)} in {JUDGE_ARTIFACTS}",
+                     "运行 python -m models.typo.train_mlm，或设置 nlp.typo_model: ngram",
+                     "run python -m models.typo.train_mlm, or set nlp.typo_model: ngram")
+    return Check("typo_judge", "ok", f"错别字语境判别模型（{model}）就绪：{JUDGE_ARTIFACTS}",
+                 f"typo judge ({model}) ready in {JUDGE_ARTIFACTS}")
+
+
 def check_language_model(settings: Settings) -> Check:
     import importlib.util
 
@@ -374,7 +391,7 @@ def run_checks(timeout_s: float = 5.0) -> list[Check]:
         return [config]
     checks = [config, check_policy(settings), check_roster(settings), check_data_dir(settings),
               check_redis(settings, timeout_s), check_ray(max(timeout_s, 20.0)), check_lark(settings, timeout_s),
-              check_closing_model(settings), check_language_model(settings),
+              check_closing_model(settings), check_language_model(settings), check_typo_judge(settings),
               check_token(settings, "ingest_token"), check_token(settings, "api_token")]
     secrets = secrets_of(settings)
     return [c.scrubbed(secrets) for c in checks]
@@ -384,6 +401,7 @@ def run_checks(timeout_s: float = 5.0) -> list[Check]:
 
 NAMES = {"config": "配置", "policy": "升级策略", "roster": "名册", "data_dir": "数据目录", "redis": "Redis",
          "ray": "Ray", "lark": "飞书", "closing_model": "结束语模型", "language_model": "语言模型",
+         "typo_judge": "错别字判别模型",
          "ingest_token": "接收令牌", "api_token": "管理令牌"}
 STATUS = {"zh": {"ok": "[green]✓ 正常[/green]", "warn": "[yellow]! 注意[/yellow]", "fail": "[red]✗ 失败[/red]"},
           "en": {"ok": "[green]✓ ok[/green]", "warn": "[yellow]! warn[/yellow]", "fail": "[red]✗ fail[/red]"}}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from models.closing import ClosingDetector, load_closing_detector
 from models.phrasing import Finding, PhrasingChecker, load_phrasing_checker
+from models.typo import RECOMMENDED as RECOMMENDED_TYPO
 from models.typo import Typo, TypoCorrector, apply_typos, load_typo_corrector
 
 
@@ -56,7 +57,7 @@ class Analyzer:
         return verdicts
 
 
-def load_analyzer(closing_model: str = "learned", typo_model: str | None = "ngram", phrasing: bool = True,
+def load_analyzer(closing_model: str = "learned", typo_model: str | None = RECOMMENDED_TYPO, phrasing: bool = True,
                   lm_path: str | Path | None = None, protected_words: Iterable[str] = (), lang: str = "zh",
                   threads: int = 1) -> Analyzer:
     """`lm_path`: the character LM for typos and fluency (None: the corpus LM, built on first use)."""

@@ -26,6 +26,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.lm import CharLM, build_lm, lm_tokens, split_sentences
 from models.lm.word import WordLM
@@ -33,12 +34,20 @@ from models.typo import Typo, apply_typos
 from models.typo.protect import Protector
 from models.typo.resources import common_chars, load_confusion, load_lexicon
 
+if TYPE_CHECKING:  # the judge brings torch; the plain corrector must not pay for importing it
+    from models.typo.mlm import CharJudge
+
 # Fitted weights, one file per calibration (see tune.py): "lm-dev" fits on the LM's own held-out
 # news and reviews (the default: it keeps false alarms lowest); "docs" on Debian's documentation,
 # text of a domain the LM never saw (it trusts the word LM more: higher recall, more false alarms).
 PARAMS_PATHS = {
     "lm-dev": Path(__file__).with_name("ngram_csc.json"),
     "docs": Path(__file__).with_name("ngram_csc_docs.json"),
+}
+# With the contextual judge (mlm.py) the corrector has two more features and its own fitted weights.
+JUDGED_PARAMS_PATHS = {
+    "lm-dev": Path(__file__).with_name("ngram_csc_mlm.json"),
+    "docs": Path(__file__).with_name("ngram_csc_docs_mlm.json"),
 }
 FEATURES = (
     "lm_gain",  # log10 P(sentence | candidate) - log10 P(sentence | original), window exact
@@ -53,6 +62,10 @@ FEATURES = (
     "orig_logp",  # log10 unigram P(original)
     "wlm_gain",  # same as lm_gain under the word trigram LM (libime's) on the Han run, clipped
     "wlm_gain_pos",
+)
+JUDGE_FEATURES = (
+    "mlm_gain",  # logit(candidate) - logit(original) of the contextual judge (mlm.py), clipped
+    "mlm_gain_pos",
 )
 DEFAULT_PARAMS = {
     # a neutral starting point until tune.py has fitted real ones
@@ -110,29 +123,37 @@ class NgramCorrector:
         lm: CharLM | None = None,
         calibration: str = "lm-dev",
         word_lm: WordLM | None = None,
+        judge: CharJudge | None = None,
     ):
         self.lm = lm or CharLM(lm_path or build_lm())
         self.word_lm = word_lm or WordLM()
         self.protector = Protector(protected_words)
         self.confusion = load_confusion()
         self.lexicon = load_lexicon()
+        self.judge = judge
+        self.feature_names = FEATURES + (JUDGE_FEATURES if judge else ())
         if params is None:
-            path = PARAMS_PATHS[calibration]
-            params = json.loads(path.read_text()) if path.is_file() else DEFAULT_PARAMS
+            path = (JUDGED_PARAMS_PATHS if judge else PARAMS_PATHS)[calibration]
+            params = json.loads(path.read_text()) if path.is_file() else self.default_params()
         if calibration != "lm-dev":
             self.name = f"ngram-{calibration}"
+        if judge:
+            self.name += "+mlm"
         self.set_params(params)
         self._uni: dict[str, float] = {}
         self._cands: dict[str, list[tuple[str, int, float]]] = {}
         self._common = common_chars()
 
+    def default_params(self) -> dict:
+        return dict(DEFAULT_PARAMS, weights=DEFAULT_PARAMS["weights"] + [0.0] * (len(self.feature_names) - len(FEATURES)))
+
     def set_params(self, params: dict) -> None:
-        merged = dict(DEFAULT_PARAMS, **params)
+        merged = dict(self.default_params(), **params)
         self.params = merged
         self.weights = tuple(float(w) for w in merged["weights"])
-        if len(self.weights) != len(FEATURES):
-            raise ValueError(f"weights: {len(self.weights)} numbers for {len(FEATURES)} features; refit with "
-                             "`python -m models.typo.tune --write`")
+        if len(self.weights) != len(self.feature_names):
+            raise ValueError(f"weights: {len(self.weights)} numbers for {len(self.feature_names)} features; refit "
+                             "with `python -m models.typo.tune --write`")
         self.bias = float(merged["bias"])
         self.threshold = float(merged["threshold"])
         self.lm_gate = float(merged["lm_gate"])
@@ -142,7 +163,11 @@ class NgramCorrector:
 
     # -- public -------------------------------------------------------------------------------
     def correct(self, texts: Sequence[str]) -> list[tuple[str, list[Typo]]]:
-        return [self._correct_one(t) for t in texts]
+        return [self._correct_one(t, s) for t, s in zip(texts, self.judge_states(texts), strict=True)]
+
+    def judge_states(self, texts: Sequence[str]) -> list:
+        """The contextual judge's reading of each text, in one batch (None without a judge)."""
+        return self.judge.states(texts) if self.judge else [None] * len(texts)
 
     # -- scoring ------------------------------------------------------------------------------
     def unigram(self, ch: str) -> float:
@@ -166,10 +191,12 @@ class NgramCorrector:
             self._cands[ch] = got
         return got
 
-    def candidates(self, text: str, mask: Sequence[bool] | None = None) -> list[Candidate]:
-        """Every scored candidate of ``text`` (features filled in, ``score`` the logit)."""
+    def candidates(self, text: str, mask: Sequence[bool] | None = None, state=None) -> list[Candidate]:  # noqa: ANN001
+        """Every scored candidate of ``text`` (features filled in, ``score`` the logit); ``state`` is the
+        judge's reading of ``text`` (judge_states), computed here when not given."""
         if mask is None:
             mask = self.protector.mask(text)
+        view = self._judge_view(text, mask, state)
         tokens = lm_tokens(text)
         out: list[Candidate] = []
         for a, b in split_sentences(text):
@@ -177,10 +204,22 @@ class NgramCorrector:
                 ch = text[i]
                 if mask[i] or not is_han(ch):
                     continue
-                out.extend(self._position(text, tokens, a, b, i))
+                out.extend(self._position(text, tokens, a, b, i, view))
         return out
 
-    def _position(self, text: str, tokens: list[str], a: int, b: int, i: int) -> list[Candidate]:
+    def _judge_view(self, text: str, mask: Sequence[bool], state=None):  # noqa: ANN001, ANN202
+        """The judge's logits of every character of ``text`` and of all their candidates (None without a judge)."""
+        if not self.judge:
+            return None
+        if state is None:
+            [state] = self.judge_states([text])
+        chars = set(text)
+        for i, ch in enumerate(text):
+            if not mask[i] and is_han(ch):
+                chars.update(c for c, _, _ in self.confusables(ch))
+        return self.judge.view(state, chars)
+
+    def _position(self, text: str, tokens: list[str], a: int, b: int, i: int, view) -> list[Candidate]:  # noqa: ANN001
         ch = text[i]
         conf = self.confusables(ch)
         if not conf:
@@ -197,10 +236,11 @@ class NgramCorrector:
             gain = score(f"{left} {c} {right}", bos=bos, eos=eos) - base
             if gain > self.lm_gate:
                 scored.append((gain, c, kind, u))
-        if not scored:
-            return []
         scored.sort(reverse=True)
         scored = scored[: self.max_per_position]
+        if not scored:
+            return []
+        judged = view.gains(i, ch, [c for _, c, _, _ in scored]) if view else None
         s, e = _han_run(text, a, b, i, self.word_window)
         window, k = text[s:e], i - s
         best_path = self.lexicon.best_path
@@ -212,20 +252,23 @@ class NgramCorrector:
         base_wlm = word_score(run)
         wts, bias = self.weights, self.bias
         out = []
-        for gain, c, kind, u in scored:
+        for n_c, (gain, c, kind, u) in enumerate(scored):
             seg, multi = best_path(window[:k] + c + window[k + 1:])
             wg = max(-8.0, min(8.0, seg - base_seg))
             wlm = max(-8.0, min(8.0, word_score(run[:rk] + c + run[rk + 1:]) - base_wlm))
             f = features(gain, wg, float(multi - base_multi), kind, u - u0, u0, wlm)
+            if judged is not None:
+                mg = max(-12.0, min(12.0, judged[n_c]))
+                f += (mg, mg if mg > 0 else 0.0)
             z = bias + sum(x * y for x, y in zip(f, wts))
             out.append(Candidate(i, c, f, z))
         return out
 
     # -- deciding -----------------------------------------------------------------------------
-    def _correct_one(self, text: str) -> tuple[str, list[Typo]]:
+    def _correct_one(self, text: str, state=None) -> tuple[str, list[Typo]]:  # noqa: ANN001
         mask = self.protector.mask(text)
         best: dict[int, Candidate] = {}
-        for cand in self.candidates(text, mask):
+        for cand in self.candidates(text, mask, state):
             if cand.score > self.threshold and (cand.pos not in best or cand.score > best[cand.pos].score):
                 best[cand.pos] = cand
         if not best:
@@ -239,7 +282,8 @@ class NgramCorrector:
                 # the context moved: score this position again in the changed text
                 tokens = lm_tokens(current)
                 a, b = _sentence_of(current, cand.pos)
-                again = [c for c in self._position(current, tokens, a, b, cand.pos) if c.score > self.threshold]
+                now = self._judge_view(current, mask)  # same length, same protected spans
+                again = [c for c in self._position(current, tokens, a, b, cand.pos, now) if c.score > self.threshold]
                 if not again:
                     continue
                 cand = max(again, key=lambda c: c.score)

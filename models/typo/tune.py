@@ -1,6 +1,6 @@
 """Fit the ngram corrector's weights and threshold on our own synthetic dev data.
 
-    python -m models.typo.tune [--calibration lm-dev|docs] [--max-false-alarm 0.01] [--write]
+    python -m models.typo.tune [--calibration lm-dev|docs] [--judge] [--max-false-alarm 0.01] [--write]
 
 Clean sentences that the LM never saw, with typos sampled into them (synth.py), are split in two
 by hash. The clean sentences are either the LM's own held-out news and reviews (``lm-dev``,
@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from models.lm import build_lm, dev_path
 from models.lm.model import CharLM
 from models.typo import metrics
 from models.typo.calibration import calibration_sentences
-from models.typo.ngram_csc import DEFAULT_PARAMS, FEATURES, PARAMS_PATHS, NgramCorrector
+from models.typo.ngram_csc import DEFAULT_PARAMS, JUDGED_PARAMS_PATHS, PARAMS_PATHS, NgramCorrector
 from models.typo.synth import Pair, make_pairs
 
 
@@ -39,9 +40,12 @@ def gold_edits(pair: Pair) -> set[tuple[int, str]]:
 def collect(corrector: NgramCorrector, pairs: list[Pair]):
     """Feature rows of every candidate, their labels, and which sentence and position they are."""
     xs, ys, where = [], [], []
-    for k, pair in enumerate(pairs):
+    states = []
+    for start in range(0, len(pairs), 256):
+        states.extend(corrector.judge_states([p.src for p in pairs[start:start + 256]]))
+    for k, (pair, state) in enumerate(zip(pairs, states, strict=True)):
         gold = gold_edits(pair)
-        for c in corrector.candidates(pair.src):
+        for c in corrector.candidates(pair.src, state=state):
             xs.append(c.features)
             ys.append(1.0 if (c.pos, c.char) in gold else 0.0)
             where.append((k, c.pos, c.char))
@@ -119,12 +123,21 @@ def main(argv: list[str] | None = None) -> None:
                              "text, which is further from the corpus than our dev sentences are")
     parser.add_argument("--calibration", choices=sorted(PARAMS_PATHS), default="lm-dev",
                         help="which clean sentences to fit on (and which parameter file --write replaces)")
+    parser.add_argument("--judge", nargs="?", const="", default=None, metavar="DIR",
+                        help="with the contextual judge (mlm.py) as two more features; its own parameter files. "
+                             "DIR: judge weights other than the shipped ones")
     parser.add_argument("--write", action="store_true", help="store the fitted parameters in the calibration's file")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
 
     lm = CharLM(build_lm())
-    corrector = NgramCorrector(lm=lm, params=DEFAULT_PARAMS)
+    judge = None
+    if args.judge is not None:
+        from models.typo.mlm import ARTIFACTS, CharJudge
+
+        judge = CharJudge(Path(args.judge) if args.judge else ARTIFACTS, threads=1)
+    # the neutral start, with a zero weight for each of the judge's features
+    corrector = NgramCorrector(lm=lm, params={k: v for k, v in DEFAULT_PARAMS.items() if k != "weights"}, judge=judge)
     fit, check = dev_pairs(corrector, seed=args.seed, calibration=args.calibration)
     print(f"dev pairs: fit {len(fit)}, check {len(check)}")
 
@@ -132,14 +145,14 @@ def main(argv: list[str] | None = None) -> None:
     x, y, where = collect(corrector, fit)
     print(f"fit rows: {len(y)} candidates, {int(y.sum())} true ({time.perf_counter() - t:.1f} s)")
     weights, bias = fit_logistic(x, y)
-    for name, w in zip(FEATURES, weights):
+    for name, w in zip(corrector.feature_names, weights, strict=True):
         print(f"  {name:>14} {w:+.3f}")
     print(f"  {'bias':>14} {bias:+.3f}")
     scores = x @ weights + bias
     tau, stats = pick_threshold(fit, where, scores, args.max_false_alarm)
     print(f"threshold {tau:.2f} on fit: {json.dumps({k: round(v, 4) for k, v in stats.items()})}")
 
-    params = dict(DEFAULT_PARAMS, weights=[round(float(w), 5) for w in weights], bias=round(bias, 5),
+    params = dict(corrector.params, weights=[round(float(w), 5) for w in weights], bias=round(bias, 5),
                   threshold=round(tau, 3))
     corrector.set_params(params)
     t = time.perf_counter()
@@ -157,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
             "fit_pairs": len(fit), "check_pairs": len(check), "max_false_alarm": args.max_false_alarm,
             "check_scores": {k: round(v, 4) for k, v in s.as_dict().items() if isinstance(v, float)},
         }
-        path = PARAMS_PATHS[args.calibration]
+        path = (JUDGED_PARAMS_PATHS if judge else PARAMS_PATHS)[args.calibration]
         path.write_text(json.dumps(params, indent=2, ensure_ascii=False) + "\n")
         print(f"wrote {path}")
 

@@ -175,3 +175,19 @@ def test_mask_url(url, shown):
 def test_mask_id_keeps_too_little_to_use():
     assert mask_id("cli_a1b2c3d4e5f6") == "cli_***f6"
     assert mask_id("short") == "sh***"
+
+
+def test_the_typo_judge_check_names_missing_weights_and_the_way_out(tmp_path, monkeypatch):
+    import models.typo
+    from cli.doctor import check_typo_judge
+    from config.settings import Settings
+
+    judged = Settings(nlp={"check_staff": True, "typo_model": "ngram+mlm"})
+    assert check_typo_judge(judged).status == "ok"  # the shipped weights
+    assert check_typo_judge(Settings(nlp={"check_staff": True, "typo_model": "ngram"})).status == "ok"
+    monkeypatch.setattr(models.typo, "JUDGE_ARTIFACTS", tmp_path)
+    (tmp_path / "config.json").write_text("{}")
+    check = check_typo_judge(judged)
+    assert check.status == "fail" and "model.safetensors" in check.zh and "vocab.txt" in check.en
+    assert "train_mlm" in check.fix_en and "nlp.typo_model: ngram" in check.fix_zh
+    assert check_typo_judge(Settings(nlp={"check_staff": False, "typo_model": "ngram+mlm"})).status == "ok"

@@ -108,7 +108,7 @@ def test_first_round_test_lines_stay_in_test(test_rows: list[dict]) -> None:
 def test_score_is_the_mean_of_the_members(learned) -> None:
     import torch
 
-    from models.closing.net import pad
+    from models.backbone import pad
 
     texts = ["好的，我下午看下", "系统又打不开了", "好的亲"]
     ids, mask = pad(learned.encoder.encode(texts), learned.encoder.pad)
