@@ -119,7 +119,7 @@ def test_sentence_metrics_follow_pycorrectors_definition():
 
 
 # What the default corrector (ngram+mlm) measured, less a margin (MODEL_CARD.md, "Measured figures").
-JUDGED_SALES_TP, JUDGED_SIGHAN_F1 = 11, 0.34
+JUDGED_SALES_TP, JUDGED_SIGHAN_F1 = 10, 0.34  # measured: 11 of 15, 0.361
 
 
 @pytest.mark.slow
