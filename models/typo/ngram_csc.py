@@ -12,6 +12,8 @@ For every unprotected Han character ``c`` of a sentence:
    (our corpus has 3 M characters; the lexicon knows many words the corpus never saw), and the
    change in log10 P of the Han run around it under the word trigram LM of the fcitx5 input
    method (models/lm/word.py), which was trained on far more text than ours.
+   With a contextual judge (the ``+mlm`` correctors, models/typo/mlm.py: a fine-tuned encoder that
+   reads the whole sentence), also its logit of the candidate minus that of the original.
 4. *Decide*: a logistic model over these features (plus kind of confusion and character
    frequencies) gives each candidate a score; the best candidate of a position is taken when its
    score clears a threshold. Weights and threshold are fitted on our own synthetic dev data
@@ -145,7 +147,9 @@ class NgramCorrector:
         self._common = common_chars()
 
     def default_params(self) -> dict:
-        return dict(DEFAULT_PARAMS, weights=DEFAULT_PARAMS["weights"] + [0.0] * (len(self.feature_names) - len(FEATURES)))
+        """The neutral start, with a zero weight for each feature of the judge."""
+        extra = [0.0] * (len(self.feature_names) - len(FEATURES))
+        return dict(DEFAULT_PARAMS, weights=DEFAULT_PARAMS["weights"] + extra)
 
     def set_params(self, params: dict) -> None:
         merged = dict(self.default_params(), **params)
