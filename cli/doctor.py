@@ -300,19 +300,24 @@ def check_lark(settings: Settings, timeout_s: float = 5.0) -> Check:
                  "the app is enabled")
 
 
+def _model_files(name: str, what_zh: str, what_en: str, folder, files, train: str, fallback: str) -> Check:  # noqa: ANN001
+    """ok when every file of a shipped model is in its folder, else fail naming the missing ones and the way out."""
+    missing = [f for f in files if not (folder / f).is_file()]
+    if missing:
+        return Check(name, "fail", f"{what_zh}缺少文件：{', '.join(missing)}（{folder}）",
+                     f"the {what_en} lacks {', '.join(missing)} in {folder}",
+                     f"运行 python -m {train}，或设置 {fallback}", f"run python -m {train}, or set {fallback}")
+    return Check(name, "ok", f"{what_zh}就绪：{folder}", f"{what_en} ready in {folder}")
+
+
 def check_closing_model(settings: Settings) -> Check:
     if settings.closing_model == "keywords":
         return Check("closing_model", "ok", "结束语判断使用内置词表", "closing replies: the built-in list")
     from models.closing.learned import ARTIFACTS, REQUIRED_FILES
 
-    missing = [f for f in REQUIRED_FILES if not (ARTIFACTS / f).is_file()]
-    if missing:
-        return Check("closing_model", "fail", f"结束语模型缺少文件：{', '.join(missing)}（{ARTIFACTS}）",
-                     f"the closing model lacks {', '.join(missing)} in {ARTIFACTS}",
-                     "运行 python -m models.closing.train，或设置 closing_model: keywords",
-                     "run python -m models.closing.train, or set closing_model: keywords")
-    return Check("closing_model", "ok", f"结束语模型（{settings.closing_model}）就绪：{ARTIFACTS}",
-                 f"closing model ({settings.closing_model}) ready in {ARTIFACTS}")
+    model = settings.closing_model
+    return _model_files("closing_model", f"结束语模型（{model}）", f"closing model ({model})", ARTIFACTS,
+                        REQUIRED_FILES, "models.closing.train", "closing_model: keywords")
 
 
 def check_typo_judge(settings: Settings) -> Check:
@@ -322,14 +327,8 @@ def check_typo_judge(settings: Settings) -> Check:
     if not settings.nlp.check_staff or not model.endswith("+mlm"):
         return Check("typo_judge", "ok", f"错别字检查（{model}）不使用语境判别模型",
                      f"the typo check ({model}) uses no contextual judge")
-    missing = [f for f in JUDGE_FILES if not (JUDGE_ARTIFACTS / f).is_file()]
-    if missing:
-        return Check("typo_judge", "fail", f"错别字语境判别模型缺少文件：{', '.join(missing)}（{JUDGE_ARTIFACTS}）",
-                     f"the typo judge lacks {', '.join(missing)} in {JUDGE_ARTIFACTS}",
-                     "运行 python -m models.typo.train_mlm，或设置 nlp.typo_model: ngram",
-                     "run python -m models.typo.train_mlm, or set nlp.typo_model: ngram")
-    return Check("typo_judge", "ok", f"错别字语境判别模型（{model}）就绪：{JUDGE_ARTIFACTS}",
-                 f"typo judge ({model}) ready in {JUDGE_ARTIFACTS}")
+    return _model_files("typo_judge", f"错别字语境判别模型（{model}）", f"typo judge ({model})", JUDGE_ARTIFACTS,
+                        JUDGE_FILES, "models.typo.train_mlm", "nlp.typo_model: ngram")
 
 
 def check_language_model(settings: Settings) -> Check:
