@@ -151,7 +151,7 @@ def test_two_nodes_spread_the_shards_and_an_external_redis_holds_the_state(tmp_p
 
         # Two nodes; the four shards spread over both of them.
         assert len(result["nodes"]) == 2
-        assert set(result["spread"].values()) == set(result["nodes"])
+        assert set(result["spread"].values()) == set(result["nodes"]), (result["spread"], result["driver"], result["nodes"])
         # placement=pack + shard_labels: all on the one labelled node, though the driver is elsewhere.
         labelled = [n for n, labels in result["nodes"].items() if SHARD_LABEL.items() <= labels.items()]
         assert len(labelled) == 1 and result["driver"] != labelled[0]
