@@ -81,15 +81,8 @@ class Pipeline:
         s, url, ns = self.settings, self.redis_url, self.settings.namespace
         # Where the shards go on a cluster (settings `placement`, `shard_labels`); one node: all there.
         placement = shard_placement(s, ray.get_runtime_context().get_node_id(), ray.nodes())
-        # Spread over several nodes: one shard at a time. A node busy granting the previous lease can look
-        # unavailable to a soft affinity, which then falls back to another node and the spread collapses.
-        one_by_one = len({o["scheduling_strategy"].node_id for o in placement}) > 1
-        shards = []
-        for i in range(s.shards):
-            shards.append(ShardActor.options(name=actor_name(ns, f"shard-{i}"), num_cpus=0, **placement[i])
-                          .remote(i, s.shards, url, ns, s.timezone, s.nlp.check_staff))
-            if one_by_one:
-                ray.get(shards[-1].room_count.remote())
+        shards = [ShardActor.options(name=actor_name(ns, f"shard-{i}"), num_cpus=0, **placement[i])
+                  .remote(i, s.shards, url, ns, s.timezone, s.nlp.check_staff) for i in range(s.shards)]
         supervisor = SupervisorActor.options(name=actor_name(ns, "supervisor"), num_cpus=0).remote(
             url, ns, self.policy.model_dump(mode="json"), self.clock)
         notifier = NotifierActor.options(name=actor_name(ns, "notifier"), num_cpus=0).remote(url, ns, self.sink_specs)
