@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.pipeline import shard_placement
+from actors.pipeline import misplaced, shard_placement
 from config.settings import ConfigError, load_settings
 
 A, B, C = "aa" * 28, "bb" * 28, "00" * 28  # Ray node ids: 28 bytes in hex
@@ -44,3 +44,10 @@ def test_a_bad_placement_is_named(monkeypatch):
     monkeypatch.setenv("SA_PLACEMENT", "everywhere")
     with pytest.raises(ConfigError, match="placement"):
         load_settings()
+
+
+def test_a_shard_off_its_alive_node_is_misplaced_and_one_whose_node_died_is_not():
+    placement = shard_placement(load_settings(shards=4), A, [HEAD, ROOMS])  # A, B, A, B
+    assert misplaced(placement, [A, B, A, B], {A, B}) == []
+    assert misplaced(placement, [A, A, A, A], {A, B}) == [1, 3]  # the collapse Ray's soft affinity allows
+    assert misplaced(placement, [A, A, A, A], {A}) == []  # B is gone: elsewhere is right
