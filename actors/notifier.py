@@ -28,7 +28,7 @@ from connectors.lark import LarkSink, build_leaderboard_card, idempotency_key
 from connectors.sinks import ConsoleSink, JsonlSink, NullSink, Sink, enrich_alert
 from core.timeutil import zone
 from policies.priority import PriorityRules
-from store.digest import DigestStore, still_waiting
+from store.digest import DigestStore, still_waiting, waits_ended
 from store.folds import SinkBacklog
 from store.keys import Keys
 from store.redis import connect
@@ -215,9 +215,15 @@ class Notification:
         backlog = self.backlogs.get(name)
         card = backlog.card(entry_id) if backlog is not None else None
         if card is not None and card.is_summary:
-            sink.deliver_catch_up(card.team, [line.__dict__ for line in card.rooms], card.folded, entry_id)
+            rooms = [line.__dict__ for line in card.rooms]
+            ended = waits_ended(self.r, self.keys, [(line.room_id, line.clock_id) for line in card.rooms])
+            sink.deliver_catch_up(card.team, [row | {"answered": e} for row, e in zip(rooms, ended, strict=True)],
+                                  card.folded, entry_id)
             return
         alert = self._enrich(item, lang)
+        if isinstance(sink, LarkSink):  # late after an outage, a card says when the customer was answered since
+            [ended] = waits_ended(self.r, self.keys, [(str(alert.get("room_id")), alert.get("clock_id"))])
+            alert = alert | {"answered": ended}
         if card is not None:  # a room card carrying what folded into it: out at once, to every chat they named
             sink.deliver({**alert, "targets": list(card.targets), "folded": card.folded,
                           "earlier": list(card.earlier)})

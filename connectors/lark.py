@@ -42,6 +42,7 @@ TOKEN_INVALID_CODES = frozenset({99991661, 99991663, 99991664, 99991665, 9999166
 _TEXTS: dict[str, dict[str, Any]] = {
     "zh": {
         "title": "{level}提醒 · 客户已等待 {minutes} 分钟",
+        "answered": "（此后已回复或已处理）",
         "levels": {
             "green": "绿色", "yellow": "黄色", "orange": "橙色", "red": "红色", "purple": "紫色", "grey": "灰色",
         },
@@ -90,11 +91,13 @@ _TEXTS: dict[str, dict[str, Any]] = {
             "title": "飞书恢复 · 中断期间 {n} 条提醒汇总（{rooms} 个群）",
             "line": "{room} · {owner} · 最高{level} · 最长等待 {minutes} 分钟 · {first}–{last} · {alerts} 条提醒",
             "more": "另有 {n} 个群，详见仪表盘「警报」页",
+            "answered": "其中 {n} 个群此后已回复或已处理",
             "note": "飞书中断期间等待最久的群合并为这张汇总卡；每条提醒都保存在提醒记录中",
         },
     },
     "en": {
         "title": "{level} alert · customer waiting {minutes} min",
+        "answered": " (answered or handled since)",
         "levels": {
             "green": "Green", "yellow": "Yellow", "orange": "Orange", "red": "Red", "purple": "Purple", "grey": "Grey",
         },
@@ -144,6 +147,7 @@ _TEXTS: dict[str, dict[str, Any]] = {
             "title": "Lark is back · {n} alerts from the outage ({rooms} rooms)",
             "line": "{room} · {owner} · up to {level} · waited up to {minutes} min · {first}–{last} · {alerts} alerts",
             "more": "{n} more rooms: see the Alerts page of the dashboard",
+            "answered": "{n} of these rooms were answered or handled since",
             "note": "The rooms that waited longest during the Lark outage are folded into this card; "
                     "every alert is kept in the alert log",
         },
@@ -231,7 +235,9 @@ def _field(label: str, value: str) -> dict[str, Any]:
 def build_alert_card(alert: dict, lang: str = "zh", *, note: str | None = None, buttons: bool = True) -> dict:
     """The interactive card (msg_type "interactive") for one alert; Chinese unless lang == "en".
 
-    `note` says who acted on it (see `action_note`); `buttons` off once nothing is left to do.
+    `note` says who acted on it (see `action_note`); `buttons` off once nothing is left to do. An alert
+    whose wait ended before the card could go out (`answered`, after a Lark outage) says so, in grey,
+    without buttons.
     """
     t = _TEXTS["en" if lang == "en" else "zh"]
     level = str(alert.get("level", ""))
@@ -245,6 +251,10 @@ def build_alert_card(alert: dict, lang: str = "zh", *, note: str | None = None, 
     last_text = clip(alert.get("last_text") or "", LAST_TEXT_LIMIT) or t["empty_text"]
     stage = t["stages"].get(alert.get("stage"), str(alert.get("stage", "")))
     title = t["title"].format(level=t["levels"].get(level, level), minutes=minutes)
+    answered = bool(alert.get("answered"))
+    if answered:
+        title += t["answered"]
+        buttons = False
     fields = [
         _field(t["room"], room),
         _field(t["owner"], owner),
@@ -270,7 +280,8 @@ def build_alert_card(alert: dict, lang: str = "zh", *, note: str | None = None, 
     return {
         # update_multi: a shared card, so an update after a button press shows to everyone in the chat.
         "config": {"wide_screen_mode": True, "update_multi": True},
-        "header": {"template": LEVEL_TEMPLATES.get(level, UNKNOWN_LEVEL_TEMPLATE), "title": _plain(title)},
+        "header": {"template": "grey" if answered else LEVEL_TEMPLATES.get(level, UNKNOWN_LEVEL_TEMPLATE),
+                   "title": _plain(title)},
         "elements": elements,
     }
 
@@ -296,7 +307,8 @@ CATCH_UP_ROOMS = 30  # lines on a catch-up card; the rest are counted
 
 def build_catch_up_card(rooms: list[dict], alerts: int, lang: str = "zh") -> dict:
     """One card for the rooms folded together while Lark was unreachable (policies/backlog.py): a line
-    per room, oldest first, with its worst level, longest wait and how many alerts it stands for."""
+    per room, oldest first, with its worst level, longest wait and how many alerts it stands for; a room
+    whose wait ended before the card went out (`answered`) is marked."""
     t = _TEXTS["en" if lang == "en" else "zh"]
     c = t["catch_up"]
     top = max((str(r.get("level")) for r in rooms), key=lambda lv: list(LEVEL_TEMPLATES).index(lv)
@@ -308,9 +320,12 @@ def build_catch_up_card(rooms: list[dict], alerts: int, lang: str = "zh") -> dic
             room=clip(row.get("topic") or str(row.get("room_id", "")), NAME_LIMIT),
             owner=clip(row.get("owner_name") or row.get("owner_id") or t["unassigned"], NAME_LIMIT),
             level=t["levels"].get(level, level), minutes=int(row.get("waited_minutes") or 0),
-            first=_hhmm(int(row["first_at"])), last=_hhmm(int(row["last_at"])), alerts=int(row["alerts"])))
+            first=_hhmm(int(row["first_at"])), last=_hhmm(int(row["last_at"])), alerts=int(row["alerts"]))
+            + (t["answered"] if row.get("answered") else ""))
     if len(rooms) > CATCH_UP_ROOMS:
         lines.append(c["more"].format(n=len(rooms) - CATCH_UP_ROOMS))
+    if answered := sum(bool(r.get("answered")) for r in rooms):
+        lines.append(c["answered"].format(n=answered))
     return {
         "config": {"wide_screen_mode": True},
         "header": {"template": LEVEL_TEMPLATES.get(top, UNKNOWN_LEVEL_TEMPLATE),

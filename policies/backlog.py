@@ -43,9 +43,11 @@ class RoomLine:
     first_at: int
     last_at: int
     alerts: int
+    clock_id: str | None = None  # the wait of the room's newest alert (lines stored before it have none)
 
     def merge(self, other: RoomLine) -> RoomLine:
-        return replace(self, level=higher_level(self.level, other.level),
+        newer = other if other.last_at >= self.last_at else self
+        return replace(self, level=higher_level(self.level, other.level), clock_id=newer.clock_id,
                        waited_minutes=max(self.waited_minutes, other.waited_minutes),
                        first_at=min(self.first_at, other.first_at), last_at=max(self.last_at, other.last_at),
                        alerts=self.alerts + other.alerts, topic=other.topic or self.topic,
@@ -119,7 +121,8 @@ def room_line(card: Card) -> RoomLine:
     for e in card.earlier:
         level = higher_level(level, e.get("level"))
     return RoomLine(str(alert.get("room_id")), alert.get("topic"), alert.get("owner_id"), alert.get("owner_name"),
-                    level, float(alert.get("waited_minutes") or 0), min(ats), max(ats), card.stands_for())
+                    level, float(alert.get("waited_minutes") or 0), min(ats), max(ats), card.stands_for(),
+                    alert.get("clock_id"))
 
 
 def fold_into_newer(older: Card, newer: Card) -> Card:

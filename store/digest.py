@@ -90,6 +90,19 @@ class DigestStore:
                 self.keys.lark_digest_due]
 
 
+def waits_ended(r: redis.Redis, keys: Keys, waits: list[tuple[str, str | None]]) -> list[bool]:
+    """For each (room_id, clock_id): has that wait ended since (a reply, a closing message, a cancel)? A room
+    whose clock now runs under another id ended that wait and began a new one; an unknown clock (None) has not."""
+    if not waits:
+        return []
+    snapshots = r.hmget(keys.rooms, [room_id for room_id, _ in waits])
+    ended = []
+    for (_, clock_id), room in zip(waits, snapshots, strict=True):
+        clock = orjson.loads(room).get("clock") if room else None
+        ended.append(clock_id is not None and (not clock or clock[0] != clock_id))
+    return ended
+
+
 def still_waiting(r: redis.Redis, keys: Keys, alerts: list[dict]) -> list[dict]:
     """The latest alert of each wait that still needs one: its clock still runs, and no higher alert for it
     (an immediate level) has reached the rep since."""

@@ -165,6 +165,18 @@ def test_ten_minutes_without_lark_keep_the_backlog_bounded_and_lose_nothing(ray_
         assert int(p.r.hget(p.keys.stats, "folded:lark")) == len(moved)
         # A bounded flood: far fewer cards when Lark came back than alerts fired while it was away.
         assert backlog_cards <= BOUND < 2 * BOUND < fired_in_outage
+        # R01 and R09 were answered during the outage: their catch-up lines and cards say so, and only theirs.
+        marked = set()
+        for m in lark.messages[before:]:
+            content = m["content"]
+            if content["header"]["title"]["content"].endswith("（此后已回复或已处理）"):
+                marked |= {r for r in ("R01", "R09") if f"客户群{r}" in card_text(m)}
+                assert len(marked) and not re.search(r"客户群R(0[2-8]|1\d|2\d)", card_text(m))
+            for line in content["elements"][0].get("text", {}).get("content", "").splitlines():
+                if line.endswith("（此后已回复或已处理）"):
+                    marked |= {r for r in ("R01", "R09") if line.startswith(f"客户群{r} ")}
+                    assert line.startswith(("客户群R01 ", "客户群R09 ")), line
+        assert marked == {"R01", "R09"}
         assert "outage-s3cret" not in (data / "redis.log").read_text()
     assert time.monotonic() - started < 60
 

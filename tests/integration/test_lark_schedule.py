@@ -292,3 +292,24 @@ def test_digest_off_or_for_immediate_levels_changes_nothing(lark: LarkStandIn) -
     assert sink.digest_chat({**alert, "level": "orange"}) is None
     assert sink.digest_chat({**alert, "owner_id": "s2"}) is None  # no private chat: the public one, not batched
     assert sink.digest_chat({**alert, "targets": ["public"]}) is None
+
+
+def test_a_card_that_goes_out_after_its_room_was_answered_says_so_without_buttons(redis, lark: LarkStandIn) -> None:
+    r, keys, url = redis
+    t0 = local_ms(20, "09:50")
+    waiting_room(r, keys, "R1", "m-R1", t0)
+    waiting_room(r, keys, "R2", "m-R2", t0)
+    waiting_room(r, keys, "R1", "m-R1-later", t0 + 20 * 60_000)  # R1 was answered and asks again: a new wait
+    notifier = Notification(url, keys.ns, [SinkSpec("lark", lark=lark_settings(lark))], now=Clock(t0 + 21 * 60_000))
+    try:
+        fire(r, keys, "R1", "m-R1", 0, "orange", 15, t0)  # late: its wait ended before the card could go out
+        fire(r, keys, "R2", "m-R2", 0, "orange", 15, t0)
+        assert wait_for(lambda: len(lark.messages) == 2)
+    finally:
+        notifier.close()
+    cards = {("网易严选" in text(m)): m["content"] for m in lark.messages}
+    late, waiting = cards[True], cards[False]  # R1 (网易严选), whose wait ended; R2, still waiting
+    assert late["header"]["title"]["content"].endswith("（此后已回复或已处理）")
+    assert late["header"]["template"] == "grey" and all(e["tag"] != "action" for e in late["elements"])
+    assert not waiting["header"]["title"]["content"].endswith("（此后已回复或已处理）")
+    assert waiting["header"]["template"] == "orange" and any(e["tag"] == "action" for e in waiting["elements"])

@@ -2,6 +2,7 @@
 every alert stays accounted for and the cards keep the stream's order."""
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from config.settings import ConfigError, load_settings
@@ -80,3 +81,24 @@ def test_cards_say_what_they_carry_in_chinese_first():
 def test_max_waiting_is_named_when_wrong():
     with pytest.raises(ConfigError, match="lark.max_waiting"):
         load_settings(lark={"max_waiting": 3})
+
+
+def test_a_summary_line_keeps_the_wait_of_its_rooms_newest_alert_and_marks_it_when_answered():
+    waiting = [alert(1, "R1"), Card.of("1002-0", {**alert(2, "R1").alert, "clock_id": "c-R1-new"}), alert(3, "R2")]
+    (summary,) = fold_backlog(waiting, 1).cards
+    assert {line.room_id: line.clock_id for line in summary.rooms} == {"R1": "c-R1-new", "R2": "c-R2"}
+    rows = [line.__dict__ | {"answered": line.room_id == "R1"} for line in summary.rooms]
+    zh, en = str(build_catch_up_card(rows, 3)), str(build_catch_up_card(rows, 3, "en"))
+    assert zh.count("（此后已回复或已处理）") == 1 and "其中 1 个群此后已回复或已处理" in zh
+    assert "1 of these rooms were answered or handled since" in en
+
+
+def test_a_summary_stored_before_lines_had_a_wait_still_loads():
+    from store.folds import card_from_json, card_to_json
+
+    (summary,) = fold_backlog([alert(i, f"R{i}") for i in range(3)], 1).cards
+    stored = orjson.loads(card_to_json(summary))
+    for line in stored["rooms"]:
+        del line["clock_id"]
+    again = card_from_json(summary.entry_id, orjson.dumps(stored))
+    assert [line.clock_id for line in again.rooms] == [None] * 3 and again.folded == summary.folded

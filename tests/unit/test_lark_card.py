@@ -230,3 +230,11 @@ def test_digest_card_lists_each_room_under_the_highest_colour() -> None:
     assert english[0] == "Waiting for your reply · 2 rooms"
     assert english[1].startswith("Green · 华东客户群 A · waiting 5 min at 13:50")
     assert english[-1] == "Lower-level alerts come together every 60 min"
+
+
+@pytest.mark.parametrize("lang, mark", [("zh", "（此后已回复或已处理）"), ("en", " (answered or handled since)")])
+def test_a_card_whose_wait_ended_before_it_went_out_says_so_in_grey_without_buttons(lang, mark):
+    card = build_alert_card(make_alert(level="red", answered=True), lang=lang)
+    assert card["header"]["title"]["content"].endswith(mark) and card["header"]["template"] == "grey"
+    assert not buttons(card)
+    assert not build_alert_card(make_alert(level="red"), lang=lang)["header"]["title"]["content"].endswith(mark)
