@@ -45,7 +45,7 @@ class Ingestion:
         self.nlp = ray.get_actor(actor_name(namespace, "nlp")) if closing_model != "keywords" else None
         self.staff = set(load_roster(self.r, self.keys).staff)
         self._lock = threading.Lock()
-        self._pending_first = True
+        self._pending_after: str | None = "0"  # re-read unacknowledged entries after this id; None: read new ones
         self._sent: dict[int, int] = {}  # shard -> seq of the last entry sent it in this loop
         self.processed = 0
         settle_heap()
@@ -64,7 +64,7 @@ class Ingestion:
                     self._consume(block_ms=1000, forever=True)
             except Exception:  # noqa: BLE001 - keep consuming through Redis or shard restarts
                 log.exception("ingest batch failed; it stays pending and is retried")
-                self._pending_first = True
+                self._pending_after = "0"
                 time.sleep(0.5)
 
     def _consume(self, block_ms: int | None, forever: bool) -> int:
@@ -85,9 +85,11 @@ class Ingestion:
         """Each shard's part names the last entry this loop sent that shard before (`after`). A shard's
         first part of the loop starts a chain (`after=None`): the loop reads pending entries first,
         in order, so that part begins at the oldest entry for the shard not acknowledged."""
-        entries = self.inbox.read(CONSUMER, self.batch_size, block_ms, pending=self._pending_first)
-        if self._pending_first and not entries:
-            self._pending_first = False
+        entries = []
+        if self._pending_after is not None:  # the batch before may still be in flight: read on after it
+            entries = self.inbox.read(CONSUMER, self.batch_size, None, pending=True, after=self._pending_after)
+            self._pending_after = entries[-1].stream_id if entries else None
+        if not entries:
             entries = self.inbox.read(CONSUMER, self.batch_size, block_ms, pending=False)
         if not entries:
             return None

@@ -98,12 +98,13 @@ class Inbox:
             if "BUSYGROUP" not in str(e):
                 raise
 
-    def read(self, consumer: str, count: int, block_ms: int | None, pending: bool) -> list[Entry]:
-        """`pending=True` re-reads what this consumer took but never acknowledged (after a crash)."""
+    def read(self, consumer: str, count: int, block_ms: int | None, pending: bool, after: str = "0") -> list[Entry]:
+        """`pending=True` re-reads what this consumer took but never acknowledged (after a crash), from the
+        entry after `after` on: a reader with a batch still in flight must not read that batch again."""
         args = ["GROUP", GROUP, consumer, "COUNT", count]
         if block_ms is not None and not pending:
             args += ["BLOCK", block_ms]
-        reply = self._raw.execute_command("XREADGROUP", *args, "STREAMS", self.keys.inbox, "0" if pending else ">")
+        reply = self._raw.execute_command("XREADGROUP", *args, "STREAMS", self.keys.inbox, after if pending else ">")
         entries = []
         streams = reply.values() if isinstance(reply, dict) else [rows for _, rows in reply or []]
         for rows in streams:

@@ -97,6 +97,27 @@ def test_shard_crash_mid_stream_loses_nothing(pipeline):
     assert len(report["episodes"]) == 4
 
 
+def test_a_restarted_ingest_sends_each_entry_it_had_taken_once(pipeline):
+    """An ingest that took entries and died before acknowledging them gets them back as pending. With two
+    batches in flight it used to read the first pending batch again while that batch was still on its way."""
+    import ray
+
+    from actors.ingest import CONSUMER
+
+    items = scenario.items()
+    assert pipeline.push(items) == [True] * len(items)
+    taken = pipeline.inbox.read(CONSUMER, 1000, None, pending=False)  # taken, never acknowledged
+    assert len(taken) == len(items) > 2 * pipeline.settings.batch_size  # three batches
+    ray.kill(pipeline.actors["ingest"], no_restart=False)
+    assert pipeline.pump() == len(items) and pipeline.inbox.caught_up()  # (it was 22)
+    pipeline.advance(scenario.UNTIL)
+    assert pipeline.wait_delivered(20)
+    assert stats(pipeline.r, pipeline.keys).get("redelivered", 0) == 0  # (it was 11: every batch went twice)
+    report = pipeline.report(DAY, DAY)
+    assert sorted((a["room_id"], a["level"], a["waited_minutes"], a["targets"]) for a in report["alerts"]) == sorted(
+        scenario.EXPECTED_ALERTS)
+
+
 def test_external_redis_through_redis_url(ray_session, tmp_path, namespace, monkeypatch):
     """REDIS_URL points the whole pipeline at another redis-server (here: a TCP one on loopback)."""
     import subprocess
