@@ -34,7 +34,7 @@ from store.keys import Keys
 from store.redis import connect
 from store.report import build_report
 from core.roster import Roster
-from store.state import caught_up, ensure_group, load_staff
+from store.state import caught_up, ensure_group, load_staff, trim_alert_log
 
 log = logging.getLogger("sales_assistant.notifier")
 
@@ -42,6 +42,7 @@ MAX_BACKOFF_S = 60.0
 JOB_TICK_S = 1.0  # how often the leaderboard and digest threads look at the clock
 MARKER_TTL_S = 8 * 24 * 3600
 FOLD_CHECK_MS = 1000  # how often a bounded sink looks at its backlog while it delivers
+RETENTION_EVERY_MS = 10 * 60_000  # how often the alert log is trimmed to its retention
 
 
 def wall_ms() -> int:
@@ -168,11 +169,29 @@ class DigestFlusher:
         return sent
 
 
+class AlertLogRetention:
+    """Keeps the alert log (the alerts stream: the dashboard's 警报, reports, what each sink reads) to its last
+    `days` days (settings alert_log_days), trimming what every sink has acknowledged."""
+
+    def __init__(self, r, keys: Keys, days: int, every_ms: int = RETENTION_EVERY_MS) -> None:
+        self.r, self.keys, self.days, self.every_ms, self._next = r, keys, days, every_ms, 0
+
+    def tick(self, now_ms: int) -> int:
+        """Trim once every `every_ms` of the clock; returns how many alerts went."""
+        if now_ms < self._next:
+            return 0
+        self._next = now_ms + self.every_ms
+        gone = trim_alert_log(self.r, self.keys, now_ms, self.days)
+        if gone:
+            log.info("alert log: %d alerts older than %d days trimmed", gone, self.days)
+        return gone
+
+
 class Notification:
     def __init__(self, redis_url: str, namespace: str, specs: list[SinkSpec], now: Callable[[], int] = wall_ms,
-                 wait: Callable[[threading.Event, float], bool] = stop_wait) -> None:
+                 wait: Callable[[threading.Event, float], bool] = stop_wait, alert_log_days: int | None = None) -> None:
         """`now`: epoch ms; `wait(stop, seconds)`: sleep on that clock, True once `stop` is set. Wall time
-        by default; tests pass a clock they step."""
+        by default; tests pass a clock they step. `alert_log_days`: trim the alert log to that many days."""
         self.redis_url, self.keys = redis_url, Keys(namespace)
         self.r = connect(redis_url)
         self.sinks = {spec.name: spec.build() for spec in specs}
@@ -188,6 +207,8 @@ class Notification:
         self._roster = Roster(load_staff(self.r, self.keys))
         self._roster_loaded = time.monotonic()
         self._rules = PriorityRules.from_mapping(specs[0].priority if specs else None)
+        if alert_log_days is not None:
+            self._every("alerts:retention", AlertLogRetention(self.r, self.keys, alert_log_days).tick)
         for spec in specs:
             if isinstance(self.sinks[spec.name], LarkSink):  # before the sink's thread can hold an alert
                 self._lark_jobs(self.sinks[spec.name], spec.threshold_minutes)

@@ -91,7 +91,8 @@ class Pipeline:
         shards = self._start_shards()
         supervisor = SupervisorActor.options(name=actor_name(ns, "supervisor"), num_cpus=0).remote(
             url, ns, self.policy.model_dump(mode="json"), self.clock)
-        notifier = NotifierActor.options(name=actor_name(ns, "notifier"), num_cpus=0).remote(url, ns, self.sink_specs)
+        notifier = NotifierActor.options(name=actor_name(ns, "notifier"), num_cpus=0).remote(
+            url, ns, self.sink_specs, alert_log_days=s.alert_log_days)
         nlp = None
         if s.closing_model != "keywords" or s.nlp.check_staff:
             nlp = NlpActor.options(name=actor_name(ns, "nlp"), num_cpus=0).remote(

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     max_backlog: int = Field(2_000_000, ge=1000)
     timezone: str = "Asia/Shanghai"
     over_threshold_minutes: float = Field(2.0, gt=0)
+    # The alert log (dashboard 警报, reports, `/api/alerts`) keeps this many days; older alerts every sink has
+    # acknowledged are trimmed (actors/notifier.py: AlertLogRetention).
+    alert_log_days: int = Field(90, ge=1, le=3650)
     lang: Literal["zh", "en"] = "zh"
     policy_file: Path | None = None
     roster_file: Path | None = None
