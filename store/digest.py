@@ -113,15 +113,11 @@ def still_waiting(r: redis.Redis, keys: Keys, alerts: list[dict]) -> list[dict]:
             latest[wait] = alert
     if not latest:
         return []
-    room_ids = [room_id for room_id, _ in latest]
-    pipe = r.pipeline(transaction=False)
-    pipe.hmget(keys.rooms, room_ids)
-    pipe.hmget(keys.escalation, room_ids)
-    snapshots, watches = pipe.execute()
+    ended = waits_ended(r, keys, list(latest))
+    watches = r.hmget(keys.escalation, [room_id for room_id, _ in latest])
     waiting = []
-    for alert, room, watch in zip(latest.values(), snapshots, watches, strict=True):
-        clock = orjson.loads(room).get("clock") if room else None
-        if not clock or clock[0] != alert["clock_id"]:
+    for alert, done, watch in zip(latest.values(), ended, watches, strict=True):
+        if done:
             continue
         w = Watch(*orjson.loads(watch)) if watch else None
         if w is not None and w.clock_id == alert["clock_id"] and w.next_step - 1 > alert["step"]:
