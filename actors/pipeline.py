@@ -25,7 +25,7 @@ from store.report import build_report
 from store.state import NLP_GROUP, caught_up, save_roster
 
 log = logging.getLogger("sales_assistant.pipeline")
-SHARD_CPUS = 0.01  # see Pipeline._start_shards
+SHARD_CPUS = 0.001  # see Pipeline._start_shards; 1,000 shards ask for one CPU in all
 
 
 def init_ray(settings: Settings, log_to_driver: bool = True) -> None:
@@ -112,7 +112,7 @@ class Pipeline:
         s, url, ns = self.settings, self.redis_url, self.settings.namespace
         placement = shard_placement(s, ray.get_runtime_context().get_node_id(), ray.nodes())
         # A sliver of CPU, not none: Ray 2.60 ignores a soft node affinity for an actor that asks for no
-        # resources at all and puts it on a random node (measured: 5 of 8 where named, 8 of 8 with this).
+        # resources at all and puts it on a random node (measured: 4–5 of 8 where named, 8 of 8 with this).
         shards = [ShardActor.options(name=actor_name(ns, f"shard-{i}"), num_cpus=SHARD_CPUS, **placement[i])
                   .remote(i, s.shards, url, ns, s.timezone, s.nlp.check_staff) for i in range(s.shards)]
         landed = ray.get([a.node_id.remote() for a in shards])
