@@ -98,3 +98,21 @@ def test_the_shipped_judge_leans_towards_the_meant_character():
             if a != b:
                 leans.append(typed_view.gains(i, a, [b])[0] > meant_view.gains(i, b, [a])[0])
     assert len(leans) == 15 and sum(leans) >= 13, leans
+
+
+@pytest.mark.slow
+def test_the_training_script_runs_and_writes_a_judge_the_corrector_loads(tmp_path):
+    """train_mlm end to end for a few seconds, continued once with --init: the 45-minute job's own plumbing
+    (backbone, corpus, typos, the batch softmax, saving), not its quality."""
+    from models.typo import train_mlm
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert train_mlm.main(["--minutes", "0.05", "--threads", "1", "--batch-size", "8", "--out", str(first)]) == 0
+    assert train_mlm.main(["--minutes", "0.05", "--threads", "1", "--batch-size", "8", "--dense",
+                           "--init", str(first), "--out", str(second)]) == 0
+    training = json.loads((second / "config.json").read_text(encoding="utf-8"))["training"]
+    assert training["steps"] >= 1 and training["dense"] and training["init"]["steps"] >= 1
+    judge = CharJudge(second, threads=1)
+    [state] = judge.states(["合同已经发到您的邮相了。"])
+    assert state.shape[0] == len("合同已经发到您的邮相了。")
+    assert len(judge.view(state, "邮相箱").gains(9, "相", ["箱"])) == 1
