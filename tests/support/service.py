@@ -18,6 +18,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_ray_node(proc: subprocess.Popen) -> None:
+    """`ray start --block` (started with start_new_session) stops its node, raylet, GCS and workers, on
+    SIGTERM; SIGKILL if it has not within 30 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
 class Service:
     def __init__(self, data_dir: Path, env: dict[str, str], port: int | None = None) -> None:
         self.data_dir, self.port = data_dir, port or free_port()
