@@ -267,10 +267,12 @@ def _serve_demo(settings: Settings, data_dir: Path, port: int) -> None:
     console.print(f"\n[bold green]仪表盘 Dashboard: {url}[/bold green]  登录 log in: [bold]demo[/bold] / [bold]{password}[/bold]"
                   f"（经理 manager）· [bold]rep[/bold] / [bold]{password}[/bold]（销售 {rep.name}）· Ctrl-C 退出 quits")
 
+    stopping = threading.Event()
+
     def feed() -> None:
         # Virtual time that follows the wall clock: the rest of the day arrives on schedule, and the
         # dashboard's own orders (cancel, snooze, take over) are applied within a quarter second.
-        while True:
+        while not stopping.wait(0.25):
             try:
                 wall = int(time.time() * 1000)
                 while future and future[0].ts <= wall:
@@ -280,13 +282,15 @@ def _serve_demo(settings: Settings, data_dir: Path, port: int) -> None:
                 follower.show()
             except Exception:  # noqa: BLE001 - the demo keeps going through a hiccup
                 logging.getLogger("sales_assistant.demo").exception("demo feed step failed")
-            time.sleep(0.25)
 
-    threading.Thread(target=feed, name="demo-feed", daemon=True).start()
+    feeder = threading.Thread(target=feed, name="demo-feed", daemon=True)
+    feeder.start()
     try:
         uvicorn.run(create_app(AppServices(settings, pipeline.inbox, pipeline.keys)), host=settings.http.host,
                     port=port, log_level="warning")
     finally:
+        stopping.set()  # the feed must not step a pipeline that is being stopped
+        feeder.join(10)
         pipeline.stop()
         stop_embedded(data_dir)
 
