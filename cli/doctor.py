@@ -300,10 +300,11 @@ def check_lark(settings: Settings, timeout_s: float = 5.0) -> Check:
                  "the app is enabled")
 
 
-def _model_files(name: str, what_zh: str, what_en: str, folder, files, train: str, fallback: str) -> Check:  # noqa: ANN001
-    """ok when every file of a shipped model is in its folder, else fail naming the missing ones and the way out."""
-    missing = [f for f in files if not (folder / f).is_file()]
-    if missing:
+def _model_files(name: str, what_zh: str, what_en: str, folder, train: str, fallback: str) -> Check:  # noqa: ANN001
+    """ok when every file of a fine-tuned model is in its folder, else fail naming the missing ones and the way out."""
+    from models.backbone import missing_files
+
+    if missing := missing_files(folder):
         return Check(name, "fail", f"{what_zh}缺少文件：{', '.join(missing)}（{folder}）",
                      f"the {what_en} lacks {', '.join(missing)} in {folder}",
                      f"运行 python -m {train}，或设置 {fallback}", f"run python -m {train}, or set {fallback}")
@@ -313,22 +314,22 @@ def _model_files(name: str, what_zh: str, what_en: str, folder, files, train: st
 def check_closing_model(settings: Settings) -> Check:
     if settings.closing_model == "keywords":
         return Check("closing_model", "ok", "结束语判断使用内置词表", "closing replies: the built-in list")
-    from models.closing.learned import ARTIFACTS, REQUIRED_FILES
+    from models.closing.learned import ARTIFACTS
 
     model = settings.closing_model
     return _model_files("closing_model", f"结束语模型（{model}）", f"closing model ({model})", ARTIFACTS,
-                        REQUIRED_FILES, "models.closing.train", "closing_model: keywords")
+                        "models.closing.train", "closing_model: keywords")
 
 
 def check_typo_judge(settings: Settings) -> Check:
-    from models.typo import JUDGE_ARTIFACTS, JUDGE_FILES
+    from models.typo import JUDGE_ARTIFACTS
 
     model = settings.nlp.typo_model
     if not settings.nlp.check_staff or not model.endswith("+mlm"):
         return Check("typo_judge", "ok", f"错别字检查（{model}）不使用语境判别模型",
                      f"the typo check ({model}) uses no contextual judge")
     return _model_files("typo_judge", f"错别字语境判别模型（{model}）", f"typo judge ({model})", JUDGE_ARTIFACTS,
-                        JUDGE_FILES, "models.typo.train_mlm", "nlp.typo_model: ngram")
+                        "models.typo.train_mlm", "nlp.typo_model: ngram")
 
 
 def check_language_model(settings: Settings) -> Check:

@@ -25,8 +25,22 @@ FILES = ("config.json", "pytorch_model.bin", "vocab.txt")
 PREFIX = "backbone."  # LTP keeps the ElectraModel under this prefix, beside its task heads
 
 
+# What a model fine-tuned on this backbone ships (the closing model, the typo judge), and loads from only.
+FINE_TUNED_FILES = ("config.json", "model.safetensors", "vocab.txt")
+
+
 class ArtifactsMissing(FileNotFoundError):
     """A model fine-tuned on this backbone is not where it should be; the message names the path and how to make it."""
+
+
+def missing_files(folder: Path) -> list[str]:
+    return [f for f in FINE_TUNED_FILES if not (folder / f).is_file()]
+
+
+def require_files(folder: Path, what: str, train: str) -> None:
+    """Raise ArtifactsMissing naming the missing files of a fine-tuned model and its training command."""
+    if missing := missing_files(folder):
+        raise ArtifactsMissing(f"{what} lacks {', '.join(missing)} in {folder}; train it with `python -m {train}`")
 
 
 def backbone_dir(root: Path | None = None, *, download: bool = True) -> Path:

@@ -17,13 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.backbone import ArtifactsMissing
+from models.backbone import require_files
 from models.closing import rules
 from models.closing.text import PieceEncoder
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-REQUIRED_FILES = ("config.json", "model.safetensors", "vocab.txt")
-
 
 
 @dataclass(frozen=True)
@@ -45,11 +43,7 @@ class LearnedClosing:
         from models.closing.net import ClosingNet
 
         self.artifacts = Path(artifacts)
-        missing = [f for f in REQUIRED_FILES if not (self.artifacts / f).is_file()]
-        if missing:
-            raise ArtifactsMissing(
-                f"closing model artifacts missing in {self.artifacts}: {', '.join(missing)}; "
-                "train them with `python -m models.closing.train`")
+        require_files(self.artifacts, "the closing model", "models.closing.train")
         if threads < 1 or batch_size < 1:
             raise ValueError("threads and batch_size are at least 1")
         torch.set_num_threads(threads)

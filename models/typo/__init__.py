@@ -51,9 +51,8 @@ CORRECTORS = ("ngram", "ngram-docs", "ngram+mlm", "ngram-docs+mlm", "kenlm-csc")
 # The best sentence F1 within the issue's limits (<= 3% of correct sentences changed, >= 100 a second on
 # one core): MODEL_CARD.md, "Measured figures". The pipeline and `check` use it unless config says otherwise.
 RECOMMENDED = "ngram+mlm"
-# The +mlm correctors' judge (mlm.py) loads these files only; here, so that checks need not import torch.
+# Where the +mlm correctors' judge (mlm.py) loads from; here, so that checks need not import torch.
 JUDGE_ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "mlm"
-JUDGE_FILES = ("config.json", "model.safetensors", "vocab.txt")
 
 
 def load_typo_corrector(

@@ -18,9 +18,8 @@ from pathlib import Path
 import torch
 from transformers import ElectraConfig, ElectraModel
 
-from models.backbone import ArtifactsMissing, pad
+from models.backbone import pad, require_files
 from models.typo import JUDGE_ARTIFACTS as ARTIFACTS
-from models.typo import JUDGE_FILES
 MAX_CHARS = 126  # [CLS] + 126 + [SEP] = 128 positions; longer sentences are read in windows
 
 
@@ -64,10 +63,7 @@ class CharJudge:
     def __init__(self, folder: Path = ARTIFACTS, threads: int | None = 1):
         from safetensors.torch import load_file
 
-        missing = [f for f in JUDGE_FILES if not (folder / f).is_file()]
-        if missing:
-            raise ArtifactsMissing(f"the typo judge lacks {', '.join(missing)} in {folder}; train it with "
-                                   "`python -m models.typo.train_mlm`")
+        require_files(folder, "the typo judge", "models.typo.train_mlm")
         weights = folder / "model.safetensors"
         if threads:
             torch.set_num_threads(threads)

@@ -136,8 +136,7 @@ def main(argv: list[str] | None = None) -> None:
         from models.typo.mlm import ARTIFACTS, CharJudge
 
         judge = CharJudge(Path(args.judge) if args.judge else ARTIFACTS, threads=1)
-    # the neutral start, with a zero weight for each of the judge's features
-    corrector = NgramCorrector(lm=lm, params={k: v for k, v in DEFAULT_PARAMS.items() if k != "weights"}, judge=judge)
+    corrector = NgramCorrector(lm=lm, params={}, judge=judge)  # {}: the neutral start (default_params)
     fit, check = dev_pairs(corrector, seed=args.seed, calibration=args.calibration)
     print(f"dev pairs: fit {len(fit)}, check {len(check)}")
 

@@ -91,15 +91,11 @@ def test_demo_prints_alerts_and_tables(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_the_served_demo_stops_cleanly_on_ctrl_c(tmp_path):
     """The demo's live feed stops before the pipeline does: Ctrl-C ends it without a traceback."""
     import signal
-    import time
 
-    import httpx
-
-    from tests.support.service import free_port
+    from tests.support.service import free_port, wait_answering
 
     port = free_port()
     log = tmp_path / "demo.log"
@@ -108,16 +104,7 @@ def test_the_served_demo_stops_cleanly_on_ctrl_c(tmp_path):
                                  "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                 env={**os.environ, "COLUMNS": "160", **BUILT_IN_NLP})
         try:
-            deadline = time.monotonic() + 240
-            while True:
-                assert demo.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.5)
-            time.sleep(2)  # the live feed steps a few times
+            wait_answering(demo, f"http://127.0.0.1:{port}/login", log, 240)  # the live feed runs from here on
             demo.send_signal(signal.SIGINT)
             assert demo.wait(60) == 0, log.read_text()[-3000:]
         finally:
@@ -127,6 +114,7 @@ def test_the_served_demo_stops_cleanly_on_ctrl_c(tmp_path):
     assert "仪表盘 Dashboard" in text and "demo feed step failed" not in text and "Traceback" not in text, text[-3000:]
 
 
+@pytest.mark.slow
 def test_replay_joins_an_existing_cluster_through_ray_address(tmp_path):
     """RAY_ADDRESS: the pipeline's actors run on a cluster started beforehand (`ray start --head`)."""
     import glob

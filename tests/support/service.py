@@ -30,6 +30,21 @@ def stop_ray_node(proc: subprocess.Popen) -> None:
         proc.wait(10)
 
 
+def wait_answering(proc: subprocess.Popen, url: str, log: Path, timeout_s: float = 90) -> None:
+    """Until `url` answers 200; raises, with the end of `log`, if `proc` exits first or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[3:5]} exited with {proc.returncode}: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer in {timeout_s}s: {log.read_text()[-3000:]}")
+
+
 class Service:
     def __init__(self, data_dir: Path, env: dict[str, str], port: int | None = None) -> None:
         self.data_dir, self.port = data_dir, port or free_port()
@@ -44,17 +59,8 @@ class Service:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "run", "--clock", clock, "--port", str(self.port)],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"service exited with {self.proc.returncode}: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"service did not answer in {timeout_s}s: {self.log.read_text()[-3000:]}")
+        wait_answering(self.proc, f"{self.url}/api/health", self.log, timeout_s)
+        return self
 
     def kill(self) -> None:
         """SIGKILL the service and everything it started in its session (Ray included)."""

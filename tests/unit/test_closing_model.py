@@ -190,7 +190,8 @@ def test_batched_scores_equal_one_by_one(learned) -> None:
 
 def test_missing_artifacts_name_the_path(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    from models.closing.learned import ArtifactsMissing, LearnedClosing
+    from models.backbone import ArtifactsMissing
+    from models.closing.learned import LearnedClosing
 
     shutil.copy(ARTIFACTS / "vocab.txt", tmp_path / "vocab.txt")
     with pytest.raises(ArtifactsMissing, match=r"config\.json, model\.safetensors") as caught:

@@ -12,7 +12,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from models.typo.mlm import MAX_CHARS, ArtifactsMissing, CharCorrectorNet, CharJudge, CharVocab  # noqa: E402
+from models.backbone import ArtifactsMissing  # noqa: E402
+from models.typo.mlm import MAX_CHARS, CharCorrectorNet, CharJudge, CharVocab  # noqa: E402
 
 SALES = Path(__file__).resolve().parents[2] / "models" / "typo" / "data" / "sales_typos.tsv"
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "，", "。", "a", "邮", "箱", "相", "想", "的", "您", "了"]
