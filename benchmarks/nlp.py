@@ -3,7 +3,8 @@
 - closing: each closing detector (the built-in list, the learned model alone, rules + model) on a
   split of the shipped labelled set (models/closing/data) or a JSONL file of {"text", "label"}.
 - csc: each typo corrector (ours and pycorrector's own Kenlm-CSC on the same language model) on
-  SIGHAN-2015 (shipped by pycorrector, evaluation only), our own dev split, or a TSV of src\\ttgt.
+  SIGHAN-2015 (shipped by pycorrector, evaluation only), pycorrector's corpus500 (real typos, evaluation
+  only), our own dev split, or a TSV of src\\ttgt.
 Precision/recall/F1 at sentence level follow pycorrector's definition (cross-checked against its
 own eval function), plus character level, false alarms on correct inputs, and items per second.
 """

@@ -536,7 +536,7 @@ def bench_pipeline(
 @bench_app.command("nlp")
 def bench_nlp(
     task: Annotated[str, typer.Option(help="closing | csc | all")] = "all",
-    dataset: Annotated[Optional[str], typer.Option(help="closing: test|dev|train|all|FILE.jsonl; csc: sighan2015|dev|FILE.tsv")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="closing: test|dev|train|all|FILE.jsonl; csc: sighan2015|corpus500|dev|FILE.tsv")] = None,
     limit: Annotated[Optional[int], typer.Option(help="csc: only the first N sentence pairs")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
     markdown_out: Annotated[Path, typer.Option("--markdown", help="where to write the Markdown table")] = Path(

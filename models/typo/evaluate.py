@@ -4,7 +4,8 @@
         [--correctors ngram,kenlm-csc] [--no-pin] [--no-crosscheck]
 
 ``sighan2015`` is the SIGHAN-2015 test file that pycorrector ships (707 pairs, simplified
-Chinese). It is for evaluation only: nothing in this project trains or tunes on it. ``--dataset``
+Chinese). It is for evaluation only: nothing in this project trains or tunes on it. ``corpus500``
+is a second set of real typos, pycorrector's own (corpus500.py), also for evaluation only. ``--dataset``
 also takes a path to a TSV of ``source<TAB>target`` lines, and ``dev`` evaluates on our own
 synthetic check pairs (see tune.py).
 
@@ -51,13 +52,17 @@ def read_pairs(path: Path) -> list[tuple[str, str]]:
 def dataset_pairs(name: str) -> list[tuple[str, str]]:
     if name == "sighan2015":
         return read_pairs(sighan2015_path())
+    if name == "corpus500":
+        from models.typo.corpus500 import corpus500_pairs
+
+        return corpus500_pairs()
     if name == "dev":
         from models.typo.tune import dev_check_pairs
 
         return [(p.src, p.tgt) for p in dev_check_pairs()]
     path = Path(name)
     if not path.is_file():
-        raise SystemExit(f"dataset {name!r}: neither sighan2015, dev nor a TSV file")
+        raise SystemExit(f"dataset {name!r}: neither sighan2015, corpus500, dev nor a TSV file")
     return read_pairs(path)
 
 
