@@ -101,7 +101,8 @@ class Folding:
         return bool(self.absorbed)
 
 
-def _stream_key(entry_id: str) -> tuple[int, int]:
+def stream_key(entry_id: str) -> tuple[int, int]:
+    """A Redis stream id ("1700000000000-3") as a sortable (milliseconds, sequence) pair."""
     ms, _, seq = entry_id.partition("-")
     return int(ms), int(seq or 0)
 
@@ -139,7 +140,7 @@ def fold_into_summary(card: Card, summary: Card | None, team: str | None) -> Car
     incoming = card.rooms if card.is_summary else (room_line(card),)
     for line in incoming:
         lines[line.room_id] = lines[line.room_id].merge(line) if line.room_id in lines else line
-    entry = max((card.entry_id, summary.entry_id) if summary else (card.entry_id,), key=_stream_key)
+    entry = max((card.entry_id, summary.entry_id) if summary else (card.entry_id,), key=stream_key)
     ordered = tuple(sorted(lines.values(), key=lambda line: line.first_at))
     return Card(entry, None, team, folded=(summary.folded if summary else 0) + card.stands_for(), rooms=ordered)
 
@@ -182,7 +183,7 @@ def fold_backlog(waiting: list[Card], bound: int) -> Folding:
             # What the older card had already absorbed now rides on this one too.
             card = fold_into_newer(older, card)
         newest[room] = card
-    rooms = sorted(newest.values(), key=lambda c: _stream_key(c.entry_id))
+    rooms = sorted(newest.values(), key=lambda c: stream_key(c.entry_id))
 
     # 2. The rooms that waited longest into their team's summary, until the bound holds.
     while rooms and len(rooms) + len(summaries) > bound:
@@ -197,5 +198,5 @@ def fold_backlog(waiting: list[Card], bound: int) -> Folding:
         else:
             moves.append((str(card.alert.get("alert_id")), merged.entry_id))  # its entry now sends the summary
         summaries[card.team] = merged
-    cards = sorted([*rooms, *summaries.values()], key=lambda c: _stream_key(c.entry_id))
+    cards = sorted([*rooms, *summaries.values()], key=lambda c: stream_key(c.entry_id))
     return Folding(cards, absorbed, moves)

@@ -15,6 +15,7 @@ from core.deadlines import Alert, Watch
 from core.room import (Clock, ClockEvent, ClockReassigned, ClockSnoozed, ClockStarted, ClockStopped, ClockTouched,
                        Episode, Room)
 from core.roster import Role, RoomInfo, Roster, Speaker, Staff, Stage
+from policies.backlog import stream_key
 from store.keys import COUNT_SEP, Keys
 
 EVENTS_GROUP = "supervisor"
@@ -328,11 +329,6 @@ def backlog_of(r: redis.Redis, stream: str, group: str, cap: int = 10_000) -> in
     return min(cap, info["pending"] + len(newer))
 
 
-def _stream_id(raw: str) -> tuple[int, int]:
-    ms, _, seq = raw.partition("-")
-    return int(ms), int(seq or 0)
-
-
 def trim_alert_log(r: redis.Redis, keys: Keys, now_ms: int, days: int) -> int:
     """Drop the alert log's entries older than `days` that every consumer group (each sink) has acknowledged;
     returns how many went. An entry a sink has not taken or not acknowledged stays, however old."""
@@ -342,10 +338,10 @@ def trim_alert_log(r: redis.Redis, keys: Keys, now_ms: int, days: int) -> int:
         return 0
     keep = (now_ms - days * 86_400_000, 0)  # XTRIM MINID drops the entries below this id
     for group in groups:
-        ms, seq = _stream_id(group["last-delivered-id"])
+        ms, seq = stream_key(group["last-delivered-id"])
         keep = min(keep, (ms, seq + 1))
         if group["pending"]:
-            keep = min(keep, _stream_id(r.xpending(keys.alerts, group["name"])["min"]))
+            keep = min(keep, stream_key(r.xpending(keys.alerts, group["name"])["min"]))
     return int(r.xtrim(keys.alerts, minid=f"{keep[0]}-{keep[1]}", approximate=False))
 
 
