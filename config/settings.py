@@ -38,7 +38,8 @@ class HttpSettings(BaseModel):
 
 class NlpSettings(BaseModel):
     check_staff: bool = True  # typo and phrasing checks on what staff write, suggestions to the rep
-    typo_model: Literal["ngram", "ngram-docs", "ngram+mlm", "ngram-docs+mlm", "kenlm-csc"] = "ngram+mlm"  # models/typo: which corrector
+    typo_model: Literal["ngram", "ngram-docs", "ngram-mixed", "ngram+mlm", "ngram-docs+mlm", "ngram-mixed+mlm",
+                        "kenlm-csc"] = "ngram+mlm"  # models/typo: which corrector
     lm_path: Path | None = None  # character LM (ARPA); None: the corpus LM, built once and cached
     domain_words: list[str] = []  # product and company names the typo check must never "correct"
 

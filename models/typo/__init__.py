@@ -8,8 +8,8 @@ company names), numbers, URLs, @mentions and emoji alone.
 * ``ngram``: our corrector, models/typo/ngram_csc.py: character LM + word trigram LM +
   word lexicon + confusion sets, weights fitted on our own synthetic dev data. See MODEL_CARD.md.
 * ``ngram-docs``: the same corrector with weights fitted on text of another domain (more recall,
-  more false alarms).
-* ``ngram+mlm`` (``RECOMMENDED``, the default) / ``ngram-docs+mlm``: the same with a contextual judge (models/typo/mlm.py: the
+  more false alarms); ``ngram-mixed``: fitted on both kinds of text.
+* ``ngram+mlm`` (``RECOMMENDED``, the default) / ``ngram-docs+mlm`` / ``ngram-mixed+mlm``: the same with a contextual judge (models/typo/mlm.py: the
   pretrained ELECTRA-small encoder fine-tuned to name the meant character) as two more features.
 * ``kenlm-csc``: pycorrector's own ``Corrector`` on the same LM, as the benchmark baseline.
 """
@@ -47,7 +47,9 @@ def apply_typos(text: str, typos: Iterable[Typo]) -> str:
     return out
 
 
-CORRECTORS = ("ngram", "ngram-docs", "ngram+mlm", "ngram-docs+mlm", "kenlm-csc")
+CORRECTORS = ("ngram", "ngram-docs", "ngram-mixed", "ngram+mlm", "ngram-docs+mlm", "ngram-mixed+mlm", "kenlm-csc")
+# The ngram correctors' names: ngram[-CALIBRATION][+mlm], CALIBRATION as in ngram_csc.PARAMS_PATHS.
+_CALIBRATIONS = {"ngram": "lm-dev", "ngram-docs": "docs", "ngram-mixed": "mixed"}
 # The best sentence F1 within the issue's limits (<= 3% of correct sentences changed, >= 100 a second on
 # one core): MODEL_CARD.md, "Measured figures". The pipeline and `check` use it unless config says otherwise.
 RECOMMENDED = "ngram+mlm"
@@ -63,7 +65,7 @@ def load_typo_corrector(
 ) -> TypoCorrector:
     """A corrector by name. ``lm_path`` defaults to the corpus LM, built on first use; ``lm``, an
     already loaded ``models.lm.CharLM``, lets several checks share one copy."""
-    if name in ("ngram", "ngram-docs", "ngram+mlm", "ngram-docs+mlm"):
+    if name.removesuffix("+mlm") in _CALIBRATIONS:
         from models.typo.ngram_csc import NgramCorrector
 
         judge = None
@@ -71,9 +73,8 @@ def load_typo_corrector(
             from models.typo.mlm import CharJudge
 
             judge = CharJudge(threads=1)  # as the closing model: one intra-op thread per process
-        calibration = "docs" if name.startswith("ngram-docs") else "lm-dev"
-        return NgramCorrector(lm_path=lm_path, protected_words=protected_words, lm=lm, calibration=calibration,
-                              judge=judge)
+        return NgramCorrector(lm_path=lm_path, protected_words=protected_words, lm=lm,
+                              calibration=_CALIBRATIONS[name.removesuffix("+mlm")], judge=judge)
     if name == "kenlm-csc":
         from models.typo.kenlm_baseline import KenlmCscBaseline
 

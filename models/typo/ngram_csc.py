@@ -40,16 +40,19 @@ if TYPE_CHECKING:  # the judge brings torch; the plain corrector must not pay fo
     from models.typo.mlm import CharJudge
 
 # Fitted weights, one file per calibration (see tune.py): "lm-dev" fits on the LM's own held-out
-# news and reviews (the default: it keeps false alarms lowest); "docs" on Debian's documentation,
-# text of a domain the LM never saw (it trusts the word LM more: higher recall, more false alarms).
+# news and reviews (it keeps false alarms lowest); "docs" on Debian's documentation, text of a domain
+# the LM never saw (it trusts the word LM more: higher recall, more false alarms); "mixed" on both,
+# the two weighing alike.
 PARAMS_PATHS = {
     "lm-dev": Path(__file__).with_name("ngram_csc.json"),
     "docs": Path(__file__).with_name("ngram_csc_docs.json"),
+    "mixed": Path(__file__).with_name("ngram_csc_mixed.json"),
 }
 # With the contextual judge (mlm.py) the corrector has two more features and its own fitted weights.
 JUDGED_PARAMS_PATHS = {
     "lm-dev": Path(__file__).with_name("ngram_csc_mlm.json"),
     "docs": Path(__file__).with_name("ngram_csc_docs_mlm.json"),
+    "mixed": Path(__file__).with_name("ngram_csc_mixed_mlm.json"),
 }
 FEATURES = (
     "lm_gain",  # log10 P(sentence | candidate) - log10 P(sentence | original), window exact

@@ -5,7 +5,8 @@
 Clean sentences that the LM never saw, with typos sampled into them (synth.py), are split in two
 by hash. The clean sentences are either the LM's own held-out news and reviews (``lm-dev``,
 dev_clean.txt, written by ``build_lm``; the default corrector) or Debian's Chinese documentation
-(``docs``, see calibration.py; the ``ngram-docs`` corrector), a domain the LM has not learnt:
+(``docs``, see calibration.py; the ``ngram-docs`` corrector), a domain the LM has not learnt, or
+both (``mixed``; the ``ngram-mixed`` corrector; each kind of text weighs alike in the fit):
 *fit* trains a logistic model of "this candidate is the intended character" and picks the
 threshold with the best sentence-level F1 whose false-alarm rate stays under the cap; *check*
 then measures the whole corrector on pairs it was not fitted on. ``--write`` stores the result in
@@ -52,8 +53,11 @@ def collect(corrector: NgramCorrector, pairs: list[Pair]):
     return np.array(xs, dtype=np.float64), np.array(ys), where
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 50) -> tuple[np.ndarray, float]:
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 50,
+                 sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Newton's method on standardized features; returns weights and bias for raw features."""
+    sw = np.ones(len(y)) if sample_weight is None else sample_weight
+    n = sw.sum()
     mu, sd = x.mean(0), x.std(0) + 1e-9
     z = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
     w = np.zeros(z.shape[1])
@@ -61,8 +65,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 50
     reg[-1] = 0.0
     for _ in range(iters):
         p = 1 / (1 + np.exp(-np.clip(z @ w, -30, 30)))
-        grad = z.T @ (p - y) + reg * w * len(y) / 1000
-        hess = (z * (p * (1 - p))[:, None]).T @ z + np.diag(reg * len(y) / 1000 + 1e-9)
+        grad = z.T @ (sw * (p - y)) + reg * w * n / 1000
+        hess = (z * (sw * p * (1 - p))[:, None]).T @ z + np.diag(reg * n / 1000 + 1e-9)
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-7:
@@ -102,8 +106,13 @@ def pick_threshold(pairs, where, scores, max_false_alarm: float) -> tuple[float,
     return chosen, chosen_stats
 
 
+# The clean text each calibration fits on; "mixed" fits on both.
+TEXTS = {"lm-dev": ("lm-dev",), "docs": ("docs",), "mixed": ("lm-dev", "docs")}
+
+
 def dev_pairs(corrector: NgramCorrector, seed: int = 13, calibration: str = "lm-dev") -> tuple[list[Pair], list[Pair]]:
-    """(fit, check) synthetic pairs from the clean sentences of a calibration."""
+    """(fit, check) synthetic pairs from the clean sentences of one kind of text (a key of TEXTS
+    that names one)."""
     if calibration == "docs":
         sentences = calibration_sentences()
     else:
@@ -137,13 +146,22 @@ def main(argv: list[str] | None = None) -> None:
 
         judge = CharJudge(Path(args.judge) if args.judge else ARTIFACTS, threads=1)
     corrector = NgramCorrector(lm=lm, params={}, judge=judge)  # {}: the neutral start (default_params)
-    fit, check = dev_pairs(corrector, seed=args.seed, calibration=args.calibration)
-    print(f"dev pairs: fit {len(fit)}, check {len(check)}")
-
-    t = time.perf_counter()
-    x, y, where = collect(corrector, fit)
-    print(f"fit rows: {len(y)} candidates, {int(y.sum())} true ({time.perf_counter() - t:.1f} s)")
-    weights, bias = fit_logistic(x, y)
+    fit, checks, xs, ys, where = [], {}, [], [], []
+    for text in TEXTS[args.calibration]:
+        part_fit, checks[text] = dev_pairs(corrector, seed=args.seed, calibration=text)
+        t = time.perf_counter()
+        x, y, w = collect(corrector, part_fit)
+        print(f"{text}: fit {len(part_fit)} pairs, {len(y)} candidates, {int(y.sum())} true; check "
+              f"{len(checks[text])} pairs ({time.perf_counter() - t:.1f} s)")
+        where += [(k + len(fit), pos, ch) for k, pos, ch in w]
+        fit += part_fit
+        xs.append(x)
+        ys.append(y)
+    # each kind of text weighs alike, however many candidates it has
+    sample_weight = np.concatenate([np.full(len(y), len(ys[0]) / len(y)) for y in ys])
+    x, y = np.vstack(xs), np.concatenate(ys)
+    check = [p for part in checks.values() for p in part]
+    weights, bias = fit_logistic(x, y, sample_weight=sample_weight)
     for name, w in zip(corrector.feature_names, weights, strict=True):
         print(f"  {name:>14} {w:+.3f}")
     print(f"  {'bias':>14} {bias:+.3f}")
@@ -161,11 +179,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"check ({len(check)} pairs, {len(check) / dt:.0f} sentences/s): "
           f"P {s.precision:.4f} R {s.recall:.4f} F1 {s.f1:.4f} false alarms {s.false_alarm_rate:.4f} "
           f"char-cor F1 {s.char_cor_f1:.4f}")
+    if len(checks) > 1:
+        start = 0
+        for text, part in checks.items():
+            h = metrics.score([p.src for p in part], [p.tgt for p in part], preds[start:start + len(part)])
+            start += len(part)
+            print(f"  {text} half: F1 {h.f1:.4f} false alarms {h.false_alarm_rate:.4f}")
     if args.write:
         params["fitted_on"] = {
-            "data": "synthetic typos (models/typo/synth.py) in "
-                    + ("Debian's Chinese documentation (models/typo/calibration.py)" if args.calibration == "docs"
-                       else "the LM's held-out corpus sentences (dev_clean.txt)"),
+            "data": "synthetic typos (models/typo/synth.py) in " + " and ".join(
+                {"docs": "Debian's Chinese documentation (models/typo/calibration.py)",
+                 "lm-dev": "the LM's held-out corpus sentences (dev_clean.txt)"}[text] for text in checks),
             "fit_pairs": len(fit), "check_pairs": len(check), "max_false_alarm": args.max_false_alarm,
             "check_scores": {k: round(v, 4) for k, v in s.as_dict().items() if isinstance(v, float)},
         }
