@@ -53,9 +53,13 @@ def dataset_pairs(name: str) -> list[tuple[str, str]]:
     if name == "sighan2015":
         return read_pairs(sighan2015_path())
     if name == "corpus500":
+        from models.lm.corpus import CorpusUnavailable
         from models.typo.corpus500 import corpus500_pairs
 
-        return corpus500_pairs()
+        try:
+            return corpus500_pairs()
+        except CorpusUnavailable as exc:  # offline, and never fetched before
+            raise SystemExit(f"dataset corpus500: {exc}") from None
     if name == "dev":
         from models.typo.tune import dev_check_pairs
 

