@@ -203,32 +203,28 @@ class NgramCorrector:
         judge's reading of ``text`` (judge_states), computed here when not given."""
         if mask is None:
             mask = self.protector.mask(text)
-        view = self._judge_view(text, mask, state)
         tokens = lm_tokens(text)
+        gated = [(a, b, i, self._gated(text, tokens, a, b, i))
+                 for a, b in split_sentences(text) for i in range(a, b) if not mask[i] and is_han(text[i])]
+        view = self._judge_view(text, [c for *_, g in gated for _, c, _, _ in g], state)
         out: list[Candidate] = []
-        for a, b in split_sentences(text):
-            for i in range(a, b):
-                ch = text[i]
-                if mask[i] or not is_han(ch):
-                    continue
-                out.extend(self._position(text, tokens, a, b, i, view))
+        for a, b, i, g in gated:
+            out.extend(self._scored(text, a, b, i, g, view))
         return out
 
-    def _judge_view(self, text: str, mask: Sequence[bool], state=None):  # noqa: ANN001, ANN202
-        """The judge's logits of every character of ``text`` and of all their candidates (None without a judge)."""
+    def _judge_view(self, text: str, candidates: Iterable[str], state=None):  # noqa: ANN001, ANN202
+        """The judge's logits, at every character of ``text``, of its characters and of ``candidates``
+        (None without a judge): only what the features read, one matrix product."""
         if not self.judge:
             return None
         if state is None:
             [state] = self.judge_states([text])
-        chars = set(text)
-        for i, ch in enumerate(text):
-            if not mask[i] and is_han(ch):
-                chars.update(c for c, _, _ in self.confusables(ch))
-        return self.judge.view(state, chars)
+        return self.judge.view(state, set(text).union(candidates))
 
-    def _position(self, text: str, tokens: list[str], a: int, b: int, i: int, view) -> list[Candidate]:  # noqa: ANN001
-        ch = text[i]
-        conf = self.confusables(ch)
+    def _gated(self, text: str, tokens: list[str], a: int, b: int, i: int) -> list[tuple[float, str, int, float]]:
+        """The confusables of ``text[i]`` that the character LM lets through, best first:
+        (its gain, candidate, kind, unigram log10 P)."""
+        conf = self.confusables(text[i])
         if not conf:
             return []
         n = self.lm.order
@@ -244,9 +240,14 @@ class NgramCorrector:
             if gain > self.lm_gate:
                 scored.append((gain, c, kind, u))
         scored.sort(reverse=True)
-        scored = scored[: self.max_per_position]
+        return scored[: self.max_per_position]
+
+    def _scored(self, text: str, a: int, b: int, i: int, scored: list[tuple[float, str, int, float]],
+                view) -> list[Candidate]:  # noqa: ANN001
+        """The features and score of each gated candidate at ``i``."""
         if not scored:
             return []
+        ch = text[i]
         judged = view.gains(i, ch, [c for _, c, _, _ in scored]) if view else None
         s, e = _han_run(text, a, b, i, self.word_window)
         window, k = text[s:e], i - s
@@ -287,10 +288,10 @@ class NgramCorrector:
         for cand in sorted(best.values(), key=lambda c: c.score, reverse=True):
             if any(abs(cand.pos - j) < reach for j in changed):
                 # the context moved: score this position again in the changed text
-                tokens = lm_tokens(current)
                 a, b = _sentence_of(current, cand.pos)
-                now = self._judge_view(current, mask)  # same length, same protected spans
-                again = [c for c in self._position(current, tokens, a, b, cand.pos, now) if c.score > self.threshold]
+                gated = self._gated(current, lm_tokens(current), a, b, cand.pos)
+                now = self._judge_view(current, [c for _, c, _, _ in gated])
+                again = [c for c in self._scored(current, a, b, cand.pos, gated, now) if c.score > self.threshold]
                 if not again:
                     continue
                 cand = max(again, key=lambda c: c.score)
