@@ -46,7 +46,9 @@ def corpus500_pairs(directory: Path | None = None, *, download: bool = True) -> 
         from models.typo.resources import sighan2015_path
 
         pairs = decontaminate(read_sdist(sdist), [t for p in read_pairs(sighan2015_path()) for t in p])
-        path.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+        partial = path.with_suffix(".partial")  # a crash mid-write must not leave a short cache behind
+        partial.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+        partial.replace(path)
     return [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
