@@ -1,4 +1,14 @@
 """Ray actor shells: ingest, room shards, supervisor, notifier, and the pipeline that wires them."""
+import os
+
+
+class Pingable:
+    """Every actor answers `ping`: the pipeline waits on it at start-up, the benchmarks sum the memory of
+    every process it names."""
+
+    def ping(self) -> int:
+        """Alive? Answers with the process id."""
+        return os.getpid()
 
 
 def actor_name(namespace: str, role: str) -> str:

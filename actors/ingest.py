@@ -6,19 +6,19 @@ in between makes the stream redeliver it, and the rooms skip what they already a
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import defaultdict
 
 import ray
 
-from actors import actor_name, settle_heap
-from models.closing import is_closing, load_closing_detector
-from store.inbox import KIND_MESSAGE, Inbox
-from store.keys import Keys
-from store.redis import connect
-from store.state import load_roster, shard_of
+from sales_assistant.actors import Pingable, actor_name, settle_heap
+from sales_assistant.models.closing import is_closing, load_closing_detector
+from sales_assistant.store.inbox import Inbox
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.redis import connect
+from sales_assistant.store.state import load_roster, shard_of
+from sales_assistant.store.wire import MessageRow, ShardBatch, ShardEntry
 
 log = logging.getLogger("sales_assistant.ingest")
 
@@ -26,7 +26,7 @@ CONSUMER = "ingest-0"
 NLP_TIMEOUT_S = 2.0
 
 
-class Ingestion:
+class Ingestion(Pingable):
     def __init__(self, redis_url: str, namespace: str, shards: int, closing_model: str, batch_size: int,
                  clock: str, consume: bool) -> None:
         """`consume`: keep reading the inbox on a thread of its own (the service); otherwise the
@@ -94,16 +94,20 @@ class Ingestion:
         if not entries:
             return None
         self._label_closing(entries)
-        by_shard: dict[int, list] = defaultdict(list)
-        newest = 0
+        by_shard: dict[int, ShardBatch] = defaultdict(ShardBatch)
+        newest, unknown = 0, 0
         for e in entries:
-            room_id = e.body[1] if e.kind == KIND_MESSAGE else e.body[0]
-            by_shard[shard_of(room_id, len(self.shards))].append((e.seq, e.kind, e.body))
-            newest = max(newest, e.body[4] if e.kind == KIND_MESSAGE else e.body[2])
+            if e.row is None:  # written by a newer version: acknowledged with the batch, counted, not applied
+                unknown += 1
+                continue
+            by_shard[shard_of(e.row.room_id, len(self.shards))].append(ShardEntry(e.seq, e.kind, e.row))
+            newest = max(newest, e.row.ts)
+        if unknown:
+            self.r.hincrby(self.keys.stats, "rejected:unknown_kind", unknown)
         refs = []
         for i, batch in by_shard.items():
             refs.append(self.shards[i].apply.remote(batch, self._sent.get(i)))
-            self._sent[i] = batch[-1][0]
+            self._sent[i] = batch[-1].seq
         return entries, refs, newest
 
     def _settle(self, in_flight: tuple) -> int:
@@ -117,15 +121,16 @@ class Ingestion:
 
     def _label_closing(self, entries: list) -> None:
         """Only customers' words can close an exchange; staff text is not the closing model's business."""
-        asks = [e for e in entries if e.kind == KIND_MESSAGE and e.body[2] not in self.staff and e.body[3]]
+        asks = [e.row for e in entries
+                if isinstance(e.row, MessageRow) and e.row.sender_id not in self.staff and e.row.text]
         if not asks:
             return
-        texts = [e.body[3] for e in asks]
+        texts = [row.text for row in asks]
         labels = self._ask_nlp(texts) if self.nlp is not None else None
         if labels is None:
             labels = is_closing(self.fallback, texts)
-        for e, closing in zip(asks, labels, strict=True):
-            e.body[9] = closing
+        for row, closing in zip(asks, labels, strict=True):
+            row.label_closing(closing)
 
     def _ask_nlp(self, texts: list[str]) -> list[bool] | None:
         try:
@@ -136,10 +141,6 @@ class Ingestion:
             log.warning("NLP actor unavailable (%s); %d closing labels from the built-in list", type(e).__name__,
                         len(texts))
             return None
-
-    def ping(self) -> int:
-        """Alive? Answers with the process id (the benchmarks sum every process's memory)."""
-        return os.getpid()
 
     def reload_roster(self) -> None:
         self.staff = set(load_roster(self.r, self.keys).staff)

@@ -8,26 +8,27 @@ per rep and room for the quality figure, and handed to the notifier as suggestio
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import defaultdict
 
-import orjson
 import ray
 
-from core.timeutil import day_of
-from models.analysis import load_analyzer
-from store.keys import COUNT_SEP, Keys
-from store.redis import connect
-from store.state import NLP_GROUP, commit_findings, ensure_group, load_roster
+from sales_assistant.actors import Pingable
+from sales_assistant.core.timeutil import day_of
+from sales_assistant.models.analysis import load_analyzer
+from sales_assistant.store.keys import COUNT_SEP, NLP_GROUP, Keys
+from sales_assistant.store.redis import connect
+from sales_assistant.store.state import commit_findings, load_roster
+from sales_assistant.store.streams import StreamConsumer
+from sales_assistant.store.wire import staff_texts_of
 
 log = logging.getLogger("sales_assistant.nlp")
 
 CONSUMER = "nlp-0"
 
 
-class LanguageChecks:
+class LanguageChecks(Pingable):
     def __init__(self, redis_url: str, namespace: str, closing_model: str, typo_model: str | None,
                  lm_path: str | None, domain_words: list[str], tz: str, lang: str) -> None:
         """`typo_model` None: no staff checks, closing labels only."""
@@ -41,48 +42,42 @@ class LanguageChecks:
                                       lang=lang)
         self.checked = 0
         if check_staff:
-            ensure_group(self.r, self.keys.staff_texts, NLP_GROUP)
+            self.staff_texts = StreamConsumer(self.r, self.keys.staff_texts, NLP_GROUP, CONSUMER, count=20)
             threading.Thread(target=self._run, name="staff-checks", daemon=True).start()
 
     def closing(self, texts: list[str]) -> list[bool]:
         return [v.closing for v in self.analyzer.analyze(texts, [False] * len(texts))]
 
     def _run(self) -> None:
-        cursor = "0"  # first what was taken but never acknowledged, then new texts
+        """First what it took but never acknowledged, then new texts. A batch that fails stays pending
+        until the actor restarts: one text the checks choke on must not stop them for good."""
         while True:
             try:
-                reply = self.r.xreadgroup(NLP_GROUP, CONSUMER, {self.keys.staff_texts: cursor}, count=20,
-                                          block=None if cursor == "0" else 1000)
-                rows = [(sid, f) for _, entries in (reply or []) for sid, f in entries]
-                if cursor == "0" and not rows:
-                    cursor = ">"
-                if rows:
-                    self._check([sid for sid, _ in rows], [row for _, f in rows if f for row in orjson.loads(f["d"])])
+                if batch := self.staff_texts.read(block_ms=1000):
+                    self._check([e.id for e in batch], [row for e in batch if e.data for row in e.data])
             except Exception:  # noqa: BLE001 - a bad batch must not stop the checks for good
                 log.exception("staff checks failed; retrying")
                 time.sleep(1)
 
-    def _check(self, stream_ids: list[str], rows: list[list]) -> None:
-        verdicts = self.analyzer.analyze([row[6] for row in rows], [True] * len(rows))
+    def _check(self, stream_ids: list[str], data: list[list]) -> None:
+        rows = staff_texts_of(data)
+        verdicts = self.analyzer.analyze([row.text for row in rows], [True] * len(rows))
         findings, suggestions = [], []
         quality: dict[tuple[str, str], int] = defaultdict(int)
-        for (mid, room_id, sender_id, sender_name, owner_id, topic, _text, ts), v in zip(rows, verdicts, strict=True):
-            day = day_of(ts, self.tz)
-            for scope, ident in (("room", room_id), ("staff", sender_id)):
+        for row, v in zip(rows, verdicts, strict=True):
+            day = day_of(row.ts, self.tz)
+            for scope, ident in (("room", row.room_id), ("staff", row.sender_id)):
                 quality[(day, COUNT_SEP.join((scope, ident, "checked")))] += 1
                 quality[(day, COUNT_SEP.join((scope, ident, "flagged")))] += v.flagged
             if v.flagged:
-                item = {"suggestion_id": mid, "message_id": mid, "room_id": room_id, "topic": topic,
-                        "sender_id": sender_id, "sender_name": sender_name, "owner_id": owner_id, "ts": ts,
-                        "sender_open_id": self.open_ids.get(sender_id),
+                item = {"suggestion_id": row.message_id, "message_id": row.message_id, "room_id": row.room_id,
+                        "topic": row.topic, "sender_id": row.sender_id, "sender_name": row.sender_name,
+                        "owner_id": row.owner_id, "ts": row.ts, "sender_open_id": self.open_ids.get(row.sender_id),
                         **{k: val for k, val in v.to_dict().items() if k not in ("closing", "closing_score")}}
-                findings.append((day, mid, item))
+                findings.append((day, row.message_id, item))
                 suggestions.append(item)
         commit_findings(self.r, self.keys, findings, quality, suggestions, stream_ids)
         self.checked += len(rows)
-
-    def ping(self) -> int:
-        return os.getpid()
 
 
 @ray.remote(max_restarts=-1, max_task_retries=0, max_concurrency=4)

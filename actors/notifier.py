@@ -1,13 +1,16 @@
 """The notifier hands each fired alert to every configured sink, in order, at least once per sink
 and exactly once where the sink can tell (JSONL ids, Lark's uuid).
 
-Every sink reads the alert stream through its own consumer group on its own thread, so a slow or
-failing Lark only holds back Lark: the console, the file and the pipeline carry on. With Lark, two
-more threads run on the notifier's clock: the daily leaderboard and the reps' digests.
+It is a shell: every sink reads the alert stream (and, if it takes them, the suggestions stream) through
+its own consumer group (store/streams.py) on its own thread, so a slow or failing Lark only holds back
+Lark. A batch read together is enriched together (owner, team, why it ranks: connectors/sinks.py), handed
+to the sink together and acknowledged with one command. What a sink can do beyond that it says in its
+`caps`: a bounded sink's waiting cards fold past its bound (policies/backlog.py, store/folds.py), so
+nothing is lost and a returning Lark gets no flood; a digest sink holds lower levels for a rep's digest.
+The scheduled jobs (leaderboard, digests, alert-log retention) run beside delivery (actors/jobs.py).
 
-Lark's backlog is bounded (lark.max_waiting cards): past the bound the waiting alerts fold into fewer
-cards (policies/backlog.py, store/folds.py), so nothing is lost and a returning Lark gets no flood.
-Retries, backoff and the jobs all wait on the notifier's clock (`now`, `wait`), so tests step time.
+The staff directory is cached and reloaded only when the roster version in Redis moves. Retries, backoff
+and the jobs all wait on the notifier's clock (`now`, `wait`), so tests step time.
 """
 from __future__ import annotations
 
@@ -17,32 +20,38 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from functools import partial
 from pathlib import Path
 
-import orjson
 import ray
+import redis
 
-from connectors.lark import LarkSink, build_leaderboard_card, idempotency_key
-from connectors.sinks import ConsoleSink, JsonlSink, NullSink, Sink, enrich_alert
-from core.timeutil import zone
-from policies.priority import PriorityRules
-from store.digest import DigestStore, still_waiting, waits_ended
-from store.folds import SinkBacklog
-from store.keys import Keys
-from store.redis import connect
-from store.report import build_report
-from core.roster import Roster
-from store.state import caught_up, ensure_group, load_staff, trim_alert_log
+from sales_assistant.actors.jobs import AlertLogRetention, Scheduler, jobs_for
+from sales_assistant.connectors.sinks import (
+    ConsoleSink,
+    JsonlSink,
+    NullSink,
+    RetryLater,
+    Sink,
+    enrich_alert,
+    with_owner,
+)
+from sales_assistant.core.roster import Roster
+from sales_assistant.policies.priority import DEFAULT_RULES, PriorityRules
+from sales_assistant.store.digest import DigestStore, waits_ended
+from sales_assistant.store.folds import SinkBacklog
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.redis import connect
+from sales_assistant.store.state import caught_up, load_staff
+from sales_assistant.store.streams import Entry, StreamConsumer
 
 log = logging.getLogger("sales_assistant.notifier")
 
 MAX_BACKOFF_S = 60.0
-JOB_TICK_S = 1.0  # how often the leaderboard and digest threads look at the clock
-MARKER_TTL_S = 8 * 24 * 3600
 FOLD_CHECK_MS = 1000  # how often a bounded sink looks at its backlog while it delivers
-RETENTION_EVERY_MS = 10 * 60_000  # how often the alert log is trimmed to its retention
+BATCH = 500  # entries a plain sink reads, writes and acknowledges at once
+BOUNDED_BATCH = 100  # a bounded sink sends one card at a time: a smaller read keeps folding cheap
+ROSTER_CHECK_S = 1.0  # how often the cached staff directory asks Redis whether the roster moved
+READ_BLOCK_MS = 1000
 
 
 def wall_ms() -> int:
@@ -63,15 +72,15 @@ class _Refolded(Exception):
 
 
 @dataclass
-class _Retry:
-    """One sink thread's backoff: when the next try is due (notifier clock, ms) and the current delay."""
+class Backoff:
+    """One lane's backoff: when the next try is due (notifier clock, ms) and the current delay."""
 
     at: int = 0
     delay_s: float = 0.0
 
-    def failed(self, now_ms: int) -> None:
+    def failed(self, now_ms: int, at_least_s: float | None = None) -> None:
         self.delay_s = min(MAX_BACKOFF_S, self.delay_s * 2) if self.delay_s else 0.5
-        self.at = now_ms + int(self.delay_s * 1000)
+        self.at = now_ms + int(max(self.delay_s, at_least_s or 0.0) * 1000)
 
     def succeeded(self) -> None:
         self.at, self.delay_s = 0, 0.0
@@ -86,25 +95,20 @@ class SinkSpec:
     lark: dict = field(default_factory=dict, repr=False)  # holds the app secret
     lang: str = "zh"
     tz: str = "Asia/Shanghai"
-    priority: dict = field(default_factory=dict)  # policies/priority.py weights: the card says why a room ranks
+    priority: PriorityRules = DEFAULT_RULES  # validated at start-up: the card says why a room ranks
     threshold_minutes: float = 2.0  # a reply slower than this is late (the leaderboard counts them)
-
-    @property
-    def card_lang(self) -> str:
-        """Lark cards speak Lark's configured language; every other sink the service's."""
-        return self.lark.get("lang", self.lang) if self.name == "lark" else self.lang
 
     def build(self) -> Sink:
         if self.name == "console":
             return ConsoleSink(self.lang, self.tz)
         if self.name == "jsonl":
-            return JsonlSink(Path(self.path or "alerts.jsonl"))
+            return JsonlSink(Path(self.path or "alerts.jsonl"), lang=self.lang)
         if self.name == "null":
             return NullSink()
         if self.name == "lark":
-            from connectors.lark import LarkSettings, LarkSink
+            from sales_assistant.connectors.lark import LarkSettings, LarkSink
 
-            return LarkSink(LarkSettings.model_validate(self.lark))
+            return LarkSink(LarkSettings.model_validate(self.lark), self.tz)
         raise ValueError(f"sinks: unknown sink {self.name!r} (console, jsonl, lark, null)")
 
 
@@ -114,77 +118,43 @@ def sink_specs(settings) -> list[SinkSpec]:
     lark = (settings.lark.model_dump(mode="json", exclude={"verification_token", "encrypt_key"})
             | {"app_secret": settings.lark.app_secret.get_secret_value()})
     return [SinkSpec(name, path=str(settings.alerts_path()), lark=lark, lang=settings.lang, tz=settings.timezone,
-                     priority=settings.priority, threshold_minutes=settings.over_threshold_minutes)
+                     priority=settings.priority_rules, threshold_minutes=settings.over_threshold_minutes)
             for name in settings.sinks]
 
 
-class DailyLeaderboard:
-    """The day's leaderboard card, once, from lark.leaderboard_time (local, in lark.leaderboard_tz) on.
+class StaffDirectory:
+    """The staff part of the roster (names, teams), cached: reloaded only when the roster version in Redis
+    moved, which costs one GET per ROSTER_CHECK_S, never a scan on the delivery path."""
 
-    A Redis marker records that it went out; the Lark uuid derived from the day makes Lark drop the
-    resend of a notifier that died between sending and writing the marker.
-    """
+    def __init__(self, r: redis.Redis, keys: Keys, check_every_s: float = ROSTER_CHECK_S) -> None:
+        self.r, self.keys, self.check_every_s = r, keys, check_every_s
+        self._version: str | None = None
+        self._roster = Roster({})
+        self._next_check = 0.0
+        self.reloads = 0
 
-    def __init__(self, r, keys: Keys, sink: LarkSink, threshold_minutes: float) -> None:
-        s = sink.settings
-        self.r, self.keys, self.sink, self.threshold = r, keys, sink, threshold_minutes
-        self.chat, self.at, self.tz, self.lang = s.leaderboard_chat, s.leaderboard_time, s.leaderboard_tz, s.lang
-
-    def tick(self, now_ms: int) -> bool:
-        """Send today's card if its time has come and it has not gone out; True when it went out now."""
-        local = datetime.fromtimestamp(now_ms / 1000, zone(self.tz))
-        if local.strftime("%H:%M") < self.at:
-            return False
-        day = local.date()
-        marker = self.keys.lark_leaderboard(day.isoformat())
-        if self.r.exists(marker):
-            return False
-        report = build_report(self.r, self.keys, day, day, self.tz, self.threshold, now_ms=now_ms)
-        card = build_leaderboard_card(report, self.lang)
-        self.sink.send_card(self.chat, card, idempotency_key(f"leaderboard/{day.isoformat()}", self.chat))
-        self.r.set(marker, now_ms, ex=MARKER_TTL_S)
-        log.info("leaderboard for %s sent to Lark chat %s", day, self.chat)
-        return True
+    def roster(self) -> Roster:
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + self.check_every_s
+            version = self.r.get(self.keys.roster_version) or ""
+            if version != self._version:
+                self._roster, self._version = Roster(load_staff(self.r, self.keys)), version
+                self.reloads += 1
+        return self._roster
 
 
-class DigestFlusher:
-    """Each rep's held alerts as one card when their interval is up (store/digest.py holds them)."""
+@dataclass
+class _Lane:
+    """One sink reading one stream: its consumer, its bounded backlog if any, its backoff."""
 
-    def __init__(self, r, keys: Keys, store: DigestStore, sink: LarkSink) -> None:
-        self.r, self.keys, self.store, self.sink = r, keys, store, sink
-
-    def tick(self, now_ms: int) -> int:
-        """Send every digest that is due; returns how many cards went out."""
-        sent = 0
-        for chat_id in self.store.due(now_ms):
-            batch = self.store.seal(chat_id)
-            if batch is None:
-                continue
-            batch_id, alerts = batch
-            waiting = still_waiting(self.r, self.keys, alerts)
-            if waiting:  # every room answered since: no card at all
-                self.sink.deliver_digest(chat_id, waiting, batch_id)
-                sent += 1
-            self.store.sent(chat_id, now_ms)
-        return sent
-
-
-class AlertLogRetention:
-    """Keeps the alert log (the alerts stream: the dashboard's 警报, reports, what each sink reads) to its last
-    `days` days (settings alert_log_days), trimming what every sink has acknowledged."""
-
-    def __init__(self, r, keys: Keys, days: int, every_ms: int = RETENTION_EVERY_MS) -> None:
-        self.r, self.keys, self.days, self.every_ms, self._next = r, keys, days, every_ms, 0
-
-    def tick(self, now_ms: int) -> int:
-        """Trim once every `every_ms` of the clock; returns how many alerts went."""
-        if now_ms < self._next:
-            return 0
-        self._next = now_ms + self.every_ms
-        gone = trim_alert_log(self.r, self.keys, now_ms, self.days)
-        if gone:
-            log.info("alert log: %d alerts older than %d days trimmed", gone, self.days)
-        return gone
+    name: str
+    sink: Sink
+    stream: str
+    group: str
+    deliver: Callable[[_Lane, list[Entry]], None]
+    backlog: SinkBacklog | None = None
+    retry: Backoff = field(default_factory=Backoff)
 
 
 class Notification:
@@ -197,149 +167,130 @@ class Notification:
         self.sinks = {spec.name: spec.build() for spec in specs}
         self.failing: dict[str, str] = {}
         self.now, self.wait = now, wait
-        self.backlogs: dict[str, SinkBacklog] = {}  # sinks whose waiting cards are bounded (Lark)
+        self.staff = StaffDirectory(self.r, self.keys)
+        self._rules = specs[0].priority if specs else DEFAULT_RULES
+        self._digests: dict[str, DigestStore] = {}
         self._fold_checked: dict[str, int] = {}
         self._delivered: set[str] = set()
-        self.digest: DigestStore | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        # Only the staff: the rooms part of the roster grows with every room and is not needed here.
-        self._roster = Roster(load_staff(self.r, self.keys))
-        self._roster_loaded = time.monotonic()
-        self._rules = PriorityRules.from_mapping(specs[0].priority if specs else None)
+        self.jobs = Scheduler(now, wait, self._stop, self.failing)
         if alert_log_days is not None:
-            self._every("alerts:retention", AlertLogRetention(self.r, self.keys, alert_log_days).tick)
-        for spec in specs:
-            if isinstance(self.sinks[spec.name], LarkSink):  # before the sink's thread can hold an alert
-                self._lark_jobs(self.sinks[spec.name], spec.threshold_minutes)
-        for spec in specs:
-            name, sink = spec.name, self.sinks[spec.name]
-            if isinstance(sink, LarkSink):
-                self.backlogs[name] = SinkBacklog(self.r, self.keys, self.keys.alerts, name, self._group(name),
-                                                  self._consumer(name), sink.settings.max_waiting)
-            self._follow(self.keys.alerts, name, partial(self._deliver_alert, sink, spec.card_lang, name))
-            if hasattr(sink, "deliver_suggestion"):
-                self._follow(self.keys.suggestions, name,
-                             lambda _sid, item, sink=sink: sink.deliver_suggestion(item))
+            self.jobs.every("alerts:retention", AlertLogRetention(self.r, self.keys, alert_log_days).tick)
+        for spec in specs:  # the jobs first: a digest store must exist before a sink thread can hold an alert
+            jobs, digest = jobs_for(self.r, self.keys, self.sinks[spec.name], spec.threshold_minutes)
+            if digest is not None:
+                self._digests[spec.name] = digest
+            for name, job in jobs:
+                self.jobs.every(name, job)
+        for name, sink in self.sinks.items():
+            group = self.keys.sink_group(name)
+            backlog = None
+            if sink.caps.max_waiting is not None:
+                backlog = SinkBacklog(self.r, self.keys, self.keys.alerts, name, group, self.keys.sink_consumer(name),
+                                      sink.caps.max_waiting)
+            self._follow(_Lane(name, sink, self.keys.alerts, group, self._deliver_alerts, backlog))
+            if sink.caps.suggestions:
+                self._follow(_Lane(name, sink, self.keys.suggestions, group, self._deliver_suggestions))
 
-    def _lark_jobs(self, sink: LarkSink, threshold_minutes: float) -> None:
-        settings = sink.settings
-        if settings.digest.enabled:
-            self.digest = DigestStore(self.r, self.keys, settings.digest.interval_minutes)
-            self._every("lark:digest", DigestFlusher(self.r, self.keys, self.digest, sink).tick)
-        if settings.leaderboard_chat:
-            self._every("lark:leaderboard", DailyLeaderboard(self.r, self.keys, sink, threshold_minutes).tick)
-        else:
-            log.info("no lark.leaderboard_chat configured: the daily leaderboard is not sent")
+    # --- delivery ----------------------------------------------------------------------------------
 
-    def _deliver_alert(self, sink: Sink, lang: str, name: str, entry_id: str, item: dict) -> None:
-        backlog = self.backlogs.get(name)
-        card = backlog.card(entry_id) if backlog is not None else None
+    def _deliver_alerts(self, lane: _Lane, batch: list[Entry]) -> None:
+        """A plain sink takes the batch at once; a bounded or digest sink one alert at a time, each
+        acknowledged with what it carried (store/folds.py)."""
+        if lane.backlog is None and lane.name not in self._digests:
+            alerts = self._prepare(lane.sink, [e.data for e in batch if e.data is not None])
+            self._with_backoff(lane, lambda: lane.sink.deliver_batch(alerts))
+            self._ack(lane, batch)
+            return
+        for entry in batch:
+            if entry.data is not None:
+                self._with_backoff(lane, lambda entry=entry: self._deliver_one(lane, entry))
+            if lane.backlog is not None:
+                lane.backlog.done(entry.id)
+            else:
+                self._ack(lane, [entry])
+
+    def _deliver_one(self, lane: _Lane, entry: Entry) -> None:
+        sink = lane.sink
+        card = lane.backlog.card(entry.id) if lane.backlog is not None else None
         if card is not None and card.is_summary:
             rooms = [line.__dict__ for line in card.rooms]
             ended = waits_ended(self.r, self.keys, [(line.room_id, line.clock_id) for line in card.rooms])
             sink.deliver_catch_up(card.team, [row | {"answered": e} for row, e in zip(rooms, ended, strict=True)],
-                                  card.folded, entry_id)
+                                  card.folded, entry.id)
             return
-        alert = self._enrich(item, lang)
-        if isinstance(sink, LarkSink):  # late after an outage, a card says when the customer was answered since
-            [ended] = waits_ended(self.r, self.keys, [(str(alert.get("room_id")), alert.get("clock_id"))])
-            alert = alert | {"answered": ended}
+        [alert] = self._prepare(sink, [entry.data])
         if card is not None:  # a room card carrying what folded into it: out at once, to every chat they named
-            sink.deliver({**alert, "targets": list(card.targets), "folded": card.folded,
-                          "earlier": list(card.earlier)})
+            sink.deliver({**alert, "targets": list(card.targets), "folded": card.folded, "earlier": list(card.earlier)})
             return
-        if not isinstance(sink, LarkSink):
-            sink.deliver(alert)
-            return
-        held = sink.digest_chat(alert) if self.digest is not None else None
+        digest = self._digests.get(lane.name)
+        held = sink.digest_chat(alert) if digest is not None else None
         if held:  # held in Redis before the other chats are tried: a retry holds it no second time
-            self.digest.hold(held, alert, self.now())
-        sink.deliver(alert, held=held)
+            digest.hold(held, alert, self.now())
+            alert = alert | {"digest_chat": held}
+        sink.deliver(alert)
 
-    def _every(self, name: str, job: Callable[[int], object]) -> None:
-        """Run `job(now)` every JOB_TICK_S on its own thread; failures back off and show in health()."""
-        def loop() -> None:
-            delay = JOB_TICK_S
-            while not self.wait(self._stop, delay):
-                try:
-                    job(self.now())
-                    if self.failing.pop(name, None) is not None:
-                        log.info("%s: working again", name)
-                    delay = JOB_TICK_S
-                except Exception as e:  # noqa: BLE001 - Lark or Redis down: try again later, never die
-                    if name not in self.failing:
-                        log.warning("%s failing (%s: %s); retrying with backoff", name, type(e).__name__, e)
-                    self.failing[name] = f"{type(e).__name__}: {e}"
-                    delay = min(MAX_BACKOFF_S, delay * 2)
+    def _deliver_suggestions(self, lane: _Lane, batch: list[Entry]) -> None:
+        for entry in batch:
+            if entry.data is not None:
+                self._with_backoff(lane, lambda entry=entry: lane.sink.deliver_suggestion(entry.data))
+        self._ack(lane, batch)
 
-        self._start(threading.Thread(target=loop, name=name, daemon=True))
+    def _prepare(self, sink: Sink, items: list[dict]) -> list[dict]:
+        """Enriched in the sink's language; with `answered` where the sink shows whether the wait ended."""
+        roster, lang = self.staff.roster(), sink.caps.lang
+        alerts = [enrich_alert(item, roster, self._rules, lang) for item in items]
+        if sink.caps.shows_answered and alerts:
+            ended = waits_ended(self.r, self.keys, [(str(a.get("room_id")), a.get("clock_id")) for a in alerts])
+            alerts = [a | {"answered": e} for a, e in zip(alerts, ended, strict=True)]
+        return alerts
 
-    def _follow(self, stream: str, name: str, deliver: Callable[[str, dict], None]) -> None:
-        ensure_group(self.r, stream, self._group(name))
-        self._start(threading.Thread(target=self._run, args=(stream, name, deliver), name=f"{stream}-{name}", daemon=True))
+    def _ack(self, lane: _Lane, batch: list[Entry]) -> None:
+        if batch:
+            self.r.xack(lane.stream, lane.group, *[e.id for e in batch])
 
-    def _start(self, thread: threading.Thread) -> None:
+    # --- the loop each lane runs -------------------------------------------------------------------
+
+    def _follow(self, lane: _Lane) -> None:
+        thread = threading.Thread(target=self._run, args=(lane,), name=f"{lane.stream}-{lane.name}", daemon=True)
         self._threads.append(thread)
         thread.start()
 
-    @staticmethod
-    def _group(name: str) -> str:
-        return f"sink:{name}"
-
-    @staticmethod
-    def _consumer(name: str) -> str:
-        return f"{name}-0"
-
-    def _enrich(self, alert: dict, lang: str = "zh") -> dict:
-        if time.monotonic() - self._roster_loaded > 30:
-            self._roster, self._roster_loaded = Roster(load_staff(self.r, self.keys)), time.monotonic()
-        return enrich_alert(alert, self._roster, self._rules, lang)
-
-    def _run(self, stream: str, name: str, deliver: Callable[[str, dict], None]) -> None:
-        r = connect(self.redis_url)
-        group, consumer = self._group(name), self._consumer(name)
-        backlog = self.backlogs.get(name) if stream == self.keys.alerts else None
-        cursor = "0"  # first whatever this sink took but never acknowledged, then new items
-        retry = _Retry()  # kept across a refold: folding does not reset the backoff
+    def _run(self, lane: _Lane) -> None:
+        count = BOUNDED_BATCH if lane.backlog is not None else BATCH
+        consumer = StreamConsumer(connect(self.redis_url), lane.stream, lane.group, self.keys.sink_consumer(lane.name),
+                                  count=count)
         while not self._stop.is_set():
             try:
-                reply = r.xreadgroup(group, consumer, {stream: cursor}, count=100,
-                                     block=None if cursor == "0" else 1000)
-                rows = [(sid, f) for _, entries in (reply or []) for sid, f in entries]
-                if cursor == "0" and not rows:
-                    cursor = ">"
-                for sid, fields in rows:
-                    if fields:
-                        self._deliver_with_backoff(name, deliver, sid, orjson.loads(fields["d"]), retry, backlog)
-                    if backlog is not None:
-                        backlog.done(sid)
-                    else:
-                        r.xack(stream, group, sid)
+                batch = consumer.read(block_ms=READ_BLOCK_MS)
+                if batch:
+                    lane.deliver(lane, batch)
             except _Stopped:
                 return
             except _Refolded:
-                cursor = "0"  # the waiting cards changed: start again from the first of them
+                consumer.rewind()  # the waiting cards changed: start again from the first of them
             except Exception:  # noqa: BLE001 - a sink thread must survive Redis restarts
-                log.exception("sink %s: reading %s failed; retrying", name, stream)
-                cursor = "0"  # what it took but did not acknowledge comes back
+                log.exception("sink %s: reading %s failed; retrying", lane.name, lane.stream)
+                consumer.rewind()  # what it took but did not acknowledge comes back
                 if self.wait(self._stop, 0.5):
                     return
 
-    def _deliver_with_backoff(self, name: str, deliver: Callable[[str, dict], None], entry_id: str, item: dict,
-                              retry: _Retry, backlog: SinkBacklog | None = None) -> None:
-        """Deliver or retry with backoff on the notifier's clock; a bounded sink folds its backlog meanwhile."""
+    def _with_backoff(self, lane: _Lane, deliver: Callable[[], None]) -> None:
+        """Deliver or retry with backoff on the notifier's clock (at least as long as the sink asks);
+        a bounded sink folds its backlog meanwhile."""
+        name, retry = lane.name, lane.retry
         while True:
-            self._wait_for_retry(name, retry, backlog)
+            self._wait_for_retry(lane)
             try:
-                deliver(entry_id, item)
+                deliver()
             except Exception as e:  # noqa: BLE001 - any failure of a sink is retried, never fatal
                 reason = f"{type(e).__name__}: {e}"
                 if name not in self.failing:
                     log.warning("sink %s failing (%s); retrying with backoff", name, reason)
                 self.failing[name] = reason
                 self.r.hsetnx(self.keys.stats, f"sink_failing:{name}", self.now() // 1000)
-                retry.failed(self.now())
+                retry.failed(self.now(), e.retry_after_s if isinstance(e, RetryLater) else None)
                 continue
             retry.succeeded()
             recovered = self.failing.pop(name, None) is not None
@@ -351,37 +302,38 @@ class Notification:
                 log.info("sink %s: delivering again", name)
             return
 
-    def _wait_for_retry(self, name: str, retry: _Retry, backlog: SinkBacklog | None) -> None:
+    def _wait_for_retry(self, lane: _Lane) -> None:
         """Until the next try is due; a bounded sink looks at its backlog every FOLD_CHECK_MS meanwhile,
         so the bound holds however long the backoff is."""
         while True:
-            if backlog is not None:
-                self._fold_if_over(name, backlog)
-            left = retry.at - self.now()
+            if lane.backlog is not None:
+                self._fold_if_over(lane)
+            left = lane.retry.at - self.now()
             if left <= 0:
                 return
             if self.wait(self._stop, min(FOLD_CHECK_MS, left) / 1000):
                 raise _Stopped
 
-    def _fold_if_over(self, name: str, backlog: SinkBacklog) -> None:
+    def _fold_if_over(self, lane: _Lane) -> None:
         """Past the bound, fold the sink's waiting cards (at most once per FOLD_CHECK_MS of its clock)."""
         now = self.now()
-        if now - self._fold_checked.get(name, -FOLD_CHECK_MS) < FOLD_CHECK_MS:
+        if now - self._fold_checked.get(lane.name, -FOLD_CHECK_MS) < FOLD_CHECK_MS:
             return
-        self._fold_checked[name] = now
-        folding = backlog.fold_if_over(partial(self._enrich, lang=self.sinks[name].settings.lang))
+        self._fold_checked[lane.name] = now
+        roster = self.staff.roster()  # folding groups by team and names owners; a card is enriched when it goes out
+        folding = lane.backlog.fold_if_over(lambda item: with_owner(item, roster))
         if folding is not None:
             log.warning("sink %s: more than %d alert cards waited; %d folded into fewer cards (none lost)",
-                        name, backlog.bound, len(folding.moves))
+                        lane.name, lane.backlog.bound, len(folding.moves))
             raise _Refolded
 
     # --- for drivers and tests -------------------------------------------------------------------
 
     def drained(self) -> bool:
         """True when every sink has taken and acknowledged every alert and suggestion so far."""
-        return all(caught_up(self.r, stream, self._group(name)) for name, sink in self.sinks.items()
+        return all(caught_up(self.r, stream, self.keys.sink_group(name)) for name, sink in self.sinks.items()
                    for stream in (self.keys.alerts, self.keys.suggestions)
-                   if stream == self.keys.alerts or hasattr(sink, "deliver_suggestion"))
+                   if stream == self.keys.alerts or sink.caps.suggestions)
 
     def received(self) -> list[tuple[str, int, float]]:
         sink = self.sinks.get("null")
@@ -398,8 +350,12 @@ class Notification:
         """Stop every thread; whatever a sink had not acknowledged is delivered by the next notifier."""
         self._stop.set()
         deadline = time.monotonic() + timeout_s
-        for thread in self._threads:
+        threads = self._threads + self.jobs.threads
+        for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        if not any(thread.is_alive() for thread in threads):  # a sink still in use stays open
+            for sink in self.sinks.values():
+                sink.close()
 
 
 @ray.remote(max_restarts=-1, max_task_retries=-1, max_concurrency=4)

@@ -1,4 +1,9 @@
-"""The composition root: Redis, Ray and the actors, wired together for replay, demo, run and bench."""
+"""The actor system: Ray, the actors and the driver's handle on them, for replay, demo, run and bench.
+
+It is handed what it runs on (settings, the validated escalation policy, the Redis URL) by the
+composition root, cli/bootstrap.py, and loads nothing itself: every actor gets the same policy and
+the same Redis the rest of the service sees.
+"""
 from __future__ import annotations
 
 import logging
@@ -9,20 +14,21 @@ from datetime import date
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from actors import actor_name
-from actors.ingest import IngestActor
-from actors.nlp import NlpActor
-from actors.notifier import NotifierActor, SinkSpec
-from actors.shard import ShardActor
-from actors.supervisor import SupervisorActor
-from config.settings import Settings, load_policy
-from core.messages import Message, Order
-from core.roster import Roster
-from store.inbox import Inbox
-from store.keys import Keys
-from store.redis import connect, ensure_embedded
-from store.report import build_report
-from store.state import NLP_GROUP, caught_up, save_roster
+from sales_assistant.actors import actor_name
+from sales_assistant.actors.ingest import IngestActor
+from sales_assistant.actors.nlp import NlpActor
+from sales_assistant.actors.notifier import NotifierActor, SinkSpec
+from sales_assistant.actors.shard import ShardActor
+from sales_assistant.actors.supervisor import SupervisorActor
+from sales_assistant.config.settings import Settings
+from sales_assistant.core.messages import Message, Order
+from sales_assistant.core.roster import Roster
+from sales_assistant.policies.escalation import Policy
+from sales_assistant.store.inbox import Inbox
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.redis import connect
+from sales_assistant.store.report import build_report
+from sales_assistant.store.state import NLP_GROUP, caught_up, save_roster
 
 log = logging.getLogger("sales_assistant.pipeline")
 SHARD_CPUS = 0.001  # see Pipeline._start_shards; 1,000 shards ask for one CPU in all
@@ -68,17 +74,18 @@ def misplaced(placement: list[dict], landed: list[str], alive: set[str]) -> list
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, clock: str, sinks: list[SinkSpec], consume: bool = False) -> None:
-        """`clock`: "virtual" (event time; replay, tests) or "wall" (live). `consume`: the ingest
-        reads the inbox by itself (the service) instead of being pumped by the driver."""
+    def __init__(self, settings: Settings, policy: Policy, redis_url: str, clock: str, sinks: list[SinkSpec],
+                 consume: bool = False) -> None:
+        """`redis_url`: a Redis that answers (cli/bootstrap.py starts the embedded one). `clock`: "virtual"
+        (event time; replay, tests) or "wall" (live). `consume`: the ingest reads the inbox by itself (the
+        service) instead of being pumped by the driver."""
         if clock not in ("virtual", "wall"):
             raise ValueError(f"clock must be 'virtual' or 'wall', not {clock!r}")
-        self.settings, self.clock, self.sink_specs, self.consume = settings, clock, sinks, consume
-        self.redis_url = settings.redis_url or ensure_embedded(settings.data_dir)
-        self.r = connect(self.redis_url)
+        self.settings, self.policy, self.clock, self.sink_specs, self.consume = settings, policy, clock, sinks, consume
+        self.redis_url = redis_url
+        self.r = connect(redis_url)
         self.keys = Keys(settings.namespace)
         self.inbox = Inbox(self.r, self.keys, settings.max_backlog)
-        self.policy = load_policy(settings.policy_file)
         self.actors: dict[str, object] = {}
 
     def load_roster(self, roster: Roster, overwrite_rooms: bool) -> None:
@@ -90,7 +97,7 @@ class Pipeline:
         # Where the shards go on a cluster (settings `placement`, `shard_labels`); one node: all there.
         shards = self._start_shards()
         supervisor = SupervisorActor.options(name=actor_name(ns, "supervisor"), num_cpus=0).remote(
-            url, ns, self.policy.model_dump(mode="json"), self.clock)
+            url, ns, self.policy, self.clock)
         notifier = NotifierActor.options(name=actor_name(ns, "notifier"), num_cpus=0).remote(
             url, ns, self.sink_specs, alert_log_days=s.alert_log_days)
         nlp = None
@@ -152,8 +159,8 @@ class Pipeline:
         return False
 
     def report(self, first: date, last: date, now_ms: int | None = None) -> dict:
-        return build_report(self.r, self.keys, first, last, self.settings.timezone, self.settings.over_threshold_minutes,
-                            now_ms)
+        s = self.settings
+        return build_report(self.r, self.keys, first, last, s.timezone, s.over_threshold_minutes, now_ms)
 
     def stop(self) -> None:
         for actor in self.actors.values():

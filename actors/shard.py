@@ -6,20 +6,30 @@ from collections import defaultdict
 
 import ray
 
-from actors import settle_heap
-from core.messages import CancelClock, Message, MessageType, Reassign, Snooze
-from core.room import ClockStopped, Episode, Rejection, Room
-from core.roster import RoomInfo, Roster, Speaker
-from core.timeutil import day_of, hour_of
-from store.inbox import KIND_CANCEL, KIND_MESSAGE, KIND_REASSIGN, KIND_SNOOZE
-from store.keys import Keys
-from store.redis import connect
-from store.state import commit_shard_batch, load_roster, load_shard_rooms, record_rejections, shard_of
+from sales_assistant.actors import settle_heap
+from sales_assistant.core.messages import MessageType
+from sales_assistant.core.room import ClockStopped, Episode, Rejection, Room
+from sales_assistant.core.roster import RoomInfo, Roster, Speaker
+from sales_assistant.core.timeutil import day_of, hour_of
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.redis import connect
+from sales_assistant.store.state import commit_shard_batch, load_roster, load_shard_rooms, record_rejections, shard_of
+from sales_assistant.store.wire import (
+    KIND_CANCEL,
+    KIND_MESSAGE,
+    KIND_REASSIGN,
+    KIND_SNOOZE,
+    MessageRow,
+    RecentRow,
+    ShardEntry,
+    StaffTextRow,
+)
 
 log = logging.getLogger("sales_assistant.shard")
 
 STAFF_SPEAKERS = frozenset({Speaker.OWNER, Speaker.EMPLOYEE})
 RECENT_TEXT_CHARS = 500  # the dashboard shows recent messages; a whole essay is not needed there
+APPLY_ORDER = {KIND_CANCEL: Room.cancel, KIND_REASSIGN: Room.reassign, KIND_SNOOZE: Room.snooze}
 
 
 class RoomShard:
@@ -39,8 +49,9 @@ class RoomShard:
         self._last_seq: int | None = None  # the last entry of the batch applied last
         self._ahead_of_redis = False  # a batch failed before its commit: memory ran ahead of Redis
 
-    def apply(self, entries: list[tuple[int, str, list]], after: int | None = None) -> dict[str, int]:
-        """Apply (seq, kind, body) entries in order; persist everything they changed; return counts.
+    def apply(self, entries: list[ShardEntry], after: int | None = None) -> dict[str, int]:
+        """Apply the entries (a store.wire.ShardBatch from the ingest) in order; persist everything they
+        changed; return counts.
 
         Rooms skip what they have already seen, so a batch must never overtake an earlier one that
         was not applied. Two things would let it: Ray retries the calls of a shard that died in any
@@ -50,9 +61,9 @@ class RoomShard:
         that is the batch it applied last. `after=None` starts a chain: the batch begins at the
         oldest entry for this shard not acknowledged (the ingest's first batch for it since a
         restart or failure). A refused batch makes the ingest resend everything from there; the
-        shard reloads its rooms first if its memory may be ahead of Redis. (Being "in step" alone
-        was not enough: a chain start retried after a restart let the batch after a refused one
-        overtake it, and the chaos run lost 72 of 20,000 messages.)"""
+        shard reloads its rooms first if its memory may be ahead of Redis. (Being "in step" alone is
+        not enough: a chain start retried after a restart would let the batch after a refused one
+        overtake it.)"""
         if after is not None and (not self._in_step or after != self._last_seq):
             raise RuntimeError(f"shard {self.shard_id}: out of step; waiting for the oldest unacknowledged entries")
         if self._ahead_of_redis:
@@ -61,55 +72,47 @@ class RoomShard:
         self._in_step, self._ahead_of_redis = False, True
         counts = self._apply(entries)
         self._in_step, self._ahead_of_redis = True, False
-        self._last_seq = entries[-1][0] if entries else self._last_seq
+        self._last_seq = entries[-1].seq if entries else self._last_seq
         return counts
 
-    def _apply(self, entries: list[tuple[int, str, list]]) -> dict[str, int]:
+    def _apply(self, entries: list[ShardEntry]) -> dict[str, int]:
         touched: dict[str, Room] = {}
         counts: dict[tuple[str, str, Speaker], int] = defaultdict(int)
         episodes: list[tuple[str, Episode]] = []
         events: list = []
         stats: dict[str, int] = defaultdict(int)
         rejected: list[dict] = []
-        staff_texts: list[list] = []
-        recent: dict[str, list[list]] = defaultdict(list)
+        staff_texts: list[StaffTextRow] = []
+        recent: dict[str, list[RecentRow]] = defaultdict(list)
         hourly: dict[tuple[str, int, Speaker], int] = defaultdict(int)
-        for seq, kind, body in entries:
-            if kind == KIND_MESSAGE:
-                msg = Message.from_wire(body)
+        for entry in entries:
+            row = entry.row
+            if entry.kind == KIND_MESSAGE:
+                msg = row.message()
                 room = self._room(msg.room_id, msg.room_topic)
-                outcome = room.handle(msg, self.roster.role_of(msg.sender_id), seq)
-            elif kind == KIND_CANCEL:
-                room = self._room(body[0], None)
-                outcome = room.cancel(CancelClock.from_wire(body), seq)
-            elif kind == KIND_REASSIGN:
-                room = self._room(body[0], None)
-                outcome = room.reassign(Reassign.from_wire(body), seq)
-            elif kind == KIND_SNOOZE:
-                room = self._room(body[0], None)
-                outcome = room.snooze(Snooze.from_wire(body), seq)
+                outcome = room.handle(msg, self.roster.role_of(msg.sender_id), entry.seq)
             else:
-                stats["rejected:unknown_kind"] += 1
-                continue
+                room = self._room(row.room_id, None)
+                outcome = APPLY_ORDER[entry.kind](room, row.order(), entry.seq)
             if outcome.rejected is Rejection.DUPLICATE:
                 stats["redelivered"] += 1
                 continue
             touched[room.room_id] = room
             if outcome.rejected is not None:
                 stats[f"rejected:{outcome.rejected.value}"] += 1
-                rejected.append({"reason": outcome.rejected.value, "room_id": room.room_id, "message_id": body[0],
-                                 "timestamp": body[4] if kind == KIND_MESSAGE else body[2]})
+                rejected.append({"reason": outcome.rejected.value, "room_id": room.room_id,
+                                 "message_id": row.id if isinstance(row, MessageRow) else None, "timestamp": row.ts})
                 continue
             if outcome.speaker is not None:
-                day = day_of(body[4], self.tz)
+                day = day_of(msg.ts, self.tz)
                 counts[(day, room.room_id, outcome.speaker)] += 1
-                hourly[(day, hour_of(body[4], self.tz), outcome.speaker)] += 1
+                hourly[(day, hour_of(msg.ts, self.tz), outcome.speaker)] += 1
                 stats["applied"] += 1
-                recent[room.room_id].append([msg.ts, msg.sender_id, msg.sender_name, outcome.speaker.value,
-                                             msg.text[:RECENT_TEXT_CHARS], msg.type, msg.closing, msg.id])
+                recent[room.room_id].append(RecentRow(msg.ts, msg.sender_id, msg.sender_name, outcome.speaker.value,
+                                                      msg.text[:RECENT_TEXT_CHARS], msg.type, msg.closing, msg.id))
                 if self.check_staff and outcome.speaker in STAFF_SPEAKERS and msg.text and msg.type == MessageType.TEXT:
-                    staff_texts.append([msg.id, room.room_id, msg.sender_id, msg.sender_name, room.owner_id,
-                                        room.topic, msg.text, msg.ts])
+                    staff_texts.append(StaffTextRow(msg.id, room.room_id, msg.sender_id, msg.sender_name, room.owner_id,
+                                                    room.topic, msg.text, msg.ts))
             if outcome.event is not None:
                 events.append(outcome.event)
                 if isinstance(outcome.event, ClockStopped):

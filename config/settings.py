@@ -1,25 +1,35 @@
 """Application settings: config/app.yaml (or the file SA_CONFIG names), overridden by environment
 variables (SA_*, with __ for nesting, plus REDIS_URL and RAY_ADDRESS). A bad value fails at start
-with the field named."""
+with the field named.
+
+The settings are typed end to end and validated once, at start-up: the priority weights
+(config/priority_file.py) with the rest, the escalation policy by `load_policy` (config/policy.yaml
+unless `policy_file` names another). The service's time zone is `timezone` here, its one home;
+everything that shows or buckets a time receives it from these settings.
+"""
 from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
-from connectors.lark import LarkSettings
-from core.roster import RosterFile
-from policies.escalation import SEED_LADDER, PolicyFile
-from policies.priority import PriorityRules
+from sales_assistant.config.policy_file import PolicyFile
+from sales_assistant.config.priority_file import PriorityFile
+from sales_assistant.config.roster_file import RosterFile
+from sales_assistant.connectors.lark import LarkSettings
+from sales_assistant.core.timeutil import known_zone
+from sales_assistant.policies.escalation import Policy
+from sales_assistant.policies.priority import PriorityRules
 
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG = CONFIG_DIR / "app.yaml"
-DEFAULT_POLICY = CONFIG_DIR / "policy.yaml"
+DEFAULT_POLICY = CONFIG_DIR / "policy.yaml"  # the built-in ladder: the one place it is written down
 
 
 class ConfigError(ValueError):
@@ -38,8 +48,8 @@ class HttpSettings(BaseModel):
 
 class NlpSettings(BaseModel):
     check_staff: bool = True  # typo and phrasing checks on what staff write, suggestions to the rep
-    typo_model: Literal["ngram", "ngram-docs", "ngram-mixed", "ngram+mlm", "ngram-docs+mlm", "ngram-mixed+mlm",
-                        "kenlm-csc"] = "ngram+mlm"  # models/typo: which corrector
+    typo_model: Literal["ngram", "ngram-docs", "ngram-mixed", "ngram+mlm", "ngram-docs+mlm",
+                        "ngram-mixed+mlm"] = "ngram+mlm"  # models/typo: which corrector
     lm_path: Path | None = None  # character LM (ARPA); None: the corpus LM, built once and cached
     domain_words: list[str] = []  # product and company names the typo check must never "correct"
 
@@ -59,7 +69,7 @@ class Settings(BaseSettings):
     shard_labels: dict[str, str] = {}
     batch_size: int = Field(500, ge=1, le=10_000)
     max_backlog: int = Field(2_000_000, ge=1000)
-    timezone: str = "Asia/Shanghai"
+    timezone: str = "Asia/Shanghai"  # IANA name: business days, hours, and every time a person reads
     over_threshold_minutes: float = Field(2.0, gt=0)
     # The alert log (dashboard 警报, reports, `/api/alerts`) keeps this many days; older alerts every sink has
     # acknowledged are trimmed (actors/notifier.py: AlertLogRetention).
@@ -76,15 +86,25 @@ class Settings(BaseSettings):
     ingest_token: SecretStr | None = None
     api_token: SecretStr | None = None  # a manager-level token for scripts; users' own tokens come from `users token`
     session_secret: SecretStr | None = None  # signs dashboard sessions; unset: a random one kept in Redis
-    priority: dict[str, Any] = {}  # policies/priority.py weights and word lists; empty: the defaults
+    priority: PriorityFile = PriorityFile()  # policies/priority.py weights and word lists; keys left out: defaults
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                    file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _YamlSource(settings_cls))
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        return known_zone(name)
+
     def alerts_path(self) -> Path:
         return self.alerts_jsonl or self.data_dir / "alerts.jsonl"
+
+    @property
+    def priority_rules(self) -> PriorityRules:
+        """The validated `priority:` section as the domain's rules."""
+        return self.priority.to_rules()
 
 
 class _YamlSource(PydanticBaseSettingsSource):
@@ -134,20 +154,20 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(f"environment: {e}; lists and mappings must be JSON, e.g. SA_SINKS='[\"console\"]'") from None
 
 
-def load_policy(path: Path | None) -> PolicyFile:
-    if path is None:
-        return PolicyFile.model_validate({"pre_sales": SEED_LADDER, "after_sales": SEED_LADDER})
+def load_policy(path: Path | None) -> Policy:
+    """The escalation policy file `path`, or with None the built-in one (config/policy.yaml), validated
+    into the domain's Policy: what the supervisor and the workspace receive, never re-read or re-checked."""
+    path = DEFAULT_POLICY if path is None else path
     try:
-        return PolicyFile.model_validate(read_mapping(path))
+        return PolicyFile.model_validate(read_mapping(path)).to_policy()
     except ValidationError as e:
         raise explain(e, str(path)) from None
 
 
-def load_priority(settings: Settings) -> PriorityRules:
-    try:
-        return PriorityRules.from_mapping(settings.priority)
-    except ValidationError as e:
-        raise ConfigError(f"{os.environ.get('SA_CONFIG', str(DEFAULT_CONFIG))}: priority: {e}") from None
+@lru_cache(maxsize=1)
+def default_policy() -> Policy:
+    """The built-in ladder (config/policy.yaml), read once."""
+    return load_policy(None)
 
 
 def load_roster_file(path: Path) -> RosterFile:

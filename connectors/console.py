@@ -4,16 +4,16 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from core.timeutil import iso
+from sales_assistant.core import levels
+from sales_assistant.core.timeutil import iso
 
-LEVEL_STYLE = {"green": "bold green", "yellow": "bold yellow", "orange": "bold dark_orange",
-               "red": "bold red", "purple": "bold magenta", "grey": "bold grey50"}
-LEVEL_ZH = {"green": "绿", "yellow": "黄", "orange": "橙", "red": "红", "purple": "紫", "grey": "灰"}
 TARGET_ZH = {"private": "私人群", "public": "公共群"}
 
 
-def alert_line(alert: dict, lang: str = "zh", tz: str = "Asia/Shanghai") -> Text:
+def alert_line(alert: dict, lang: str, tz: str) -> Text:
     level = alert["level"]
+    known = levels.parse(level)
+    style = f"bold {levels.LEVELS[known].terminal}" if known else "bold"
     at = iso(alert["at"], tz)[11:16]
     owner = alert.get("owner_name") or alert.get("owner_id")
     room = alert.get("topic") or alert["room_id"]
@@ -22,12 +22,12 @@ def alert_line(alert: dict, lang: str = "zh", tz: str = "Asia/Shanghai") -> Text
         text = text[:40] + "…"
     line = Text()
     if lang == "zh":
-        line.append(f"● {LEVEL_ZH.get(level, level)}色警报 ", style=LEVEL_STYLE.get(level, "bold"))
+        line.append(f"● {levels.label(level, 'zh')}警报 ", style=style)
         targets = "+".join(TARGET_ZH[t] for t in alert["targets"])
         line.append(f"{at} {room} · 负责人 {owner or '无负责人'} · 已等待 {alert['waited_minutes']} 分钟 → {targets}")
         line.append(f" · 客户: {text}", style="dim")
     else:
-        line.append(f"● {level} alert ", style=LEVEL_STYLE.get(level, "bold"))
+        line.append(f"● {levels.label(level, 'en')} alert ", style=style)
         line.append(f"{at} {room} · owner {owner or 'unassigned'} · waited {alert['waited_minutes']} min → "
                     f"{'+'.join(alert['targets'])}")
         line.append(f" · customer: {text}", style="dim")

@@ -4,6 +4,11 @@ The card is built by a pure function so it can be tested without the network. Th
 shell over lark-oapi: it resolves chats, sends once per chat with a deterministic `uuid` (Lark drops a
 second message with the same uuid within an hour, so a resend after a crash does not double-post) and
 raises `DeliveryError` on any failure. Retries and backoff belong to the notifier, not here.
+
+It keeps to Lark's documented limits for sending messages (im/v1/messages: 50 a second and 1000 a minute
+per app; 5 a second into one chat, shared by the bots in it): `SendPacer` spaces the sends, and a send
+Lark still refuses as too frequent (HTTP 429, code 99991400, or the message service's 11232 / 230020)
+raises a `DeliveryError` carrying Lark's `x-ogw-ratelimit-reset`, which the notifier waits out.
 """
 from __future__ import annotations
 
@@ -11,26 +16,26 @@ import hashlib
 import json
 import logging
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from core.timeutil import zone
+from sales_assistant.connectors.sinks import Capabilities, RetryLater, Sink
+from sales_assistant.core import levels
+from sales_assistant.core.timeutil import known_zone, zone
 
 if TYPE_CHECKING:  # lark_oapi takes seconds to import (it loads every Lark service): only the sink pays
     import lark_oapi
 
 log = logging.getLogger(__name__)
 
-BUSINESS_TZ = "Asia/Shanghai"
 LAST_TEXT_LIMIT = 200
 NAME_LIMIT = 64
 WHY_LIMIT = 300
-
-# Alert levels are Lark header templates of the same name; an unknown level is shown loud.
-LEVEL_TEMPLATES = {level: level for level in ("green", "yellow", "orange", "red", "purple", "grey")}
-UNKNOWN_LEVEL_TEMPLATE = "red"
 
 # The 稍后提醒 buttons: minutes a rep can push the next alert back by.
 SNOOZE_MINUTES = (10, 30, 60)
@@ -39,13 +44,23 @@ CARD_ACTIONS = ("cancel", "take_over", "snooze")
 # Lark codes meaning "this tenant_access_token is no good"; lark-oapi would keep serving it from its cache.
 TOKEN_INVALID_CODES = frozenset({99991661, 99991663, 99991664, 99991665, 99991666, 99991668})
 
+# Lark's limits for im/v1/messages (open.feishu.cn "frequency control"; the send-message page): per app
+# 50 a second and 1000 a minute, reaching either one is limited; per chat 5 a second.
+APP_SENDS_PER_SECOND = 50
+APP_SENDS_PER_MINUTE = 1000
+CHAT_SENDS_PER_SECOND = 5
+# Codes of a refused-as-too-frequent send: the gateway's (with HTTP 429, or 400 on older APIs), the message
+# service's per app, and its per chat.
+RATE_LIMIT_CODES = frozenset({99991400, 11232, 230020})
+RATE_LIMIT_RESET_HEADER = "x-ogw-ratelimit-reset"  # seconds until the limit's window frees
+RATE_LIMITED_RETRY_S = 1.0  # when Lark limits a send without saying for how long
+PACE_SLEEP_MAX_S = 1.0  # a longer wait for a turn is handed back to the notifier, which folds meanwhile
+
 _TEXTS: dict[str, dict[str, Any]] = {
     "zh": {
+        "lang": "zh",
         "title": "{level}提醒 · 客户已等待 {minutes} 分钟",
         "answered": "（此后已回复或已处理）",
-        "levels": {
-            "green": "绿色", "yellow": "黄色", "orange": "橙色", "red": "红色", "purple": "紫色", "grey": "灰色",
-        },
         "room": "群聊",
         "owner": "负责人",
         "unassigned": "无负责人",
@@ -53,7 +68,7 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "minutes": "{minutes} 分钟",
         "stage": "阶段",
         "stages": {"pre_sales": "售前", "after_sales": "售后"},
-        "at": "超时时刻（北京时间）",
+        "at": "超时时刻（{tz}）",
         "customer": "客户",
         "unknown_customer": "未知客户",
         "last_text": "客户最后一条消息",
@@ -96,11 +111,9 @@ _TEXTS: dict[str, dict[str, Any]] = {
         },
     },
     "en": {
+        "lang": "en",
         "title": "{level} alert · customer waiting {minutes} min",
         "answered": " (answered or handled since)",
-        "levels": {
-            "green": "Green", "yellow": "Yellow", "orange": "Orange", "red": "Red", "purple": "Purple", "grey": "Grey",
-        },
         "room": "Room",
         "owner": "Owner",
         "unassigned": "unassigned",
@@ -108,7 +121,7 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "minutes": "{minutes} min",
         "stage": "Stage",
         "stages": {"pre_sales": "Pre-sales", "after_sales": "After-sales"},
-        "at": "Overdue since (Asia/Shanghai)",
+        "at": "Overdue since ({tz})",
         "customer": "Customer",
         "unknown_customer": "unknown customer",
         "last_text": "Customer's last message",
@@ -155,15 +168,13 @@ _TEXTS: dict[str, dict[str, Any]] = {
 }
 
 
-AlertLevel = Literal["green", "yellow", "orange", "red", "purple", "grey"]
-
-
 class DigestSettings(BaseModel):
     """Batch the lower levels into one card per rep per interval; the rest still go out at once."""
 
     enabled: bool = False
     interval_minutes: int = Field(30, ge=1, le=24 * 60)
-    immediate_levels: list[AlertLevel] = ["orange", "red", "purple", "grey"]
+    immediate_levels: list[levels.Level] = [levels.Level.ORANGE, levels.Level.RED, levels.Level.PURPLE,
+                                            levels.Level.GREY]
 
 
 class LarkSettings(BaseModel):
@@ -182,28 +193,26 @@ class LarkSettings(BaseModel):
     # The daily leaderboard: one card to this chat at this local time; no chat, no leaderboard.
     leaderboard_chat: str = ""
     leaderboard_time: str = Field("22:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    leaderboard_tz: str = BUSINESS_TZ
+    leaderboard_tz: str | None = None  # None: the service's `timezone`, which every card's times are shown in
     digest: DigestSettings = DigestSettings()
     # Alert cards that may wait for Lark while it fails; past it they fold (policies/backlog.py), none is lost.
     max_waiting: int = Field(200, ge=10, le=100_000)
 
     @field_validator("leaderboard_tz")
     @classmethod
-    def _known_zone(cls, name: str) -> str:
-        try:
-            zone(name)
-        except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
-            raise ValueError(f"unknown time zone {name!r} (an IANA name such as Asia/Shanghai)") from None
-        return name
+    def _known_zone(cls, name: str | None) -> str | None:
+        return None if name is None else known_zone(name)
 
 
-class DeliveryError(Exception):
-    """A card did not reach Lark. Safe to retry: every send carries the same idempotency key."""
+class DeliveryError(RetryLater):
+    """A card did not reach Lark. Safe to retry: every send carries the same idempotency key.
+    `retry_after_s`: Lark (or the pacer) said when the next try may go."""
 
     def __init__(
-        self, message: str, *, chat_id: str | None = None, code: int | None = None, lark_answered: bool = False
+        self, message: str, *, chat_id: str | None = None, code: int | None = None, lark_answered: bool = False,
+        retry_after_s: float | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, retry_after_s)
         self.chat_id = chat_id
         self.code = code  # Lark's error code when it gave one
         self.lark_answered = lark_answered  # False: timeout, refused, gateway page, no token
@@ -218,8 +227,15 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def local_time(at_ms: int) -> str:
-    return datetime.fromtimestamp(at_ms / 1000, zone(BUSINESS_TZ)).strftime("%Y-%m-%d %H:%M:%S")
+def local_time(at_ms: int, tz: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A moment as the card shows it, in the service's time zone (settings.timezone)."""
+    return datetime.fromtimestamp(at_ms / 1000, zone(tz)).strftime(fmt)
+
+
+def level_name(level: object, t: dict[str, Any]) -> str:
+    """A level's label (core/levels.py); English cards start lines with it, so it is capitalised."""
+    name = levels.label(level, t["lang"])
+    return name[:1].upper() + name[1:] if t["lang"] == "en" else name
 
 
 def _plain(content: str) -> dict[str, str]:
@@ -232,8 +248,8 @@ def _field(label: str, value: str) -> dict[str, Any]:
     return {"is_short": True, "text": _plain(f"{label}：{value}")}
 
 
-def build_alert_card(alert: dict, lang: str = "zh", *, note: str | None = None, buttons: bool = True) -> dict:
-    """The interactive card (msg_type "interactive") for one alert; Chinese unless lang == "en".
+def build_alert_card(alert: dict, lang: str = "zh", *, tz: str, note: str | None = None, buttons: bool = True) -> dict:
+    """The interactive card (msg_type "interactive") for one alert; Chinese unless lang == "en"; times in `tz`.
 
     `note` says who acted on it (see `action_note`); `buttons` off once nothing is left to do. An alert
     whose wait ended before the card could go out (`answered`, after a Lark outage) says so, in grey,
@@ -250,7 +266,7 @@ def build_alert_card(alert: dict, lang: str = "zh", *, note: str | None = None, 
     customer = clip(alert.get("customer_name") or t["unknown_customer"], NAME_LIMIT)
     last_text = clip(alert.get("last_text") or "", LAST_TEXT_LIMIT) or t["empty_text"]
     stage = t["stages"].get(alert.get("stage"), str(alert.get("stage", "")))
-    title = t["title"].format(level=t["levels"].get(level, level), minutes=minutes)
+    title = t["title"].format(level=level_name(level, t), minutes=minutes)
     answered = bool(alert.get("answered"))
     if answered:
         title += t["answered"]
@@ -260,7 +276,7 @@ def build_alert_card(alert: dict, lang: str = "zh", *, note: str | None = None, 
         _field(t["owner"], owner),
         _field(t["waited"], t["minutes"].format(minutes=minutes)),
         _field(t["stage"], stage),
-        _field(t["at"], local_time(int(alert["at"]))),
+        _field(t["at"].format(tz=tz), local_time(int(alert["at"]), tz)),
         _field(t["customer"], customer),
     ]
     if alert.get("priority_why"):
@@ -271,7 +287,7 @@ def build_alert_card(alert: dict, lang: str = "zh", *, note: str | None = None, 
         {"tag": "div", "text": _plain(f"{t['last_text']}：\n{last_text}")},
     ]
     if alert.get("folded"):
-        elements.append({"tag": "div", "text": _plain(_earlier_text(alert, t))})
+        elements.append({"tag": "div", "text": _plain(_earlier_text(alert, t, tz))})
     if note:
         elements.append({"tag": "note", "elements": [_plain(note)]})
     if buttons:
@@ -280,22 +296,18 @@ def build_alert_card(alert: dict, lang: str = "zh", *, note: str | None = None, 
     return {
         # update_multi: a shared card, so an update after a button press shows to everyone in the chat.
         "config": {"wide_screen_mode": True, "update_multi": True},
-        "header": {"template": "grey" if answered else LEVEL_TEMPLATES.get(level, UNKNOWN_LEVEL_TEMPLATE),
+        "header": {"template": levels.colour(levels.Level.GREY if answered else level),
                    "title": _plain(title)},
         "elements": elements,
     }
 
 
-def _hhmm(at_ms: int) -> str:
-    return datetime.fromtimestamp(at_ms / 1000, zone(BUSINESS_TZ)).strftime("%H:%M")
-
-
-def _earlier_text(alert: dict, t: dict[str, Any]) -> str:
+def _earlier_text(alert: dict, t: dict[str, Any], tz: str) -> str:
     """The alerts folded into this card while Lark was unreachable: how many, and the latest of them."""
     e = t["earlier"]
     n, shown = int(alert["folded"]), list(alert.get("earlier") or ())
-    lines = [e["line"].format(level=t["levels"].get(str(a.get("level")), str(a.get("level"))),
-                              minutes=int(a.get("waited_minutes") or 0), time=_hhmm(int(a.get("at") or 0)))
+    lines = [e["line"].format(level=level_name(a.get("level"), t), minutes=int(a.get("waited_minutes") or 0),
+                              time=local_time(int(a.get("at") or 0), tz, "%H:%M"))
              for a in shown]
     if n > len(shown):
         lines.insert(0, e["more"].format(n=n - len(shown)))
@@ -305,22 +317,21 @@ def _earlier_text(alert: dict, t: dict[str, Any]) -> str:
 CATCH_UP_ROOMS = 30  # lines on a catch-up card; the rest are counted
 
 
-def build_catch_up_card(rooms: list[dict], alerts: int, lang: str = "zh") -> dict:
+def build_catch_up_card(rooms: list[dict], alerts: int, lang: str = "zh", *, tz: str) -> dict:
     """One card for the rooms folded together while Lark was unreachable (policies/backlog.py): a line
     per room, oldest first, with its worst level, longest wait and how many alerts it stands for; a room
     whose wait ended before the card went out (`answered`) is marked."""
     t = _TEXTS["en" if lang == "en" else "zh"]
     c = t["catch_up"]
-    top = max((str(r.get("level")) for r in rooms), key=lambda lv: list(LEVEL_TEMPLATES).index(lv)
-              if lv in LEVEL_TEMPLATES else -1, default="")
+    top = levels.highest(r.get("level") for r in rooms)
     lines = []
     for row in rooms[:CATCH_UP_ROOMS]:
-        level = str(row.get("level"))
         lines.append(c["line"].format(
             room=clip(row.get("topic") or str(row.get("room_id", "")), NAME_LIMIT),
             owner=clip(row.get("owner_name") or row.get("owner_id") or t["unassigned"], NAME_LIMIT),
-            level=t["levels"].get(level, level), minutes=int(row.get("waited_minutes") or 0),
-            first=_hhmm(int(row["first_at"])), last=_hhmm(int(row["last_at"])), alerts=int(row["alerts"]))
+            level=level_name(row.get("level"), t), minutes=int(row.get("waited_minutes") or 0),
+            first=local_time(int(row["first_at"]), tz, "%H:%M"), last=local_time(int(row["last_at"]), tz, "%H:%M"),
+            alerts=int(row["alerts"]))
             + (t["answered"] if row.get("answered") else ""))
     if len(rooms) > CATCH_UP_ROOMS:
         lines.append(c["more"].format(n=len(rooms) - CATCH_UP_ROOMS))
@@ -328,8 +339,7 @@ def build_catch_up_card(rooms: list[dict], alerts: int, lang: str = "zh") -> dic
         lines.append(c["answered"].format(n=answered))
     return {
         "config": {"wide_screen_mode": True},
-        "header": {"template": LEVEL_TEMPLATES.get(top, UNKNOWN_LEVEL_TEMPLATE),
-                   "title": _plain(c["title"].format(n=alerts, rooms=len(rooms)))},
+        "header": {"template": levels.colour(top), "title": _plain(c["title"].format(n=alerts, rooms=len(rooms)))},
         "elements": [{"tag": "div", "text": _plain("\n".join(lines))},
                      {"tag": "note", "elements": [_plain(c["note"])]}],
     }
@@ -352,27 +362,23 @@ def _buttons(alert: dict, t: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def action_note(action: str, name: str, at_ms: int, lang: str = "zh", tz: str = BUSINESS_TZ,
-                minutes: int | None = None) -> str:
+def action_note(action: str, name: str, at_ms: int, lang: str, tz: str, minutes: int | None = None) -> str:
     """Who did what to the alert, and when: "张三 已处理 · 11-20 15:32"."""
     t = _TEXTS["en" if lang == "en" else "zh"]
     did = t["done"][action].format(name=clip(name, NAME_LIMIT), minutes=minutes)
-    return f"{did} · {datetime.fromtimestamp(at_ms / 1000, zone(tz)).strftime('%m-%d %H:%M')}"
+    return f"{did} · {local_time(at_ms, tz, '%m-%d %H:%M')}"
 
 
-def build_digest_card(alerts: list[dict], lang: str = "zh", interval_minutes: int = 30) -> dict:
+def build_digest_card(alerts: list[dict], lang: str = "zh", interval_minutes: int = 30, *, tz: str) -> dict:
     """One card for a rep's held lower-level alerts: a line per room, with what the customer wrote."""
     t = _TEXTS["en" if lang == "en" else "zh"]
     d = t["digest"]
-    order = list(LEVEL_TEMPLATES)
-    top = max((str(a.get("level", "")) for a in alerts), key=lambda lv: order.index(lv) if lv in order else -1,
-              default="")
+    top = levels.highest(a.get("level") for a in alerts)
     elements: list[dict[str, Any]] = []
     for alert in alerts:
-        level = str(alert.get("level", ""))
         room = clip(alert.get("topic") or str(alert.get("room_id", "")), NAME_LIMIT)
-        at = datetime.fromtimestamp(int(alert["at"]) / 1000, zone(BUSINESS_TZ)).strftime("%H:%M")
-        line = d["line"].format(level=t["levels"].get(level, level), room=room, time=at,
+        at = local_time(int(alert["at"]), tz, "%H:%M")
+        line = d["line"].format(level=level_name(alert.get("level"), t), room=room, time=at,
                                 minutes=int(alert.get("waited_minutes", 0)))
         customer = clip(alert.get("customer_name") or t["unknown_customer"], NAME_LIMIT)
         said = clip(alert.get("last_text") or "", LAST_TEXT_LIMIT) or t["empty_text"]
@@ -380,8 +386,7 @@ def build_digest_card(alerts: list[dict], lang: str = "zh", interval_minutes: in
     elements.append({"tag": "note", "elements": [_plain(d["note"].format(interval=interval_minutes))]})
     return {
         "config": {"wide_screen_mode": True},
-        "header": {"template": LEVEL_TEMPLATES.get(top, UNKNOWN_LEVEL_TEMPLATE),
-                   "title": _plain(d["title"].format(n=len(alerts)))},
+        "header": {"template": levels.colour(top), "title": _plain(d["title"].format(n=len(alerts)))},
         "elements": elements,
     }
 
@@ -470,12 +475,50 @@ def build_suggestion_card(suggestion: dict, lang: str = "zh") -> dict:
     }
 
 
-class LarkSink:
+class SendPacer:
+    """Spaces sends to stay within Lark's limits: sliding windows of send times per app (a second, a minute)
+    and per chat (a second). A turn that is close sleeps; one further off raises a `DeliveryError` with
+    `retry_after_s`, so the caller waits on its own clock. Thread-safe; `clock` and `sleep` for tests."""
+
+    def __init__(self, per_second: int = APP_SENDS_PER_SECOND, per_minute: int = APP_SENDS_PER_MINUTE,
+                 per_chat_second: int = CHAT_SENDS_PER_SECOND, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.per_chat_second, self.clock, self.sleep = per_chat_second, clock, sleep
+        self._app = ((deque(), 1.0, per_second), (deque(), 60.0, per_minute))  # (send times, span s, limit)
+        self._chats: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def wait_turn(self, chat_id: str) -> None:
+        with self._lock:
+            while True:
+                now = self.clock()
+                chat = self._chats.setdefault(chat_id, deque())
+                windows = (*self._app, (chat, 1.0, self.per_chat_second))
+                wait = max(self._wait(sent, now, span, limit) for sent, span, limit in windows)
+                if wait <= 0:
+                    for sent, _, _ in windows:
+                        sent.append(now)
+                    return
+                if wait > PACE_SLEEP_MAX_S:
+                    raise DeliveryError(f"Lark send limit reached: next send to chat {chat_id} in {wait:.1f} s",
+                                        chat_id=chat_id, retry_after_s=wait)
+                self.sleep(wait)
+
+    @staticmethod
+    def _wait(sent: deque, now: float, span: float, limit: int) -> float:
+        """Seconds until one more send fits in the window of `span` seconds."""
+        while sent and sent[0] <= now - span:
+            sent.popleft()
+        return 0.0 if len(sent) < limit else sent[0] + span - now
+
+
+class LarkSink(Sink):
     """Sends alert cards through lark-oapi; one call to `deliver` per alert, no retries of its own."""
 
     name = "lark"
 
-    def __init__(self, settings: LarkSettings) -> None:
+    def __init__(self, settings: LarkSettings, tz: str) -> None:
+        """`tz`: the service's time zone (settings.timezone), which every card's times are shown in."""
         import lark_oapi  # deferred: see TYPE_CHECKING above
 
         if not settings.app_id:
@@ -486,7 +529,9 @@ class LarkSink:
             raise ValueError("lark.public_chats: configure at least one chat (team 'default' is the fallback)")
         if settings.timeout_s <= 0:
             raise ValueError("lark.timeout_s: must be positive")
-        self._settings = settings
+        self._settings, self.tz = settings, tz
+        # The leaderboard's day and hour: its own zone where one is configured, else the service's.
+        self.leaderboard_tz = settings.leaderboard_tz or tz
         # requests applies this timeout to connecting and to every read, for the token call as well.
         self._client: lark_oapi.Client = (
             lark_oapi.Client.builder()
@@ -498,6 +543,13 @@ class LarkSink:
         )
         self._warned: set[str | None] = set()
         self._lock = threading.Lock()
+        self._pacer = SendPacer()
+        digest = settings.digest.interval_minutes if settings.digest.enabled else None
+        self.caps = Capabilities(lang=settings.lang, suggestions=True, max_waiting=settings.max_waiting,
+                                 shows_answered=True, digest_minutes=digest,
+                                 leaderboard=bool(settings.leaderboard_chat))
+        if not settings.leaderboard_chat:
+            log.info("no lark.leaderboard_chat configured: the daily leaderboard is not sent")
 
     def __repr__(self) -> str:
         return f"LarkSink(app_id={self._settings.app_id!r}, domain={self._settings.domain!r})"
@@ -506,8 +558,9 @@ class LarkSink:
     def settings(self) -> LarkSettings:
         return self._settings
 
-    def deliver(self, alert: dict, held: str | None = None) -> None:
-        """Post the alert's card to every chat its targets resolve to, except `held` (see `digest_chat`).
+    def deliver(self, alert: dict) -> None:
+        """Post the alert's card to every chat its targets resolve to, except the chat whose digest holds it
+        (`digest_chat` on the alert: the notifier sets it, see `digest_chat` below).
 
         A chat that Lark rejects does not stop the others (their keys make a later resend harmless);
         a transport failure does, since the next chat would only wait out the same timeout.
@@ -516,8 +569,8 @@ class LarkSink:
         if not chats:
             team = alert.get("team")
             raise DeliveryError(f"no Lark chat configured for alert {alert.get('alert_id')} (team {team!r})")
-        chats = [chat for chat in chats if chat != held]
-        content = json.dumps(build_alert_card(alert, self._settings.lang), ensure_ascii=False)
+        chats = [chat for chat in chats if chat != alert.get("digest_chat")]
+        content = json.dumps(build_alert_card(alert, self._settings.lang, tz=self.tz), ensure_ascii=False)
         errors: list[DeliveryError] = []
         for chat_id in chats:
             try:
@@ -548,7 +601,7 @@ class LarkSink:
 
     def deliver_digest(self, chat_id: str, alerts: list[dict], batch_id: str) -> None:
         """One card for the rep's held alerts; the batch id makes a resend after a crash harmless."""
-        card = build_digest_card(alerts, self._settings.lang, self._settings.digest.interval_minutes)
+        card = build_digest_card(alerts, self._settings.lang, self._settings.digest.interval_minutes, tz=self.tz)
         self.send_card(chat_id, card, idempotency_key(f"digest/{batch_id}", chat_id))
 
     def deliver_catch_up(self, team: str | None, rooms: list[dict], alerts: int, card_id: str) -> None:
@@ -567,7 +620,7 @@ class LarkSink:
                 lines, n = parts.get(chat, ([], 0))
                 parts[chat] = ([*lines, row], n + int(row["alerts"]))
         for chat, (lines, n) in parts.items():
-            card = build_catch_up_card(lines, n, self._settings.lang)
+            card = build_catch_up_card(lines, n, self._settings.lang, tz=self.tz)
             self.send_card(chat, card, idempotency_key(f"catch-up/{card_id}", chat))
 
     def send_card(self, chat_id: str, card: dict, uuid: str) -> None:
@@ -602,9 +655,6 @@ class LarkSink:
                 chats.append(chat)
         return chats
 
-    def close(self) -> None:
-        """Nothing to release: lark-oapi opens a fresh connection per request. Kept so every sink closes alike."""
-
     def _public_chat(self, team: str | None) -> str | None:
         chats = self._settings.public_chats
         return chats.get(team or "default") or chats.get("default")
@@ -638,6 +688,7 @@ class LarkSink:
             )
             .build()
         )
+        self._pacer.wait_turn(chat_id)
         failure: DeliveryError | None = None
         try:
             response = self._client.im.v1.message.create(request)
@@ -665,6 +716,7 @@ class LarkSink:
             chat_id=chat_id,
             code=code,
             lark_answered=True,
+            retry_after_s=rate_limit_reset(response.raw) if status == 429 or code in RATE_LIMIT_CODES else None,
         )
 
     def _forget_token(self) -> None:
@@ -682,3 +734,12 @@ class LarkSink:
     def _scrub(self, text: str) -> str:
         secret = self._settings.app_secret.get_secret_value()
         return text.replace(secret, "***") if secret else text
+
+
+def rate_limit_reset(raw: Any) -> float:
+    """Seconds Lark asks a limited client to wait (its `x-ogw-ratelimit-reset` header), or a second."""
+    headers = {k.lower(): v for k, v in (getattr(raw, "headers", None) or {}).items()}
+    try:
+        return max(0.0, float(headers[RATE_LIMIT_RESET_HEADER]))
+    except (KeyError, TypeError, ValueError):
+        return RATE_LIMITED_RETRY_S

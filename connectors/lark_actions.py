@@ -5,7 +5,7 @@ Lark encrypts each callback with the app's encrypt key and signs it (X-Lark-Sign
 timestamp, nonce, encrypt key and body); lark-oapi's EventDispatcherHandler decrypts, checks the
 signature and the verification token, and calls `CardCallbacks._on_trigger`. lark-oapi answers
 whatever it refuses with a 500; here that becomes a 401, and nothing was acted on. Who may press what
-is decided by policies/access.py through store.operations.Workspace, as for the dashboard.
+is decided by policies/access.py through application.workspace.Workspace, as for the dashboard.
 """
 from __future__ import annotations
 
@@ -15,25 +15,21 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from connectors.lark import CARD_ACTIONS, LarkSettings, action_note, build_alert_card
-from connectors.sinks import enrich_alert
-from core.roster import Role, Roster
-from policies.access import Actor, Refused, UserRole
-from store.inbox import Backlogged
-from store.operations import Workspace
+from sales_assistant.application.workspace import Workspace
+from sales_assistant.connectors.lark import CARD_ACTIONS, LarkSettings, action_note, build_alert_card
+from sales_assistant.connectors.sinks import enrich_alert
+from sales_assistant.core.roster import Role, Roster
+from sales_assistant.policies.access import Actor, Refused, UserRole
+from sales_assistant.store.inbox import Backlogged
 
 if TYPE_CHECKING:  # lark_oapi takes seconds to import: only a configured callback pays for it
     from lark_oapi.core.model import RawRequest, RawResponse
-    from lark_oapi.event.callback.model.p2_card_action_trigger import (P2CardActionTrigger,
-                                                                       P2CardActionTriggerResponse)
+    from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTrigger, P2CardActionTriggerResponse
 
 log = logging.getLogger(__name__)
 
 # Lark stamps each callback; one older (or newer) than this is a replay of a captured request.
 MAX_SKEW_S = 300
-ALERT_SCAN_PAGE = 500
 
 _TEXTS: dict[str, dict[str, str]] = {
     "zh": {
@@ -104,32 +100,16 @@ class CardActions:
         note = action_note(action, actor.name, entry["at"], self.lang, ws.tz, minutes)
         answer: dict[str, Any] = {"toast": {"type": "success", "content": note}}
         try:
-            alert = self._alert(alert_id) if alert_id else None
+            alert = ws.alert(alert_id) if alert_id else None
         except Exception:  # noqa: BLE001 - it was done: say so, even if the card cannot be redrawn
             log.exception("card for alert %s not redrawn", alert_id)
             alert = None
         if alert is not None:
             shown = enrich_alert(alert, roster, ws.rules, self.lang)
             # Snoozing leaves the wait open: the buttons stay for the next decision.
-            card = build_alert_card(shown, self.lang, note=note, buttons=action == "snooze")
+            card = build_alert_card(shown, self.lang, tz=ws.tz, note=note, buttons=action == "snooze")
             answer["card"] = {"type": "raw", "data": card}
         return answer
-
-    def _alert(self, alert_id: str) -> dict | None:
-        """The alert a card was built from, newest first: buttons are pressed on recent cards."""
-        needle = orjson.dumps({"alert_id": alert_id})[1:-1].decode()  # '"alert_id":"…"' as the stream holds it
-        stream, top = self.workspace.keys.alerts, "+"
-        while True:
-            rows = self.workspace.r.xrevrange(stream, max=top, count=ALERT_SCAN_PAGE)
-            for _, fields in rows:
-                raw = fields.get("d", "")
-                if needle in raw:
-                    alert = orjson.loads(raw)
-                    if alert.get("alert_id") == alert_id:
-                        return alert
-            if len(rows) < ALERT_SCAN_PAGE:
-                return None
-            top = f"({rows[-1][0]}"
 
 
 def _parse(value: Any) -> tuple[str, str, str | None, str | None, int | None] | None:

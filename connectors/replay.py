@@ -8,7 +8,8 @@ from typing import Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.messages import CancelClock, Message, WechatyMessage
+from sales_assistant.connectors.wechaty import WechatyMessage
+from sales_assistant.core.messages import CancelClock, Message
 
 MAX_LINE_BYTES = 256_000
 

@@ -1,44 +1,93 @@
 """Where alerts go: the console, a JSONL file, nowhere (benchmarks), or Lark (connectors/lark.py).
 
-A sink delivers one alert or raises; retries, ordering and acknowledgement belong to the notifier.
+A sink delivers alerts or raises; retries, ordering and acknowledgement belong to the notifier. What a
+sink can do beyond `deliver` it says in `caps` (its `Capabilities`), so the notifier's delivery loop is
+the same for every sink and never asks which kind it holds.
 """
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import orjson
 
-from core.roster import Roster
-from policies import priority
+from sales_assistant.connectors.i18n import explain
+from sales_assistant.core.roster import Roster
+from sales_assistant.policies import priority
+
+
+def with_owner(alert: dict, roster: Roster) -> dict:
+    """The alert with its owner's name and team: all that folding a backlog needs (policies/backlog.py)."""
+    owner = roster.staff.get(alert.get("owner_id") or "")
+    return {**alert, "owner_name": owner.name if owner else None, "team": owner.team if owner else None}
 
 
 def enrich_alert(alert: dict, roster: Roster, rules: priority.PriorityRules = priority.DEFAULT_RULES,
                  lang: str = "zh") -> dict:
     """What every sink shows beyond the alert itself: the owner's name and team, and why the room
     ranks where it does (the same score the dashboard sorts by)."""
-    owner = roster.staff.get(alert.get("owner_id") or "")
     why = priority.score(rules, waited_minutes=alert.get("waited_minutes"), stage=alert["stage"],
-                         texts=[alert.get("last_text")], level=alert.get("level")).explain(lang)
-    return {**alert, "owner_name": owner.name if owner else None, "team": owner.team if owner else None,
-            "priority_why": why}
+                         texts=[alert.get("last_text")], level=alert.get("level"))
+    return {**with_owner(alert, roster), "priority_why": explain(why, lang)}
 
 
-class Sink(Protocol):
-    name: str
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a sink takes beyond one alert at a time; the notifier wires delivery and jobs from these."""
 
-    def deliver(self, alert: dict) -> None: ...
+    lang: str = "zh"  # the language its alerts are enriched in (the priority reason)
+    suggestions: bool = False  # deliver_suggestion: wording suggestions for the rep who wrote
+    max_waiting: int | None = None  # bounded: past this many waiting alerts they fold (deliver_catch_up)
+    shows_answered: bool = False  # a late alert says whether the wait ended since (one Redis read per alert)
+    digest_minutes: int | None = None  # holds lower levels for a rep's digest (digest_chat, deliver_digest)
+    leaderboard: bool = False  # sends the day's leaderboard card (send_card)
 
 
-class SuggestionSink(Protocol):
-    """A sink that can also pass a wording suggestion to the rep who wrote a message."""
+class RetryLater(Exception):
+    """A sink failed and knows when to try again (a rate limit's reset); the notifier waits at least that long."""
 
-    def deliver_suggestion(self, suggestion: dict) -> None: ...
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
-class NullSink:
+class Sink:
+    """The base of every sink: `deliver` one alert; `deliver_batch` many (one write where it can)."""
+
+    name: str = "sink"
+    caps: Capabilities = Capabilities()
+
+    def deliver(self, alert: dict) -> None:
+        raise NotImplementedError
+
+    def deliver_batch(self, alerts: list[dict]) -> None:
+        """Every alert in order; a sink that can write many at once overrides it. A failure part-way is
+        retried whole, so `deliver` must be idempotent per alert id (every sink's is)."""
+        for alert in alerts:
+            self.deliver(alert)
+
+    def deliver_suggestion(self, suggestion: dict) -> None:
+        raise NotImplementedError(f"sink {self.name} takes no suggestions")
+
+    def deliver_catch_up(self, team: str | None, rooms: list[dict], alerts: int, card_id: str) -> None:
+        """A bounded sink (`caps.max_waiting`): one card for rooms whose waiting alerts folded together."""
+        raise NotImplementedError(f"sink {self.name} has no bounded backlog")
+
+    def digest_chat(self, alert: dict) -> str | None:
+        """The chat whose digest holds this alert instead of it going there now; None: it goes out now."""
+        return None
+
+    def deliver_digest(self, chat_id: str, alerts: list[dict], batch_id: str) -> None:
+        """A digest sink (`caps.digest_minutes`): one card for the alerts a chat's digest held."""
+        raise NotImplementedError(f"sink {self.name} holds no digests")
+
+    def close(self) -> None:
+        """Release what the sink holds (a file); it takes no alerts after."""
+
+
+class NullSink(Sink):
     """Holds alerts and the moment they arrived; the pipeline benchmark reads the latencies."""
 
     name = "null"
@@ -50,55 +99,75 @@ class NullSink:
         self.received.append((alert["alert_id"], alert["at"], time.time()))
 
 
-class JsonlSink:
+class JsonlSink(Sink):
     """Appends one JSON line per alert. Exactly once even across crashes: on start it reads back
     the ids already written, so an alert redelivered after a crash is skipped. Suggestions go to
-    a second file beside it (suggestions.jsonl)."""
+    a second file beside it (suggestions.jsonl). A batch is one write and one fsync: the disk's
+    flush, not the alerts, sets the pace of a burst."""
 
     name = "jsonl"
 
-    def __init__(self, path: Path, id_field: str = "alert_id") -> None:
+    def __init__(self, path: Path, id_field: str = "alert_id", lang: str = "zh") -> None:
+        self.caps = Capabilities(lang=lang, suggestions=True)
         self.path, self.id_field = Path(path), id_field
         self._suggestions: JsonlSink | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._written: set[str] = set()
+        torn = False
         if self.path.exists():
             with self.path.open("rb") as f:
                 for line in f:
+                    torn = not line.endswith(b"\n")
                     try:
                         self._written.add(orjson.loads(line)[self.id_field])
                     except (orjson.JSONDecodeError, KeyError, TypeError):
                         continue  # a line torn by a crash mid-write carries no complete alert
         self._file = self.path.open("ab")
+        if torn:
+            self._file.write(b"\n")  # so the next alert starts a line of its own
 
     def deliver(self, alert: dict) -> None:
-        if alert[self.id_field] in self._written:
+        self.deliver_batch([alert])
+
+    def deliver_batch(self, alerts: list[dict]) -> None:
+        fresh = {}
+        for alert in alerts:
+            if alert[self.id_field] not in self._written:
+                fresh.setdefault(alert[self.id_field], alert)
+        if not fresh:
             return
-        self._file.write(orjson.dumps(alert) + b"\n")
+        self._file.write(b"".join(orjson.dumps(a) + b"\n" for a in fresh.values()))
         self._file.flush()
         os.fsync(self._file.fileno())
-        self._written.add(alert[self.id_field])
+        self._written.update(fresh)
+
+    def close(self) -> None:
+        self._file.close()
+        if self._suggestions is not None:
+            self._suggestions.close()
 
     def deliver_suggestion(self, suggestion: dict) -> None:
         if self._suggestions is None:
-            self._suggestions = JsonlSink(self.path.with_name("suggestions.jsonl"), id_field="suggestion_id")
+            self._suggestions = JsonlSink(self.path.with_name("suggestions.jsonl"), id_field="suggestion_id",
+                                          lang=self.caps.lang)
         self._suggestions.deliver(suggestion)
 
 
-class ConsoleSink:
+class ConsoleSink(Sink):
     name = "console"
 
-    def __init__(self, lang: str = "zh", tz: str = "Asia/Shanghai") -> None:
+    def __init__(self, lang: str, tz: str) -> None:
         from rich.console import Console
 
         self.console, self.lang, self.tz = Console(), lang, tz
+        self.caps = Capabilities(lang=lang, suggestions=True)
 
     def deliver(self, alert: dict) -> None:
-        from connectors.console import alert_line
+        from sales_assistant.connectors.console import alert_line
 
         self.console.print(alert_line(alert, self.lang, self.tz))
 
     def deliver_suggestion(self, suggestion: dict) -> None:
-        from connectors.console import suggestion_line
+        from sales_assistant.connectors.console import suggestion_line
 
         self.console.print(suggestion_line(suggestion, self.lang))

@@ -1,5 +1,5 @@
-"""Pure domain core: messages, roster, the Room state machine, deadlines and metrics.
+"""Pure domain core: messages, the roster, the Room state machine (clocks and episodes) and metrics.
 
-Nothing in this package imports Ray or Redis or does I/O; the shells in actors/, store/,
-connectors/ and web/ translate to and from these types.
+Nothing in this package does I/O or imports anything else from the project: policies/ builds on
+these types, and the shells in actors/, store/, connectors/ and web/ translate to and from them.
 """

@@ -1,12 +1,12 @@
-"""What a chat message is: the Wechaty payload at the edge, a slim dataclass inside."""
+"""What reaches a room: a chat message and the orders people give, as slim frozen dataclasses.
+
+The platform's payload is validated at the edge (connectors/wechaty.py) and the positional forms these
+take on the streams live in store/wire.py; here are only the domain's own types.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-MAX_TEXT_CHARS = 20_000  # a WeChat text tops out near 16k characters; more is not a chat message
 
 
 class MessageType(IntEnum):
@@ -43,45 +43,10 @@ CLOCK_STARTING_TYPES = frozenset(
 SILENT_TYPES = frozenset({MessageType.UNKNOWN, MessageType.GROUP_NOTE, MessageType.RECALLED})
 
 
-class WechatyMessage(BaseModel):
-    """The payload the chat platform posts, validated field by field."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    id: str = Field(min_length=1, max_length=128)
-    roomId: str = Field(min_length=1, max_length=128)
-    fromId: str = Field(min_length=1, max_length=128)
-    text: str = Field(default="", max_length=MAX_TEXT_CHARS)
-    timestamp: int = Field(gt=946_684_800_000, lt=4_102_444_800_000, description="epoch ms")
-    type: MessageType
-    mentionIdList: list[str] = Field(default_factory=list, max_length=500)
-    roomTopic: str | None = Field(default=None, max_length=256)
-    fromName: str | None = Field(default=None, max_length=128)
-
-    @field_validator("timestamp", mode="before")
-    @classmethod
-    def _timestamp_is_integer(cls, value: object) -> object:
-        # JSON true/false and 1.7e12 floats are not timestamps; refuse them by name.
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("timestamp must be an integer of epoch milliseconds")
-        return value
-
-    def to_message(self) -> Message:
-        return Message(
-            id=self.id,
-            room_id=self.roomId,
-            sender_id=self.fromId,
-            text=self.text,
-            ts=self.timestamp,
-            type=int(self.type),
-            mentions=tuple(self.mentionIdList),
-            room_topic=self.roomTopic,
-            sender_name=self.fromName,
-        )
-
-
 @dataclass(slots=True, frozen=True)
 class Message:
+    """One chat message in a room; `ts` is its event time in epoch ms."""
+
     id: str
     room_id: str
     sender_id: str
@@ -93,15 +58,6 @@ class Message:
     sender_name: str | None = None
     closing: bool = False  # the NLP verdict, set before the message reaches its room
 
-    def to_wire(self) -> list:
-        """Compact positional form for the stream and actor hops."""
-        return [self.id, self.room_id, self.sender_id, self.text, self.ts, self.type,
-                list(self.mentions), self.room_topic, self.sender_name, self.closing]
-
-    @classmethod
-    def from_wire(cls, row: list) -> Message:
-        return cls(row[0], row[1], row[2], row[3], row[4], row[5], tuple(row[6]), row[7], row[8], row[9])
-
 
 @dataclass(slots=True, frozen=True)
 class CancelClock:
@@ -111,16 +67,6 @@ class CancelClock:
     by: str
     ts: int
     reason: str = ""
-
-    def to_wire(self) -> list:
-        return [self.room_id, self.by, self.ts, self.reason]
-
-    @classmethod
-    def from_wire(cls, row: list) -> CancelClock:
-        return cls(row[0], row[1], row[2], row[3])
-
-
-# Orders share the wire prefix [room_id, by, ts] so the ingest routes them all alike.
 
 
 @dataclass(slots=True, frozen=True)
@@ -133,13 +79,6 @@ class Reassign:
     owner_id: str | None
     stage: str
 
-    def to_wire(self) -> list:
-        return [self.room_id, self.by, self.ts, self.owner_id, self.stage]
-
-    @classmethod
-    def from_wire(cls, row: list) -> Reassign:
-        return cls(row[0], row[1], row[2], row[3], row[4])
-
 
 @dataclass(slots=True, frozen=True)
 class Snooze:
@@ -150,13 +89,6 @@ class Snooze:
     ts: int
     clock_id: str
     until: int
-
-    def to_wire(self) -> list:
-        return [self.room_id, self.by, self.ts, self.clock_id, self.until]
-
-    @classmethod
-    def from_wire(cls, row: list) -> Snooze:
-        return cls(row[0], row[1], row[2], row[3], row[4])
 
 
 Order = CancelClock | Reassign | Snooze

@@ -5,9 +5,9 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from core.room import EndedBy, Episode
-from core.roster import Roster, RoomInfo, Speaker
-from core.timeutil import DEFAULT_TZ, day_of, hour_of, iso
+from sales_assistant.core.room import EndedBy, Episode
+from sales_assistant.core.roster import RoomInfo, Roster, Speaker
+from sales_assistant.core.timeutil import day_of, hour_of, iso
 
 DEFAULT_THRESHOLD_MINUTES = 2.0
 
@@ -53,7 +53,8 @@ def compute(
     rooms: dict[str, RoomInfo],
     roster: Roster,
     threshold_minutes: float = DEFAULT_THRESHOLD_MINUTES,
-    tz: str = DEFAULT_TZ,
+    *,
+    tz: str,
     checks: dict[tuple[str, str, str], int] | None = None,
 ) -> dict[str, list[dict]]:
     """`episodes`: those started in the period (open ones included); `counts`: messages per room
@@ -89,11 +90,12 @@ def compute(
             "customer_messages": tally.counts[Speaker.CUSTOMER], "bot_messages": tally.counts[Speaker.BOT],
             **quality(checks, "room", room_id),
         })
-    episode_rows = [episode_row(ep, rooms, roster, tz) for ep in sorted(episodes, key=lambda e: (e.started_at, e.room_id))]
+    in_order = sorted(episodes, key=lambda e: (e.started_at, e.room_id))
+    episode_rows = [episode_row(ep, rooms, roster, tz) for ep in in_order]
     return {"sales": sales_rows, "rooms": room_rows, "episodes": episode_rows}
 
 
-def episode_row(ep: Episode, rooms: dict[str, RoomInfo], roster: Roster, tz: str = DEFAULT_TZ) -> dict:
+def episode_row(ep: Episode, rooms: dict[str, RoomInfo], roster: Roster, tz: str) -> dict:
     info = rooms.get(ep.room_id)
     minutes = ep.reply_minutes
     return {
@@ -111,7 +113,7 @@ def episode_row(ep: Episode, rooms: dict[str, RoomInfo], roster: Roster, tz: str
 STAFF_SPEAKERS = (Speaker.OWNER, Speaker.EMPLOYEE)
 
 
-def by_hour(episodes: list[Episode], hourly: dict[tuple[int, Speaker], int], tz: str = DEFAULT_TZ) -> list[dict]:
+def by_hour(episodes: list[Episode], hourly: dict[tuple[int, Speaker], int], tz: str) -> list[dict]:
     """Per local hour of day: the team's average reply time (by the hour the customer wrote) and
     how many messages the team and the customers sent in that hour."""
     minutes: dict[int, list[float]] = defaultdict(list)
@@ -124,7 +126,7 @@ def by_hour(episodes: list[Episode], hourly: dict[tuple[int, Speaker], int], tz:
              "customer_messages": hourly.get((h, Speaker.CUSTOMER), 0)} for h in range(24)]
 
 
-def over_threshold_by_day(episodes: list[Episode], threshold_minutes: float, tz: str = DEFAULT_TZ) -> list[dict]:
+def over_threshold_by_day(episodes: list[Episode], threshold_minutes: float, tz: str) -> list[dict]:
     """Per business day the customer wrote: answered waits, and how many of them took too long."""
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for ep in episodes:

@@ -9,8 +9,8 @@ import sys
 from dataclasses import dataclass
 from enum import Enum
 
-from core.messages import CLOCK_STARTING_TYPES, SILENT_TYPES, CancelClock, Message, MessageType, Reassign, Snooze
-from core.roster import Role, RoomInfo, Speaker, Stage, speaker_of
+from sales_assistant.core.messages import CLOCK_STARTING_TYPES, SILENT_TYPES, CancelClock, Message, Reassign, Snooze
+from sales_assistant.core.roster import Role, RoomInfo, Speaker, Stage, speaker_of
 
 
 class EndedBy(str, Enum):
@@ -43,7 +43,7 @@ class Episode:
     room_id: str
     clock_id: str
     owner_id: str | None
-    stage: str
+    stage: Stage
     customer_id: str
     customer_name: str | None
     customer_text: str
@@ -74,14 +74,14 @@ class Episode:
 
     @classmethod
     def from_dict(cls, d: dict) -> Episode:
-        return cls(**{**d, "ended_by": EndedBy(d["ended_by"])})
+        return cls(**{**d, "ended_by": EndedBy(d["ended_by"]), "stage": Stage(d["stage"])})
 
 
 @dataclass(slots=True, frozen=True)
 class ClockStarted:
     room_id: str
     clock: Clock
-    stage: str
+    stage: Stage
     owner_id: str | None
     topic: str
 
@@ -107,7 +107,7 @@ class ClockReassigned:
     room_id: str
     clock_id: str
     owner_id: str | None
-    stage: str
+    stage: Stage
 
 
 @dataclass(slots=True, frozen=True)
@@ -141,7 +141,7 @@ class Room:
         self.room_id = info.id
         self.topic = info.topic
         self.owner_id = info.owner
-        self.stage = info.stage.value if isinstance(info.stage, Stage) else info.stage
+        self.stage: Stage = info.stage
         self.clock: Clock | None = None
         self.last_seq = -1  # position in the ingest stream of the last message applied
         self.last_ts = 0
@@ -177,7 +177,7 @@ class Room:
         if seq <= self.last_seq:
             return Outcome(rejected=Rejection.DUPLICATE)
         self.last_seq = seq
-        self.owner_id, self.stage = order.owner_id, order.stage
+        self.owner_id, self.stage = order.owner_id, Stage(order.stage)
         if self.clock is None:
             return Outcome()
         return Outcome(event=ClockReassigned(self.room_id, self.clock.clock_id, self.owner_id, self.stage))
@@ -240,7 +240,7 @@ class Room:
                        c.customer_text, c.started_at, EndedBy.OPEN)
 
     def info(self) -> RoomInfo:
-        return RoomInfo(self.room_id, self.topic, self.owner_id, Stage(self.stage))
+        return RoomInfo(self.room_id, self.topic, self.owner_id, self.stage)
 
     def to_dict(self) -> dict:
         d = {"id": self.room_id, "topic": self.topic, "owner": self.owner_id, "stage": self.stage,
@@ -252,7 +252,7 @@ class Room:
     @classmethod
     def from_dict(cls, d: dict) -> Room:
         owner = d.get("owner")
-        # Owners and stages repeat across thousands of rooms: share one string each.
+        # Owners repeat across thousands of rooms: share one string each (a Stage is one object already).
         room = cls(RoomInfo(d["id"], d.get("topic", ""), sys.intern(owner) if owner else None,
                             Stage(d.get("stage", "pre_sales"))))
         room.last_seq, room.last_ts = d.get("seq", -1), d.get("ts", 0)
@@ -262,4 +262,4 @@ class Room:
 
 
 __all__ = ["Clock", "ClockEvent", "ClockReassigned", "ClockSnoozed", "ClockStarted", "ClockStopped", "ClockTouched",
-           "EndedBy", "Episode", "Message", "MessageType", "Outcome", "Rejection", "Room"]
+           "EndedBy", "Episode", "Outcome", "Rejection", "Room"]

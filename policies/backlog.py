@@ -18,16 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-LEVEL_ORDER = ("green", "yellow", "orange", "red", "purple", "grey")  # grey: the repeats after purple
+from sales_assistant.core import levels
+
 EARLIER_LINES = 10  # a room card lists at most this many of the alerts folded into it (the newest)
-
-
-def level_rank(level: str | None) -> int:
-    return LEVEL_ORDER.index(level) if level in LEVEL_ORDER else -1
-
-
-def higher_level(a: str | None, b: str | None) -> str | None:
-    return a if level_rank(a) >= level_rank(b) else b
 
 
 @dataclass(frozen=True)
@@ -47,7 +40,7 @@ class RoomLine:
 
     def merge(self, other: RoomLine) -> RoomLine:
         newer = other if other.last_at >= self.last_at else self
-        return replace(self, level=higher_level(self.level, other.level), clock_id=newer.clock_id,
+        return replace(self, level=levels.higher(self.level, other.level), clock_id=newer.clock_id,
                        waited_minutes=max(self.waited_minutes, other.waited_minutes),
                        first_at=min(self.first_at, other.first_at), last_at=max(self.last_at, other.last_at),
                        alerts=self.alerts + other.alerts, topic=other.topic or self.topic,
@@ -120,7 +113,7 @@ def room_line(card: Card) -> RoomLine:
     ats = [int(alert.get("at", 0))] + [int(e.get("at", 0)) for e in card.earlier]
     level = alert.get("level")
     for e in card.earlier:
-        level = higher_level(level, e.get("level"))
+        level = levels.higher(level, e.get("level"))
     return RoomLine(str(alert.get("room_id")), alert.get("topic"), alert.get("owner_id"), alert.get("owner_name"),
                     level, float(alert.get("waited_minutes") or 0), min(ats), max(ats), card.stands_for(),
                     alert.get("clock_id"))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import orjson
 import redis
 
-from core.deadlines import Watch
-from store.keys import Keys
+from sales_assistant.policies.deadlines import Watch
+from sales_assistant.store.keys import Keys
 
 HELD_TTL_S = 7 * 24 * 3600  # a redelivery comes minutes after a crash, not weeks
 
@@ -119,7 +119,7 @@ def still_waiting(r: redis.Redis, keys: Keys, alerts: list[dict]) -> list[dict]:
     for alert, done, watch in zip(latest.values(), ended, watches, strict=True):
         if done:
             continue
-        w = Watch(*orjson.loads(watch)) if watch else None
+        w = Watch.from_list(orjson.loads(watch)) if watch else None
         if w is not None and w.clock_id == alert["clock_id"] and w.next_step - 1 > alert["step"]:
             continue
         waiting.append(alert)

@@ -13,8 +13,8 @@ from collections.abc import Callable
 import orjson
 import redis
 
-from policies.backlog import Card, Folding, RoomLine, fold_backlog
-from store.keys import Keys
+from sales_assistant.policies.backlog import Card, Folding, RoomLine, fold_backlog
+from sales_assistant.store.keys import Keys
 
 FOLDED_LOG_MAX = 100_000
 _PAGE = 500
@@ -52,9 +52,10 @@ class SinkBacklog:
         pipe.hdel(self.folds_key, entry_id)
         pipe.execute()
 
-    def fold_if_over(self, enrich: Callable[[dict], dict]) -> Folding | None:
-        """Fold the waiting cards if more than the bound wait; returns the folding when anything folded."""
-        from store.state import backlog_of
+    def fold_if_over(self, with_owner: Callable[[dict], dict]) -> Folding | None:
+        """Fold the waiting cards if more than the bound wait; returns the folding when anything folded.
+        `with_owner` adds an alert's owner name and team, which folding groups and labels by."""
+        from sales_assistant.store.state import backlog_of
 
         if backlog_of(self.r, self.stream, self.group, cap=self.bound + 1) <= self.bound:
             return None
@@ -72,7 +73,7 @@ class SinkBacklog:
                 if sid in folds:
                     waiting.append(card_from_json(sid, folds[sid]))
                 elif fields:
-                    waiting.append(Card.of(sid, enrich(orjson.loads(fields["d"]))))
+                    waiting.append(Card.of(sid, with_owner(orjson.loads(fields["d"]))))
             cursor = rows[-1][0]
         folding = fold_backlog(waiting, self.bound)
         if not folding.changed:

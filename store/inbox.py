@@ -7,20 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import orjson
 import redis
 
-from core.messages import CancelClock, Message, Order, Reassign, Snooze
-from store.keys import Keys
+from sales_assistant.core.messages import Message, Order
+from sales_assistant.policies.backlog import stream_key
+from sales_assistant.store.keys import INBOX_GROUP, Keys
+from sales_assistant.store.streams import ensure_group
+from sales_assistant.store.wire import InboxRow, MessageRow, decode_inbox_row, encode, inbox_row
 
-GROUP = "rooms"
 SEEN_TTL_S = 14 * 24 * 3600  # chat platforms redeliver within hours; two weeks is plenty
-
-KIND_MESSAGE = "m"
-KIND_CANCEL = "c"
-KIND_REASSIGN = "a"
-KIND_SNOOZE = "z"
-ORDER_KINDS = {CancelClock: KIND_CANCEL, Reassign: KIND_REASSIGN, Snooze: KIND_SNOOZE}
 
 # KEYS[1]: inbox, KEYS[2]: stats. ARGV: seen-prefix, ttl, max backlog, then (id, kind, data) triples.
 # An empty id skips deduplication (manager orders carry no platform id). The door's counters are
@@ -51,17 +46,19 @@ class Backlogged(RuntimeError):
 
 
 @dataclass(slots=True)
-class Entry:
+class InboxEntry:
+    """One inbox entry as read: `row` is None for a kind this version does not know."""
+
     stream_id: str
     seq: int
     kind: str
-    body: list
+    row: InboxRow | None
 
 
 def stream_seq(stream_id: str) -> int:
-    """'1700000000000-7' -> one sortable integer."""
-    ms, _, n = stream_id.partition("-")
-    return int(ms) * 10_000_000 + int(n)
+    """'1700000000000-7' -> one sortable integer (the rooms' sequence numbers)."""
+    ms, n = stream_key(stream_id)
+    return ms * 10_000_000 + n
 
 
 class Inbox:
@@ -76,11 +73,10 @@ class Inbox:
         """Append in order; returns, per item, False where a message's id was seen before."""
         if not items:
             return []
-        triples = [(i.id, KIND_MESSAGE, i.to_wire()) if isinstance(i, Message) else ("", ORDER_KINDS[type(i)], i.to_wire())
-                   for i in items]
         args: list = [self.keys.seen_prefix, SEEN_TTL_S, self.max_backlog]
-        for msg_id, kind, body in triples:
-            args += [msg_id, kind, orjson.dumps(body)]
+        for item in items:
+            row = inbox_row(item)
+            args += [row.id if isinstance(row, MessageRow) else "", row.kind, encode(row)]
         try:
             flags = self._push(keys=[self.keys.inbox, self.keys.stats], args=args)
         except redis.ResponseError as e:
@@ -92,16 +88,13 @@ class Inbox:
     # --- consumer side ---------------------------------------------------------------------------
 
     def ensure_group(self) -> None:
-        try:
-            self.r.xgroup_create(self.keys.inbox, GROUP, id="0", mkstream=True)
-        except redis.ResponseError as e:
-            if "BUSYGROUP" not in str(e):
-                raise
+        ensure_group(self.r, self.keys.inbox, INBOX_GROUP)
 
-    def read(self, consumer: str, count: int, block_ms: int | None, pending: bool, after: str = "0") -> list[Entry]:
+    def read(self, consumer: str, count: int, block_ms: int | None, pending: bool,
+             after: str = "0") -> list[InboxEntry]:
         """`pending=True` re-reads what this consumer took but never acknowledged (after a crash), from the
         entry after `after` on: a reader with a batch still in flight must not read that batch again."""
-        args = ["GROUP", GROUP, consumer, "COUNT", count]
+        args = ["GROUP", INBOX_GROUP, consumer, "COUNT", count]
         if block_ms is not None and not pending:
             args += ["BLOCK", block_ms]
         reply = self._raw.execute_command("XREADGROUP", *args, "STREAMS", self.keys.inbox, after if pending else ">")
@@ -109,15 +102,16 @@ class Inbox:
         streams = reply.values() if isinstance(reply, dict) else [rows for _, rows in reply or []]
         for rows in streams:
             for stream_id, fields in rows:
-                if fields:  # a pending entry trimmed away comes back empty; fields are [k, kind, d, json]
-                    entries.append(Entry(stream_id, stream_seq(stream_id), fields[1], orjson.loads(fields[3])))
+                if fields:  # a pending entry trimmed away comes back empty
+                    _, kind, _, data = fields  # the raw reply: "k", kind, "d", row
+                    entries.append(InboxEntry(stream_id, stream_seq(stream_id), kind, decode_inbox_row(kind, data)))
         return entries
 
     def ack(self, stream_ids: list[str]) -> None:
         if not stream_ids:
             return
         pipe = self.r.pipeline(transaction=False)
-        pipe.xack(self.keys.inbox, GROUP, *stream_ids)
+        pipe.xack(self.keys.inbox, INBOX_GROUP, *stream_ids)
         pipe.xtrim(self.keys.inbox, minid=stream_ids[-1], approximate=True)
         pipe.execute()
 
@@ -126,6 +120,6 @@ class Inbox:
 
     def caught_up(self) -> bool:
         """Nothing waits: every entry was delivered to the consumer and acknowledged."""
-        from store.state import caught_up
+        from sales_assistant.store.state import caught_up
 
-        return caught_up(self.r, self.keys.inbox, GROUP)
+        return caught_up(self.r, self.keys.inbox, INBOX_GROUP)

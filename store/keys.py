@@ -90,6 +90,10 @@ class Keys:
         return f"{self.ns}:api-tokens"
 
     @property
+    def session_secret(self) -> str:  # the dashboard's cookie-signing secret when none is configured
+        return f"{self.ns}:session-secret"
+
+    @property
     def rejections(self) -> str:  # capped stream of rejected input, for people to look at
         return f"{self.ns}:rejections"
 
@@ -100,10 +104,12 @@ class Keys:
     def lark_digest_due(self) -> str:  # zset chat_id -> epoch ms when its held alerts go out as one card
         return f"{self.ns}:lark:digest-due"
 
-    def lark_digest(self, chat_id: str, part: str) -> str:  # per chat: "open" / "sealed" hash alert_id -> alert, "batch"
+    # per chat: "open" / "sealed" hash alert_id -> alert, "batch"
+    def lark_digest(self, chat_id: str, part: str) -> str:
         return f"{self.ns}:lark:digest:{chat_id}:{part}"
 
-    def lark_digest_held(self, chat_id: str, alert_id: str) -> str:  # marker: an alert is held once, even if redelivered
+    # marker: an alert is held once, even if redelivered
+    def lark_digest_held(self, chat_id: str, alert_id: str) -> str:
         return f"{self.ns}:lark:digest-held:{chat_id}:{alert_id}"
 
     def sink_folds(self, sink: str) -> str:  # hash entry id -> a waiting card that other alerts folded into
@@ -111,6 +117,25 @@ class Keys:
 
     def sink_folded_log(self, sink: str) -> str:  # capped stream: each folded alert and the card it joined
         return f"{self.ns}:sink:{sink}:folded"
+
+    @property
+    def roster_version(self) -> str:  # counter bumped by every roster write: readers reload only when it moved
+        return f"{self.ns}:roster:version"
+
+    # Consumer groups live on their stream, which carries the namespace: their names need none.
+
+    @staticmethod
+    def sink_group(sink: str) -> str:  # each sink reads the alerts and suggestions streams through its own group
+        return f"sink:{sink}"
+
+    @staticmethod
+    def sink_consumer(sink: str, lane: int = 0) -> str:  # one consumer per delivery lane of a sink
+        return f"{sink}-{lane}"
+
+
+INBOX_GROUP = "rooms"  # the shards read the inbox
+EVENTS_GROUP = "supervisor"  # the supervisor reads the clock events
+NLP_GROUP = "nlp"  # the NLP actor reads the staff texts
 
 
 COUNT_SEP = "\x1f"

@@ -1,61 +1,16 @@
-"""The metric views and the alert log for a period, read back from Redis."""
+"""The period report (application/report.py) read from Redis, for the callers that hold a connection:
+the daily leaderboard card, the CLI's report file and the pipeline's report."""
 from __future__ import annotations
 
 from datetime import date
 
 import redis
 
-from core import metrics
-from core.room import EndedBy
-from core.timeutil import day_start, days, iso
-from store.keys import Keys
-from store.state import (known_rooms, load_alerts, load_counts, load_episodes, load_findings, load_hourly,
-                         load_quality, load_roster)
-
-
-QUALITY_EXAMPLES = 50  # the latest flagged staff messages, with what to write instead
+from sales_assistant.application.report import build_report as _build_report
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.repository import RedisRepository
 
 
 def build_report(r: redis.Redis, keys: Keys, first: date, last: date, tz: str,
                  threshold_minutes: float, now_ms: int | None = None, owner: str | None = None) -> dict:
-    """Episodes that started in [first, last] (business days in `tz`), open ones included, the
-    messages of those days, and the alerts whose threshold was crossed in them."""
-    period = days(first, last)
-    start_ms = day_start(first, tz)
-    end_ms = day_start(date.fromordinal(last.toordinal() + 1), tz)
-    roster = load_roster(r, keys)
-    rooms = known_rooms(r, keys, roster)
-    episodes = load_episodes(r, keys, period)
-    episodes += [ep for room in rooms.values() if (ep := room.open_episode()) and start_ms <= ep.started_at < end_ms]
-    views = metrics.compute(episodes, load_counts(r, keys, period), {rid: room.info() for rid, room in rooms.items()},
-                            roster, threshold_minutes, tz, load_quality(r, keys, period))
-    alerts = sorted(load_alerts(r, keys, start_ms, end_ms), key=lambda a: (a["at"], a["room_id"], a["step"]))
-    hourly = load_hourly(r, keys, period)
-    findings = sorted(load_findings(r, keys, period), key=lambda f: f["ts"], reverse=True)
-    leaderboard = metrics.leaderboard(views["sales"])
-    if owner is not None:  # a rep's own view: their rows, their waits; the team's hourly traffic is not theirs
-        episodes = [ep for ep in episodes if ep.owner_id == owner]
-        views = {"sales": [row for row in views["sales"] if row["staff_id"] == owner],
-                 "rooms": [row for row in views["rooms"] if row["owner_id"] == owner],
-                 "episodes": [row for row in views["episodes"] if row["owner_id"] == owner]}
-        alerts = [a for a in alerts if a["owner_id"] == owner]
-        hourly = {}
-        findings = [f for f in findings if f["sender_id"] == owner]
-        leaderboard = [row for row in leaderboard if row["staff_id"] == owner]
-    return {
-        "period": {"from": first.isoformat(), "to": last.isoformat(), "timezone": tz},
-        "alerts": [alert_row(a, tz) for a in alerts],
-        **views,
-        "open_clocks": sum(1 for ep in episodes if ep.ended_by is EndedBy.OPEN),
-        "by_hour": metrics.by_hour(episodes, hourly, tz),
-        "over_threshold_by_day": metrics.over_threshold_by_day(episodes, threshold_minutes, tz),
-        "leaderboard": leaderboard,
-        "longest_waits": metrics.longest_waits(episodes, min(end_ms, now_ms) if now_ms else end_ms),
-        "quality_examples": findings[:QUALITY_EXAMPLES],
-    }
-
-
-def alert_row(alert: dict, tz: str) -> dict:
-    return {"alert_id": alert["alert_id"], "room_id": alert["room_id"], "topic": alert["topic"],
-            "level": alert["level"], "waited_minutes": alert["waited_minutes"], "targets": alert["targets"],
-            "owner_id": alert["owner_id"], "at": iso(alert["at"], tz)}
+    return _build_report(RedisRepository(r, keys), first, last, tz, threshold_minutes, now_ms, owner)

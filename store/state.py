@@ -8,17 +8,16 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+
 import orjson
 import redis
 
-from core.deadlines import Alert, Watch
-from core.room import (Clock, ClockEvent, ClockReassigned, ClockSnoozed, ClockStarted, ClockStopped, ClockTouched,
-                       Episode, Room)
-from core.roster import Role, RoomInfo, Roster, Speaker, Staff, Stage
-from policies.backlog import stream_key
-from store.keys import COUNT_SEP, Keys
-
-EVENTS_GROUP = "supervisor"
+from sales_assistant.core.room import Episode, Room
+from sales_assistant.core.roster import Role, RoomInfo, Roster, Speaker, Staff, Stage
+from sales_assistant.policies.backlog import stream_key
+from sales_assistant.policies.deadlines import Alert, Watch
+from sales_assistant.store.keys import COUNT_SEP, EVENTS_GROUP, NLP_GROUP, Keys
+from sales_assistant.store.wire import RecentRow, StaffTextRow, encode, event_to_wire
 
 
 def shard_of(room_id: str, shards: int) -> int:
@@ -42,6 +41,7 @@ def save_roster(r: redis.Redis, keys: Keys, roster: Roster, overwrite_rooms: boo
     for room in roster.rooms.values():
         body = orjson.dumps([room.topic, room.owner, room.stage.value])
         (pipe.hset if overwrite_rooms else pipe.hsetnx)(keys.roster_rooms, room.id, body)
+    pipe.incr(keys.roster_version)  # readers that cache the roster reload when it moved
     pipe.execute()
 
 
@@ -90,31 +90,6 @@ def known_rooms(r: redis.Redis, keys: Keys, roster: Roster) -> dict[str, Room]:
     return rooms
 
 
-def event_to_wire(event: ClockEvent) -> list:
-    if isinstance(event, ClockStarted):
-        return ["start", event.room_id, event.clock.to_list(), event.stage, event.owner_id, event.topic]
-    if isinstance(event, ClockTouched):
-        return ["touch", event.room_id, event.clock_id, event.last_text]
-    if isinstance(event, ClockReassigned):
-        return ["assign", event.room_id, event.clock_id, event.owner_id, event.stage]
-    if isinstance(event, ClockSnoozed):
-        return ["snooze", event.room_id, event.clock_id, event.until]
-    return ["stop", event.episode.to_dict()]
-
-
-def event_from_wire(row: list) -> ClockEvent:
-    kind = row[0]
-    if kind == "start":
-        return ClockStarted(row[1], Clock(*row[2]), row[3], row[4], row[5])
-    if kind == "touch":
-        return ClockTouched(row[1], row[2], row[3])
-    if kind == "assign":
-        return ClockReassigned(row[1], row[2], row[3], row[4])
-    if kind == "snooze":
-        return ClockSnoozed(row[1], row[2], row[3])
-    return ClockStopped(Episode.from_dict(row[1]))
-
-
 # A shard's whole batch in one atomic script call with one argument: packing thousands of small
 # arguments in redis-py costs more than the writes themselves. Numbers stay inside pre-encoded
 # strings because Lua's cjson would round stream positions to doubles.
@@ -143,8 +118,8 @@ def commit_shard_batch(
     episodes: list[tuple[str, Episode]],
     events: list,
     stats: dict[str, int],
-    staff_texts: list[list] | None = None,
-    recent: dict[str, list[list]] | None = None,
+    staff_texts: list[StaffTextRow] | None = None,
+    recent: dict[str, list[RecentRow]] | None = None,
     hourly: dict[tuple[str, int, Speaker], int] | None = None,
 ) -> None:
     """One shard batch, all or nothing: room snapshots, counters, closed episodes, clock events,
@@ -154,12 +129,13 @@ def commit_shard_batch(
         "rooms": [[room.room_id, orjson.dumps(room.to_dict()).decode()] for room in rooms],
         "counts": [[keys.counts(day), f"{room_id}{COUNT_SEP}{speaker.value}", n]
                    for (day, room_id, speaker), n in counts.items()]
-        + [[keys.hourly(day), f"{hour}{COUNT_SEP}{speaker.value}", n] for (day, hour, speaker), n in (hourly or {}).items()],
+        + [[keys.hourly(day), f"{hour}{COUNT_SEP}{speaker.value}", n]
+           for (day, hour, speaker), n in (hourly or {}).items()],
         "episodes": [[keys.episodes(day), ep.episode_id, orjson.dumps(ep.to_dict()).decode()] for day, ep in episodes],
         "events": orjson.dumps([event_to_wire(e) for e in events]).decode() if events else "",
         "stats": [[name, n] for name, n in stats.items() if n],
-        "staff": orjson.dumps(staff_texts).decode() if staff_texts else "",
-        "recent": [[keys.recent(room_id), [orjson.dumps(m).decode() for m in rows[-RECENT_PER_ROOM:]]]
+        "staff": encode(staff_texts).decode() if staff_texts else "",
+        "recent": [[keys.recent(room_id), [encode(m).decode() for m in rows[-RECENT_PER_ROOM:]]]
                    for room_id, rows in (recent or {}).items()],
     }
     r.register_script(_COMMIT)(keys=[keys.rooms, keys.clock_events, keys.stats, keys.staff_texts],
@@ -176,7 +152,6 @@ for _, id in ipairs(b.acked) do redis.call('XACK', KEYS[2], ARGV[2], id) end
 if #b.acked > 0 then redis.call('XTRIM', KEYS[2], 'MINID', '~', b.acked[#b.acked]) end
 return 1
 """
-NLP_GROUP = "nlp"
 
 
 def commit_findings(r: redis.Redis, keys: Keys, findings: list[tuple[str, str, dict]],
@@ -257,7 +232,7 @@ def load_counts(r: redis.Redis, keys: Keys, days: list[str]) -> dict[tuple[str, 
 
 
 def load_watches(r: redis.Redis, keys: Keys) -> list[Watch]:
-    return [Watch(*orjson.loads(raw)) for _, raw in r.hscan_iter(keys.escalation, count=2000)]
+    return [Watch.from_list(orjson.loads(raw)) for _, raw in r.hscan_iter(keys.escalation, count=2000)]
 
 
 # Same reasoning as _COMMIT: one script call, one argument, atomic.
@@ -301,14 +276,6 @@ def entries_after(r: redis.Redis, stream: str, last_id: str) -> tuple[list[dict]
     return [orjson.loads(f["d"]) for _, f in rows], (rows[-1][0] if rows else last_id)
 
 
-def ensure_group(r: redis.Redis, stream: str, group: str, start: str = "0") -> None:
-    try:
-        r.xgroup_create(stream, group, id=start, mkstream=True)
-    except redis.ResponseError as e:
-        if "BUSYGROUP" not in str(e):
-            raise
-
-
 def caught_up(r: redis.Redis, stream: str, group: str) -> bool:
     """Every entry of `stream` was delivered to `group` and acknowledged."""
     try:
@@ -342,7 +309,8 @@ def trim_alert_log(r: redis.Redis, keys: Keys, now_ms: int, days: int) -> int:
         keep = min(keep, (ms, seq + 1))
         if group["pending"]:
             keep = min(keep, stream_key(r.xpending(keys.alerts, group["name"])["min"]))
-    return int(r.xtrim(keys.alerts, minid=f"{keep[0]}-{keep[1]}", approximate=False))
+    ms, seq = keep
+    return int(r.xtrim(keys.alerts, minid=f"{ms}-{seq}", approximate=False))
 
 
 def stats(r: redis.Redis, keys: Keys) -> dict[str, int]:

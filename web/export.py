@@ -7,7 +7,7 @@ import io
 from fastapi import HTTPException
 from openpyxl import Workbook
 
-from core.timeutil import iso
+from sales_assistant.core.timeutil import iso
 
 REPORT_TABLES = ("sales", "rooms", "episodes", "alerts", "by_hour", "over_threshold_by_day", "leaderboard",
                  "quality_examples", "longest_waits")
@@ -19,21 +19,23 @@ HEADERS = {
            "staff_id": "员工ID", "name": "姓名", "role": "角色", "episodes": "回复次数", "over_threshold": "超时次数",
            "avg_reply_minutes": "平均回复(分钟)", "total_messages": "消息总数", "cancelled_episodes": "取消计时",
            "open_episodes": "未回复", "checked_messages": "已检查消息", "flagged_messages": "有问题消息",
-           "flagged_per_100": "每百条问题数", "waiting": "等待中", "waited_minutes": "已等待(分钟)", "level": "警报级别",
+           "flagged_per_100": "每百条问题数", "waiting": "等待中", "waited_minutes": "已等待(分钟)",
+           "level": "警报级别",
            "last_speaker": "最后说话者", "last_text": "最后一句话", "priority": "优先级", "why": "排序原因",
            "customer_name": "客户", "customer_message": "客户消息", "customer_at": "客户发言时间",
            "reply_message": "回复", "reply_at": "回复时间", "reply_minutes": "回复用时(分钟)", "ended_by": "结束方式",
-           "at": "时间", "hour": "小时", "replies": "回复数", "team_messages": "团队消息", "customer_messages": "客户消息数",
+           "at": "时间", "hour": "小时", "replies": "回复数", "team_messages": "团队消息",
+           "customer_messages": "客户消息数",
            "day": "日期", "rank": "名次", "text": "原文", "corrected": "建议改为", "phrasing": "措辞问题",
            "sender_name": "发送人", "ts": "时间", "open": "仍在等待", "started_at": "开始等待"},
     "en": {},
 }
 
 
-def report_table(report: dict, table: str) -> list[dict]:
-    if table not in REPORT_TABLES:
+def check_table(table: str) -> None:
+    """404 unless `table` is one this module exports; asked before any data is read."""
+    if table not in REPORT_TABLES + ROOM_LIST_TABLES:
         raise HTTPException(404, f"table: one of {', '.join(REPORT_TABLES + ROOM_LIST_TABLES)}")
-    return report[table]
 
 
 def _flatten(table: str, rows: list[dict], tz: str) -> list[dict]:

@@ -1,5 +1,12 @@
-"""What the dashboard says, in Chinese first and English."""
+"""What the dashboard says, in Chinese first and English.
+
+The words for the domain's own codes live with them: a level's label in core/levels.py (`t("red")`
+finds it there), why a room ranks where it does in connectors/i18n.py (`reason_text`, `explain`),
+shared with the Lark card and the console.
+"""
 from __future__ import annotations
+
+from sales_assistant.core import levels
 
 TEXTS: dict[str, tuple[str, str]] = {
     "app": ("销售助理", "Sales Assistant"),
@@ -112,12 +119,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "viewer": ("只读", "viewer"),
     "employee": ("员工", "employee"),
     "bot": ("机器人", "bot"),
-    "green": ("绿色", "green"),
-    "yellow": ("黄色", "yellow"),
-    "orange": ("橙色", "orange"),
-    "red": ("红色", "red"),
-    "purple": ("紫色", "purple"),
-    "grey": ("灰色", "grey"),
 }
 
 ACTIONS = {
@@ -134,9 +135,12 @@ ACTIONS = {
 
 
 def translator(lang: str):
+    """`t(key)`: the dashboard's word for `key`, an action's, or a level's label; the key itself if none."""
     index = 0 if lang == "zh" else 1
 
     def t(key: str) -> str:
         pair = TEXTS.get(key) or ACTIONS.get(key)
-        return pair[index] if pair else key
+        if pair:
+            return pair[index]
+        return levels.label(key, lang)  # an unknown key comes back as itself
     return t

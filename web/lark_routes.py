@@ -12,13 +12,13 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 if TYPE_CHECKING:
-    from connectors.lark_actions import CardCallbacks
+    from sales_assistant.connectors.lark_actions import CardCallbacks
 
 CARD_PATH = "/lark/card"
 
 
 def lark_router(handler: CardCallbacks) -> APIRouter:
-    """Include with `app.include_router(lark_router(build_card_callbacks(settings.lark, workspace)))`."""
+    """The route for `handler`; cli/bootstrap.py passes it to `web.app.create_app` where Lark is configured."""
     from lark_oapi.core.model import RawRequest  # only a service with the buttons configured loads the SDK
 
     router = APIRouter()

@@ -1,4 +1,5 @@
-"""The dashboard's pages: server-rendered (Jinja2, autoescaped), live parts pushed over SSE."""
+"""The dashboard's pages: server-rendered (Jinja2, autoescaped), live parts pushed over SSE. They show
+what application/workspace.py answers, in the reader's language, as the JSON API does (web/api.py)."""
 from __future__ import annotations
 
 from datetime import date
@@ -8,17 +9,18 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from core.roster import OWNER_ROLES, Role, Stage
-from core.timeutil import iso
-from policies.access import Action, Refused, UserRole, can_view_room, check
-from store.operations import RoomFilter
-from store.folds import folded_waiting
-from store.state import backlog_of, load_alerts, stats
-from web.api import lang_of, period, report_for
-from web.auth import CSRF_FIELD, SESSION_USER, actor_of, check_csrf, csrf_token
-from web.i18n import translator
+from sales_assistant.application.workspace import RoomFilter, Workspace
+from sales_assistant.core.roster import OWNER_ROLES, Role, Stage
+from sales_assistant.core.timeutil import iso
+from sales_assistant.policies.access import Refused
+from sales_assistant.store.folds import folded_waiting
+from sales_assistant.store.state import backlog_of, stats
+from sales_assistant.web.api import LANGS, detail_json, lang_of, rooms_json, staff_and_users
+from sales_assistant.web.auth import CSRF_FIELD, SESSION_USER, actor_of, check_csrf, csrf_token
+from sales_assistant.web.i18n import translator
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+PAGE_ROWS = 300  # the alerts and audit pages show the latest entries
 
 
 def _time(tz: str):
@@ -41,7 +43,7 @@ def pages_router() -> APIRouter:
             "t": translator(lang), "lang": lang, "actor": actor, "csrf": csrf_token(request),
             "fmt": _time(services.settings.timezone), "path": request.url.path,
             "lark_behind": lark_behind(services, counters), **context}, status_code=status)
-        if request.query_params.get("lang") in ("zh", "en"):
+        if request.query_params.get("lang") in LANGS:
             response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax")
         return response
 
@@ -51,8 +53,11 @@ def pages_router() -> APIRouter:
             raise LoginFirst()
         return actor
 
+    def workspace(request: Request) -> Workspace:
+        return request.app.state.services.workspace
+
     def owners(request: Request) -> list:
-        staff = request.app.state.services.workspace.roster().staff.values()
+        staff = workspace(request).roster().staff.values()
         # Sales first: the forms' first choice then fits their first stage, 售前.
         return sorted((s for s in staff if s.role in OWNER_ROLES), key=lambda s: (s.role is not Role.SALES, s.id))
 
@@ -79,82 +84,67 @@ def pages_router() -> APIRouter:
 
     @router.get("/", response_class=HTMLResponse, include_in_schema=False)
     def today_page(request: Request) -> HTMLResponse:
-        actor = who(request)
-        ws = request.app.state.services.workspace
-        rows = ws.rooms(actor, RoomFilter(active_today=True), lang_of(request))
+        actor, ws = who(request), workspace(request)
+        rows = rooms_json(ws, actor, RoomFilter(active_today=True), lang_of(request))
         return render(request, "today.html", actor, rooms=rows, now=ws.now())
 
     @router.get("/fragments/today", response_class=HTMLResponse, include_in_schema=False)
     def today_rows(request: Request) -> HTMLResponse:
-        actor = who(request)
-        ws = request.app.state.services.workspace
-        rows = ws.rooms(actor, RoomFilter(active_today=True), lang_of(request))
+        actor, ws = who(request), workspace(request)
+        rows = rooms_json(ws, actor, RoomFilter(active_today=True), lang_of(request))
         return render(request, "_today_rows.html", actor, rooms=rows, now=ws.now())
 
     @router.get("/rooms", response_class=HTMLResponse, include_in_schema=False)
     def rooms_page(request: Request, owner: str | None = None, stage: str | None = None, waiting: str | None = None,
                    q: str | None = None) -> HTMLResponse:
-        actor = who(request)
-        ws = request.app.state.services.workspace
-        flt = RoomFilter(owner=owner or None, stage=Stage(stage) if stage in ("pre_sales", "after_sales") else None,
+        actor, ws = who(request), workspace(request)
+        flt = RoomFilter(owner=owner or None, stage=Stage(stage) if stage in tuple(Stage) else None,
                          waiting={"yes": True, "no": False}.get(waiting or ""), q=(q or "")[:100] or None)
-        return render(request, "rooms.html", actor, rooms=ws.rooms(actor, flt, lang_of(request)), owners=owners(request),
-                      flt=flt, now=ws.now())
+        return render(request, "rooms.html", actor, rooms=rooms_json(ws, actor, flt, lang_of(request)),
+                      owners=owners(request), flt=flt, now=ws.now())
 
     @router.get("/unassigned", response_class=HTMLResponse, include_in_schema=False)
     def unassigned_page(request: Request) -> HTMLResponse:
-        actor = who(request)
-        ws = request.app.state.services.workspace
-        return render(request, "unassigned.html", actor, rooms=ws.rooms(actor, RoomFilter(unassigned=True),
-                                                                          lang_of(request)), owners=owners(request), now=ws.now())
+        actor, ws = who(request), workspace(request)
+        rows = rooms_json(ws, actor, RoomFilter(unassigned=True), lang_of(request))
+        return render(request, "unassigned.html", actor, rooms=rows, owners=owners(request), now=ws.now())
 
     @router.get("/approvals", response_class=HTMLResponse, include_in_schema=False)
     def approvals_page(request: Request) -> HTMLResponse:
-        actor = who(request)
-        ws = request.app.state.services.workspace
-        roster = ws.roster()
-        return render(request, "approvals.html", actor, approvals=ws.approvals(actor), name_of=roster.name_of)
+        actor, ws = who(request), workspace(request)
+        return render(request, "approvals.html", actor, approvals=ws.approvals(actor), name_of=ws.roster().name_of)
 
     @router.get("/rooms/{room_id}", response_class=HTMLResponse, include_in_schema=False)
     def room_page(request: Request, room_id: str) -> HTMLResponse:
-        actor = who(request)
-        ws = request.app.state.services.workspace
+        actor, ws = who(request), workspace(request)
         try:
-            room = ws.room(actor, room_id, lang_of(request))
+            room = detail_json(ws.room(actor, room_id), lang_of(request))
         except Refused as e:
             return render(request, "error.html", actor, message=e.text(lang_of(request)), status=e.status)
         return render(request, "room.html", actor, room=room, owners=owners(request), now=ws.now())
 
     @router.get("/performance", response_class=HTMLResponse, include_in_schema=False)
     def performance_page(request: Request, start: date | None = None, end: date | None = None) -> HTMLResponse:
-        actor = who(request)
-        services = request.app.state.services
-        first, last = period(services, start, end, default_days=7)  # a manager's week at a glance
-        report = report_for(services, actor, first, last)
+        actor, ws = who(request), workspace(request)
+        first, last = ws.period(start, end, default_days=7)  # a manager's week at a glance
+        report = ws.report(actor, first, last)
         return render(request, "performance.html", actor, report=report, first=first, last=last)
 
     @router.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
     def alerts_page(request: Request) -> HTMLResponse:
-        actor = who(request)
-        services = request.app.state.services
-        rows = [a for a in reversed(load_alerts(services.inbox.r, services.keys))
-                if can_view_room(actor, a["owner_id"])][:300]
-        return render(request, "alerts.html", actor, alerts=rows, name_of=services.workspace.roster().name_of)
+        actor, ws = who(request), workspace(request)
+        return render(request, "alerts.html", actor, alerts=ws.alerts(actor, PAGE_ROWS), name_of=ws.roster().name_of)
 
     @router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
     def audit_page(request: Request) -> HTMLResponse:
         actor = who(request)
-        if actor.role is UserRole.SALES:
-            check(actor, Action.ADMIN)
-        return render(request, "audit.html", actor, entries=request.app.state.services.workspace.audit(limit=300))
+        return render(request, "audit.html", actor, entries=workspace(request).audit(actor, limit=PAGE_ROWS))
 
     @router.get("/roster", response_class=HTMLResponse, include_in_schema=False)
     def roster_page(request: Request) -> HTMLResponse:
         actor = who(request)
-        services = request.app.state.services
-        lark = services.settings.lark
-        staff = sorted(services.workspace.roster().staff.values(), key=lambda s: s.id)
-        users = services.accounts.all() if actor.role is UserRole.MANAGER else []
+        lark = request.app.state.services.settings.lark
+        staff, users = staff_and_users(request.app.state.services, actor)
         return render(request, "roster.html", actor, staff=staff, users=users, private=lark.private_chats,
                       public=lark.public_chats)
 
@@ -166,7 +156,8 @@ def lark_behind(services, counters: dict[str, int]) -> dict[str, int] | None:
     if "lark" not in services.settings.sinks or "sink_failing:lark" not in counters:
         return None
     r, keys = services.inbox.r, services.keys
-    return {"waiting": backlog_of(r, keys.alerts, "sink:lark"), "folded": folded_waiting(r, keys.sink_folds("lark"))}
+    return {"waiting": backlog_of(r, keys.alerts, keys.sink_group("lark")),
+            "folded": folded_waiting(r, keys.sink_folds("lark"))}
 
 
 class LoginFirst(Exception):

@@ -417,7 +417,7 @@ class RoomSim:
 
     def delay(self, at: int) -> int:
         r, acc = self.rng.random(), 0.0
-        for share, (lo, hi) in PROFILES[self.spec.profile]:
+        for share, (lo, hi) in PROFILES[self.spec.profile]:  # noqa: B007 - lo, hi are read after the loop
             acc += share
             if r <= acc:
                 break

@@ -35,11 +35,11 @@ def is_closing(detector: ClosingDetector, texts: Sequence[str]) -> list[bool]:
 def load_closing_detector(name: str = "keywords", *, threads: int = 1) -> ClosingDetector:
     """`threads` caps torch's intra-op threads for the learned ones (process-wide, as torch has it)."""
     if name == "keywords":
-        from models.closing.keywords import KeywordClosing
+        from sales_assistant.models.closing.keywords import KeywordClosing
 
         return KeywordClosing()
     if name in ("learned", "learned-model"):
-        from models.closing.learned import LearnedClosing
+        from sales_assistant.models.closing.learned import LearnedClosing
 
         return LearnedClosing(threads=threads, use_rules=name == "learned")
     raise ValueError(f"closing model {name!r} is unknown; known: {', '.join(KNOWN_DETECTORS)}")

@@ -5,8 +5,8 @@ closing, an explicit question or a "but" objection is not. Only the lines the ru
 ("好的，我下午看下", "系统又打不开了", "好的亲") reach the model. `use_rules=False` ("learned-model") is
 the bare model, kept so the evaluation can show what the rules add.
 
-The model (net.py) is HFL's Chinese ELECTRA-small as LTP 4 ships it, fine-tuned by
-`python -m models.closing.train`. It loads from `models/closing/artifacts/` only: config.json,
+The model (net.py) is HFL's Chinese ELECTRA-small as LTP 4 ships it, fine-tuned in the lab by
+`python -m sales_assistant.models.lab.closing.train`. It loads from `models/closing/artifacts/` only: config.json,
 model.safetensors and vocab.txt, and the further members of the ensemble, trained with other seeds on the
 same data, as model-1.safetensors, model-2.safetensors (three are shipped); the score is the mean of the
 members' probabilities. Nothing is downloaded: the pretrained backbone is needed for training only.
@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.backbone import require_files
-from models.closing import rules
-from models.closing.text import PieceEncoder
+from sales_assistant.models.backbone import require_files
+from sales_assistant.models.closing import rules
+from sales_assistant.models.closing.text import PieceEncoder
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+TRAINED_BY = "sales_assistant.models.lab.closing.train"  # the module that writes ARTIFACTS, named to whoever lacks them
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,10 @@ class LearnedClosing:
         import torch
         from safetensors.torch import load_file
 
-        from models.closing.net import ClosingNet
+        from sales_assistant.models.closing.net import ClosingNet
 
         self.artifacts = Path(artifacts)
-        require_files(self.artifacts, "the closing model", "models.closing.train")
+        require_files(self.artifacts, "the closing model", TRAINED_BY)
         if threads < 1 or batch_size < 1:
             raise ValueError("threads and batch_size are at least 1")
         torch.set_num_threads(threads)
@@ -85,7 +86,7 @@ class LearnedClosing:
 
     def model_scores(self, texts: Sequence[str]) -> list[float]:
         """P(closing) from the model alone. Lines are batched by length so that padding stays short."""
-        from models.backbone import pad
+        from sales_assistant.models.backbone import pad
 
         torch = self._torch
         encoded = self.encoder.encode(texts) if texts else []

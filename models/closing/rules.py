@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from models.closing.keywords import CLOSING_PHRASES
-from models.closing.text import normalize
+from sales_assistant.models.closing.keywords import CLOSING_PHRASES
+from sales_assistant.models.closing.text import normalize
 
 # keywords.py splits "thank you" on whitespace, so "you" alone would count as thanks; here it does not.
 _NOT_ALONE = frozenset({"thank", "you"})

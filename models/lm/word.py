@@ -17,10 +17,10 @@ import math
 import shutil
 from pathlib import Path
 
-from models.debian_fetch import unpacked
-from models.lm.corpus import CorpusUnavailable
-from models.lm.paths import lm_dir
-from models.pypi_fetch import FetchFailed
+from sales_assistant.models.debian_fetch import unpacked
+from sales_assistant.models.lm.corpus import CorpusUnavailable
+from sales_assistant.models.lm.paths import lm_dir
+from sales_assistant.models.pypi_fetch import FetchFailed
 
 PACKAGE = "libime-data-language-model"
 FILE_NAME = "zh_CN.lm"

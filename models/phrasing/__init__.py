@@ -19,11 +19,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.lm import CharLM
-from models.phrasing import rules
-from models.phrasing.fluency import DEFAULT_MIN_CHARS, default_threshold, sentence_scores
-from models.phrasing.messages import LANGS, render
-from models.typo.protect import Protector
+from sales_assistant.models.lm import CharLM
+from sales_assistant.models.phrasing import rules
+from sales_assistant.models.phrasing.fluency import DEFAULT_MIN_CHARS, default_threshold, sentence_scores
+from sales_assistant.models.phrasing.messages import LANGS, render
+from sales_assistant.models.typo.protect import Protector
 
 KINDS = (
     "curt",

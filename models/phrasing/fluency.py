@@ -2,8 +2,8 @@
 
 The score of a sentence is log10 P(<s> sentence </s>) / (characters + 1), the negative log10 of
 its perplexity. Normal sales text scores around -1.9 under the corpus LM; a sentence is flagged
-when it scores below a threshold calibrated on our own good sales messages (``calibrate.py``,
-``fluency.json``). It can say that something reads oddly, never how to fix it: no suggestion.
+when it scores below a threshold calibrated on our own good sales messages (``fluency.json``, written
+by models/lab/phrasing/calibrate.py). It can say that something reads oddly, never how to fix it: no suggestion.
 
 Before scoring, protected spans other than numbers (URLs, @mentions, emoji, names and product
 words) are taken out, since the LM has never seen them and would blame the sentence; numbers
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from models.lm import CharLM, lm_tokens, split_sentences
+from sales_assistant.models.lm import CharLM, lm_tokens, split_sentences
 
 CALIBRATION_FILE = Path(__file__).with_name("fluency.json")
 DEFAULT_MIN_CHARS = 6
@@ -38,7 +38,7 @@ class SentenceScore:
 
 @lru_cache(maxsize=1)
 def calibration() -> dict:
-    """What ``python -m models.phrasing.calibrate --write`` measured and chose."""
+    """What ``python -m sales_assistant.models.lab.phrasing.calibrate --write`` measured and chose."""
     return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
 
 

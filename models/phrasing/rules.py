@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from models.phrasing.curt import curt_in_clause, has_softener
+from sales_assistant.models.phrasing.curt import curt_in_clause, has_softener
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,12 @@ company names), numbers, URLs, @mentions and emoji alone.
   word lexicon + confusion sets, weights fitted on our own synthetic dev data. See MODEL_CARD.md.
 * ``ngram-docs``: the same corrector with weights fitted on text of another domain (more recall,
   more false alarms); ``ngram-mixed``: fitted on both kinds of text.
-* ``ngram+mlm`` (``RECOMMENDED``, the default) / ``ngram-docs+mlm`` / ``ngram-mixed+mlm``: the same with a contextual judge (models/typo/mlm.py: the
-  pretrained ELECTRA-small encoder fine-tuned to name the meant character) as two more features.
-* ``kenlm-csc``: pycorrector's own ``Corrector`` on the same LM, as the benchmark baseline.
+* ``ngram+mlm`` (``RECOMMENDED``, the default) / ``ngram-docs+mlm`` / ``ngram-mixed+mlm``: the same with a
+  contextual judge (models/typo/mlm.py: the pretrained ELECTRA-small encoder fine-tuned to name the meant
+  character) as two more features.
+
+The weights are fitted, the judge trained and every corrector measured in the lab (models/lab/typo/),
+where pycorrector's own Kenlm-CSC also runs, as the baseline of the benchmark only.
 """
 from __future__ import annotations
 
@@ -49,12 +52,13 @@ def apply_typos(text: str, typos: Iterable[Typo]) -> str:
 
 # The ngram correctors' names: ngram[-CALIBRATION][+mlm], CALIBRATION as in ngram_csc.PARAMS_PATHS.
 _CALIBRATIONS = {"ngram": "lm-dev", "ngram-docs": "docs", "ngram-mixed": "mixed"}
-CORRECTORS = (*_CALIBRATIONS, *(f"{name}+mlm" for name in _CALIBRATIONS), "kenlm-csc")
+CORRECTORS = (*_CALIBRATIONS, *(f"{name}+mlm" for name in _CALIBRATIONS))
 # The best sentence F1 within the issue's limits (<= 3% of correct sentences changed, >= 100 a second on
 # one core): MODEL_CARD.md, "Measured figures". The pipeline and `check` use it unless config says otherwise.
 RECOMMENDED = "ngram+mlm"
 # Where the +mlm correctors' judge (mlm.py) loads from; here, so that checks need not import torch.
 JUDGE_ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "mlm"
+JUDGE_TRAINED_BY = "sales_assistant.models.lab.typo.train_mlm"  # the module that writes JUDGE_ARTIFACTS
 
 
 def load_typo_corrector(
@@ -66,17 +70,13 @@ def load_typo_corrector(
     """A corrector by name. ``lm_path`` defaults to the corpus LM, built on first use; ``lm``, an
     already loaded ``models.lm.CharLM``, lets several checks share one copy."""
     if name.removesuffix("+mlm") in _CALIBRATIONS:
-        from models.typo.ngram_csc import NgramCorrector
+        from sales_assistant.models.typo.ngram_csc import NgramCorrector
 
         judge = None
         if name.endswith("+mlm"):
-            from models.typo.mlm import CharJudge
+            from sales_assistant.models.typo.mlm import CharJudge
 
             judge = CharJudge(threads=1)  # as the closing model: one intra-op thread per process
         return NgramCorrector(lm_path=lm_path, protected_words=protected_words, lm=lm,
                               calibration=_CALIBRATIONS[name.removesuffix("+mlm")], judge=judge)
-    if name == "kenlm-csc":
-        from models.typo.kenlm_baseline import KenlmCscBaseline
-
-        return KenlmCscBaseline(lm_path=lm_path, protected_words=protected_words)
     raise ValueError(f"typo corrector {name!r} is unknown; known: {', '.join(CORRECTORS)}")

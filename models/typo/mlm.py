@@ -1,5 +1,5 @@
 """A contextual judge for the typo corrector: the pretrained Chinese ELECTRA-small encoder (the closing
-model's backbone, models/backbone.py) with a masked-LM style head, fine-tuned to read a sentence that
+model's backbone) with a masked-LM style head, fine-tuned to read a sentence that
 may hold typos and to say, at every character, which character was meant.
 
 The n-gram judges see a few characters either side; this one sees the whole sentence. The corrector
@@ -7,7 +7,7 @@ uses it as one more feature: the gain ``logit(candidate) - logit(original)`` at 
 softmax normaliser cancels, so only the candidates' rows of the output layer are computed).
 
 Characters map to the backbone's vocabulary one by one (bert-base-chinese has one token per Chinese
-character), so positions in the text and in the model are the same. Training: ``train_mlm.py``.
+character), so positions in the text and in the model are the same. Training: models/lab/typo/train_mlm.py.
 """
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ from pathlib import Path
 import torch
 from transformers import ElectraConfig, ElectraModel
 
-from models.backbone import pad, require_files
-from models.typo import JUDGE_ARTIFACTS as ARTIFACTS
+from sales_assistant.models.backbone import pad, require_files
+from sales_assistant.models.typo import JUDGE_ARTIFACTS as ARTIFACTS
+from sales_assistant.models.typo import JUDGE_TRAINED_BY
+
 MAX_CHARS = 126  # [CLS] + 126 + [SEP] = 128 positions; longer sentences are read in windows
 
 
@@ -63,7 +65,7 @@ class CharJudge:
     def __init__(self, folder: Path = ARTIFACTS, threads: int | None = 1):
         from safetensors.torch import load_file
 
-        require_files(folder, "the typo judge", "models.typo.train_mlm")
+        require_files(folder, "the typo judge", JUDGE_TRAINED_BY)
         weights = folder / "model.safetensors"
         if threads:
             torch.set_num_threads(threads)

@@ -18,7 +18,7 @@ For every unprotected Han character ``c`` of a sentence:
    frequencies) gives each candidate a score; the best candidate of a position is taken when its
    score clears a threshold. Weights and threshold are fitted on our own synthetic dev data
    (errors sampled from the confusion sets into clean sentences the LM never saw:
-   models/typo/tune.py) and stored in ngram_csc.json (ngram_csc_docs.json for ``ngram-docs``).
+   models/lab/typo/tune.py) and stored in ngram_csc.json (ngram_csc_docs.json for ``ngram-docs``).
 5. *Apply*: greedily, best first; a position near one already changed is scored again in the
    changed text, so two guesses never contradict each other.
 """
@@ -30,16 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from models.lm import CharLM, build_lm, lm_tokens, split_sentences
-from models.lm.word import WordLM
-from models.typo import Typo, apply_typos
-from models.typo.protect import Protector
-from models.typo.resources import common_chars, load_confusion, load_lexicon
+from sales_assistant.models.lm import CharLM, build_lm, lm_tokens, split_sentences
+from sales_assistant.models.lm.word import WordLM
+from sales_assistant.models.typo import Typo, apply_typos
+from sales_assistant.models.typo.protect import Protector
+from sales_assistant.models.typo.resources import common_chars, load_confusion, load_lexicon
 
 if TYPE_CHECKING:  # the judge brings torch; the plain corrector must not pay for importing it
-    from models.typo.mlm import CharJudge
+    from sales_assistant.models.typo.mlm import CharJudge
 
-# Fitted weights, one file per calibration (see tune.py): "lm-dev" fits on the LM's own held-out
+# Fitted weights, one file per calibration (see models/lab/typo/tune.py): "lm-dev" fits on the LM's own held-out
 # news and reviews (it keeps false alarms lowest); "docs" on Debian's documentation, text of a domain
 # the LM never saw (it trusts the word LM more: higher recall, more false alarms); "mixed" on both,
 # the two weighing alike.
@@ -73,7 +73,7 @@ JUDGE_FEATURES = (
     "mlm_gain_pos",
 )
 DEFAULT_PARAMS = {
-    # a neutral starting point until tune.py has fitted real ones
+    # a neutral starting point until the lab's tune.py has fitted real ones
     "weights": [1.0, 0.0, 0.3, 0.0, 0.2, 0.5, 0.2, -0.5, 0.0, 0.0, 0.5, 0.0],
     "bias": -4.0,
     "threshold": 0.0,
@@ -160,7 +160,7 @@ class NgramCorrector:
         self.weights = tuple(float(w) for w in merged["weights"])
         if len(self.weights) != len(self.feature_names):
             raise ValueError(f"weights: {len(self.weights)} numbers for {len(self.feature_names)} features; refit "
-                             "with `python -m models.typo.tune --write`")
+                             "with `python -m sales_assistant.models.lab.typo.tune --write`")
         self.bias = float(merged["bias"])
         self.threshold = float(merged["threshold"])
         self.lm_gate = float(merged["lm_gate"])

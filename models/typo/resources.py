@@ -25,10 +25,6 @@ def pycorrector_data_dir() -> Path:
     return path
 
 
-def sighan2015_path() -> Path:
-    return pycorrector_data_dir() / "sighan2015_test.tsv"
-
-
 @dataclass
 class Confusion:
     """Which characters a writer may have meant when typing ``c``, and how they are alike."""

@@ -113,7 +113,7 @@ def now_ms() -> int:
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory) -> Dashboard:
-    from store.redis import stop_embedded
+    from sales_assistant.store.redis import stop_embedded
 
     base = tmp_path_factory.mktemp("e2e")
     data = base / "data"
@@ -130,7 +130,7 @@ def dashboard(tmp_path_factory) -> Dashboard:
         svc.start(clock="wall", timeout_s=150)
 
         def cli(*args: str, stdin: str | None = None) -> str:
-            done = subprocess.run([sys.executable, "-m", "cli.main", "users", *args, "--data-dir", str(data)],
+            done = subprocess.run([sys.executable, "-m", "sales_assistant.cli.main", "users", *args, "--data-dir", str(data)],
                                   input=stdin, env=svc.env, capture_output=True, text=True, timeout=120, cwd=ROOT,
                                   check=False)
             assert done.returncode == 0, f"users {' '.join(args)}: {done.stdout}{done.stderr}"

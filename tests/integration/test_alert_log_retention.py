@@ -7,11 +7,13 @@ import time
 import orjson
 import pytest
 
-from actors.notifier import RETENTION_EVERY_MS, AlertLogRetention, Notification, SinkSpec
-from core.deadlines import Alert
-from store.keys import Keys
-from store.redis import connect
-from store.state import ensure_group, trim_alert_log
+from sales_assistant.actors.jobs import RETENTION_EVERY_MS, AlertLogRetention
+from sales_assistant.actors.notifier import Notification, SinkSpec
+from sales_assistant.policies.deadlines import Alert
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.redis import connect
+from sales_assistant.store.state import trim_alert_log
+from sales_assistant.store.streams import ensure_group
 from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.integration
@@ -80,7 +82,7 @@ def test_the_notifier_trims_on_its_own_clock_once_every_ten_minutes(log):
 
 
 def test_the_retention_is_a_setting_and_a_bad_one_is_named(monkeypatch):
-    from config.settings import ConfigError, load_settings
+    from sales_assistant.config.settings import ConfigError, load_settings
 
     assert load_settings().alert_log_days == 90
     monkeypatch.setenv("SA_ALERT_LOG_DAYS", "0")

@@ -1,13 +1,13 @@
 """The chaos run, shortened for CI: one fault of each kind while 20,000 messages go through the
 live service, and the day must end exactly as the same day without faults.
 
-The full run and its figures: `python -m benchmarks.chaos` (benchmarks/README.md, "Chaos").
+The full run and its figures: `python -m sales_assistant.benchmarks.chaos` (benchmarks/README.md, "Chaos").
 """
 from __future__ import annotations
 
 import pytest
 
-from benchmarks.chaos import KINDS, run_chaos
+from sales_assistant.benchmarks.chaos import KINDS, run_chaos
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -19,7 +19,7 @@ BUILT_IN_NLP = {"SA_CLOSING_MODEL": "keywords", "SA_NLP__CHECK_STAFF": "false"}
 
 
 def cli(*args: str, cwd: Path | None = None, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "sales_assistant.cli.main", *args], capture_output=True, text=True, timeout=timeout,
                           cwd=cwd, env={**os.environ, "COLUMNS": "160", **(BUILT_IN_NLP if env is None else env)})
 
 
@@ -100,7 +100,7 @@ def test_the_served_demo_stops_cleanly_on_ctrl_c(tmp_path):
     port = free_port()
     log = tmp_path / "demo.log"
     with log.open("w") as out:
-        demo = subprocess.Popen([sys.executable, "-m", "cli.main", "demo", "--data-dir", str(tmp_path / "demo"),
+        demo = subprocess.Popen([sys.executable, "-m", "sales_assistant.cli.main", "demo", "--data-dir", str(tmp_path / "demo"),
                                  "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                 env={**os.environ, "COLUMNS": "160", **BUILT_IN_NLP})
         try:

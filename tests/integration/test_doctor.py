@@ -9,8 +9,8 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from cli.doctor import check_ray, mask_id, mask_url
-from cli.main import app
+from sales_assistant.cli.doctor import check_ray, mask_id, mask_url
+from sales_assistant.cli.main import app
 from tests.support.lark_standin import LarkStandIn
 
 pytestmark = pytest.mark.integration
@@ -178,14 +178,14 @@ def test_mask_id_keeps_too_little_to_use():
 
 
 def test_the_typo_judge_check_names_missing_weights_and_the_way_out(tmp_path, monkeypatch):
-    import models.typo
-    from cli.doctor import check_typo_judge
-    from config.settings import Settings
+    from sales_assistant.cli.doctor import check_typo_judge
+    from sales_assistant.config.settings import Settings
+    from sales_assistant.models import typo
 
     judged = Settings(nlp={"check_staff": True, "typo_model": "ngram+mlm"})
     assert check_typo_judge(judged).status == "ok"  # the shipped weights
     assert check_typo_judge(Settings(nlp={"check_staff": True, "typo_model": "ngram"})).status == "ok"
-    monkeypatch.setattr(models.typo, "JUDGE_ARTIFACTS", tmp_path)
+    monkeypatch.setattr(typo, "JUDGE_ARTIFACTS", tmp_path)
     (tmp_path / "config.json").write_text("{}")
     check = check_typo_judge(judged)
     assert check.status == "fail" and "model.safetensors" in check.zh and "vocab.txt" in check.en

@@ -9,18 +9,18 @@ from __future__ import annotations
 import pytest
 import redis
 
-import actors.shard as shard_module
-import actors.supervisor as supervisor_module
-from actors.shard import RoomShard
-from actors.supervisor import Supervision
-from benchmarks import workload
-from config.settings import load_policy
-from core.messages import Message
-from core.roster import RosterFile
-from store.inbox import KIND_MESSAGE
-from store.keys import Keys
-from store.redis import connect
-from store.state import EVENTS_GROUP, caught_up, load_alerts, load_episodes, save_roster, stats
+import sales_assistant.actors.shard as shard_module
+import sales_assistant.actors.supervisor as supervisor_module
+from sales_assistant.actors.shard import RoomShard
+from sales_assistant.actors.supervisor import Supervision
+from sales_assistant.benchmarks import workload
+from sales_assistant.config.roster_file import RosterFile
+from sales_assistant.config.settings import load_policy
+from sales_assistant.core.messages import Message
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.redis import connect
+from sales_assistant.store.state import EVENTS_GROUP, caught_up, load_alerts, load_episodes, save_roster, stats
+from sales_assistant.store.wire import KIND_MESSAGE, MessageRow, ShardEntry
 
 pytestmark = pytest.mark.integration
 T = 1_795_136_400_000  # 2026-11-20 09:00 +08:00
@@ -41,8 +41,8 @@ def fail_once(monkeypatch, module, name: str, when=lambda *a, **k: True) -> None
     monkeypatch.setattr(module, name, flaky)
 
 
-def entry(seq: int, msg_id: str, sender: str, text: str, ts: int) -> tuple[int, str, list]:
-    return seq, KIND_MESSAGE, Message(msg_id, "R0", sender, text, ts).to_wire()
+def entry(seq: int, msg_id: str, sender: str, text: str, ts: int) -> ShardEntry:
+    return ShardEntry(seq, KIND_MESSAGE, MessageRow.of(Message(msg_id, "R0", sender, text, ts)))
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def store(redis_dir, namespace):
 
 
 def supervisor(url: str, namespace: str) -> Supervision:
-    return Supervision(url, namespace, load_policy(None).model_dump(mode="json"), "virtual")
+    return Supervision(url, namespace, load_policy(None), "virtual")
 
 
 def test_a_shard_batch_that_failed_to_commit_is_applied_when_the_ingest_sends_it_again(store, monkeypatch):

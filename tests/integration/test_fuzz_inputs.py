@@ -11,12 +11,13 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from config.settings import load_settings
-from core.messages import MAX_TEXT_CHARS
-from store.inbox import Inbox
-from store.keys import Keys
-from store.redis import connect
-from store.state import stats
+from sales_assistant.cli.bootstrap import build_services, load_config
+from sales_assistant.connectors.wechaty import MAX_TEXT_CHARS
+from sales_assistant.store.inbox import Inbox
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.redis import connect
+from sales_assistant.store.state import stats
+from sales_assistant.web.app import create_app
 from tests.support.strategies import (
     BROKEN_MESSAGE_FIELDS,
     NASTY,
@@ -25,7 +26,6 @@ from tests.support.strategies import (
     to_json_bytes,
     wechaty_messages,
 )
-from web.app import AppServices, create_app
 
 pytestmark = pytest.mark.integration
 
@@ -43,11 +43,11 @@ FUZZ = settings(deadline=None, max_examples=60,
 @pytest.fixture
 def client(redis_dir, namespace):
     data, url = redis_dir
-    s = load_settings(data_dir=data, redis_url=url, namespace=namespace, ingest_token=TOKEN,
-                      api_token="api-secret-0123456789", max_backlog=1_000_000)
+    config = load_config(data_dir=data, redis_url=url, namespace=namespace, ingest_token=TOKEN,
+                         api_token="api-secret-0123456789", max_backlog=1_000_000)
     keys = Keys(namespace)
-    inbox = Inbox(connect(url), keys, s.max_backlog)
-    with TestClient(create_app(AppServices(s, inbox, keys))) as c:
+    inbox = Inbox(connect(url), keys, config.settings.max_backlog)
+    with TestClient(create_app(build_services(config, inbox))) as c:
         c.inbox = inbox
         yield c
 

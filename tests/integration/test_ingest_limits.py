@@ -11,13 +11,13 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from config.settings import load_settings
-from core.messages import MAX_TEXT_CHARS
-from store.inbox import Inbox
-from store.keys import Keys
-from store.redis import connect
-from store.state import stats
-from web.app import MAX_BATCH, AppServices, create_app
+from sales_assistant.cli.bootstrap import build_services, load_config
+from sales_assistant.connectors.wechaty import MAX_TEXT_CHARS
+from sales_assistant.store.inbox import Inbox
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.redis import connect
+from sales_assistant.store.state import stats
+from sales_assistant.web.app import MAX_BATCH, create_app
 
 pytestmark = pytest.mark.integration
 TOKEN = "ingest-secret-0123456789"
@@ -35,10 +35,10 @@ def make_client(redis_dir, namespace):
     clients = []
 
     def make(**http) -> TestClient:
-        s = load_settings(data_dir=data, redis_url=url, namespace=namespace, ingest_token=TOKEN,
-                          api_token="api-secret-0123456789", max_backlog=1000, http=http)
-        inbox = Inbox(connect(url), Keys(namespace), s.max_backlog)
-        c = TestClient(create_app(AppServices(s, inbox, Keys(namespace))))
+        config = load_config(data_dir=data, redis_url=url, namespace=namespace, ingest_token=TOKEN,
+                             api_token="api-secret-0123456789", max_backlog=1000, http=http)
+        inbox = Inbox(connect(url), Keys(namespace), config.settings.max_backlog)
+        c = TestClient(create_app(build_services(config, inbox)))
         c.inbox = inbox
         clients.append(c.__enter__())
         return c

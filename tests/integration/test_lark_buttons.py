@@ -9,32 +9,33 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from connectors.lark import LarkSettings, LarkSink
-from connectors.lark_actions import build_card_callbacks
-from connectors.sinks import enrich_alert
-from core.deadlines import Alert
-from core.messages import CancelClock, Message, Reassign, Snooze
-from core.room import Room
-from core.roster import RosterFile
-from policies.escalation import default_policy
-from store.inbox import KIND_CANCEL, KIND_REASSIGN, KIND_SNOOZE, Inbox
-from store.keys import Keys
-from store.operations import Workspace
-from store.redis import connect
-from store.state import commit_escalation, commit_shard_batch, save_roster
+from sales_assistant.application.workspace import Workspace
+from sales_assistant.config.roster_file import RosterFile
+from sales_assistant.connectors.lark import LarkSettings, LarkSink
+from sales_assistant.connectors.lark_actions import build_card_callbacks
+from sales_assistant.connectors.sinks import enrich_alert
+from sales_assistant.core.messages import CancelClock, Message, Order, Reassign, Snooze
+from sales_assistant.core.room import Room
+from sales_assistant.policies.deadlines import Alert
+from sales_assistant.store.inbox import Inbox
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.redis import connect
+from sales_assistant.store.repository import RedisRepository
+from sales_assistant.store.state import commit_escalation, commit_shard_batch, save_roster
+from sales_assistant.store.wire import decode_inbox_row
+from sales_assistant.web.lark_routes import CARD_PATH, lark_router
 from tests.support.lark_standin import LarkStandIn
-from web.lark_routes import CARD_PATH, lark_router
 
 pytestmark = pytest.mark.integration
 
-NOW = int(datetime(2026, 11, 20, 7, 32, tzinfo=timezone.utc).timestamp() * 1000)  # 15:32 in Shanghai
+NOW = int(datetime(2026, 11, 20, 7, 32, tzinfo=UTC).timestamp() * 1000)  # 15:32 in Shanghai
 STARTED = NOW - 20 * 60_000
 TOKEN, KEY, APP_SECRET = "vt-verification-token-value", "ek-encrypt-key-value", "app-secret-value"
 ROSTER = RosterFile.model_validate({
@@ -59,8 +60,9 @@ class World:
         value = {"action": action, "room_id": "R1", "clock_id": "m1", "alert_id": "R1/m1/2", **extra}
         return self.lark.click(self.url, self.message_id, value, open_id)
 
-    def orders(self) -> list[tuple[str, list]]:
-        return [(f["k"], orjson.loads(f["d"])) for _, f in self.r.xrange(self.keys.inbox)]
+    def orders(self) -> list[Order]:
+        """The orders the buttons pushed into the inbox, as the rooms will read them."""
+        return [decode_inbox_row(f["k"], f["d"]).order() for _, f in self.r.xrange(self.keys.inbox)]
 
 
 @contextmanager
@@ -96,8 +98,8 @@ def world(redis_dir, namespace) -> Iterator[World]:
         settings = LarkSettings(app_id=lark.app_id, app_secret=APP_SECRET, domain=lark.url,
                                 private_chats={"s-li": "oc_li"}, public_chats={"default": "oc_team"},
                                 verification_token=TOKEN, encrypt_key=KEY)
-        LarkSink(settings).deliver(enrich_alert(alert.to_dict(), ROSTER))
-        workspace = Workspace(r, keys, Inbox(r, keys), default_policy(), "Asia/Shanghai", now=lambda: NOW)
+        LarkSink(settings, "Asia/Shanghai").deliver(enrich_alert(alert.to_dict(), ROSTER))
+        workspace = Workspace(RedisRepository(r, keys), Inbox(r, keys), "Asia/Shanghai", lambda: NOW)
         app = FastAPI()
         app.include_router(lark_router(build_card_callbacks(settings, workspace)))
         with serving(app) as base:
@@ -109,9 +111,8 @@ def test_owner_presses_handled_the_clock_is_cancelled_and_the_card_says_who(worl
     status, answer = world.press("cancel", "ou_li")
     assert status == 200
     assert answer["toast"] == {"type": "success", "content": "李雷 已处理 · 11-20 15:32"}
-    [(kind, body)] = world.orders()
-    order = CancelClock.from_wire(body)
-    assert kind == KIND_CANCEL and (order.room_id, order.by, order.ts) == ("R1", "lark:s-li", NOW)
+    [order] = world.orders()
+    assert isinstance(order, CancelClock) and (order.room_id, order.by, order.ts) == ("R1", "lark:s-li", NOW)
     card = answer["card"]["data"]
     shown = orjson.dumps(card).decode()
     assert "华东客户群 A" in shown and "请问报价多少？" in shown and "李雷 已处理 · 11-20 15:32" in shown
@@ -126,8 +127,8 @@ def test_snooze_keeps_the_buttons_and_take_over_of_an_owned_room_is_refused(worl
     status, answer = world.press("snooze", "ou_zhang", minutes=30)  # a manager may act on any room
     assert status == 200 and answer["toast"]["content"] == "张三 稍后提醒 30 分钟 · 11-20 15:32"
     assert [e for e in answer["card"]["data"]["elements"] if e["tag"] == "action"]
-    [(kind, body)] = world.orders()
-    assert kind == KIND_SNOOZE and Snooze.from_wire(body).until == NOW + 30 * 60_000
+    [order] = world.orders()
+    assert isinstance(order, Snooze) and order.until == NOW + 30 * 60_000
     status, answer = world.press("take_over", "ou_wang")
     assert answer == {"toast": {"type": "error", "content": "该群已有负责人，请联系管理者改派"}}
     assert len(world.orders()) == 1
@@ -138,8 +139,8 @@ def test_a_rep_takes_over_an_unassigned_room(world: World) -> None:
     status, answer = world.lark.click(world.url, world.message_id, value, "ou_wang")
     assert status == 200 and answer["toast"]["content"].startswith("王芳 我来跟进")
     assert "card" not in answer  # no alert to rebuild the card from: the toast says it
-    [(kind, body)] = world.orders()
-    assert kind == KIND_REASSIGN and Reassign.from_wire(body).owner_id == "s-wang"
+    [order] = world.orders()
+    assert isinstance(order, Reassign) and order.owner_id == "s-wang"
 
 
 def test_another_rep_is_refused_with_the_reason_and_nothing_happens(world: World) -> None:

@@ -15,17 +15,16 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from actors.notifier import Notification, sink_specs
-from actors.pipeline import Pipeline
-from config.settings import load_settings
-from core.messages import Message
-from core.roster import RosterFile
-from policies.access import UserRole
-from store.folds import folded_log
+from sales_assistant.actors.notifier import Notification, sink_specs
+from sales_assistant.cli.bootstrap import build_pipeline, build_services, load_config
+from sales_assistant.config.roster_file import RosterFile
+from sales_assistant.core.messages import Message
+from sales_assistant.policies.access import UserRole
+from sales_assistant.store.folds import folded_log
+from sales_assistant.web.app import create_app
 from tests.support.clock import SteppedClock
 from tests.support.lark_standin import LarkStandIn
 from tests.support.polling import wait_for
-from web.app import AppServices, create_app
 
 pytestmark = pytest.mark.integration
 
@@ -63,18 +62,18 @@ def test_ten_minutes_without_lark_keep_the_backlog_bounded_and_lose_nothing(ray_
     app_id = f"cli_{uuid.uuid4().hex[:8]}"
     jsonl = tmp_path / "alerts.jsonl"
     with LarkStandIn(app_id=app_id, app_secret="outage-s3cret") as lark:
-        settings = load_settings(
+        config = load_config(
             data_dir=data, redis_url=url, namespace=namespace, sinks=["jsonl", "lark"], closing_model="keywords",
             nlp={"check_staff": False}, alerts_jsonl=jsonl,
             lark={"app_id": app_id, "app_secret": "outage-s3cret", "domain": lark.url, "timeout_s": 1,
                   "max_waiting": BOUND, "public_chats": {"east": "oc_east", "west": "oc_west"},
                   "private_chats": {"s1": "oc_s1", "s2": "oc_s2", "s3": "oc_s3"}})
-        p = Pipeline(settings, "virtual", [])  # the pipeline on Ray; the notifier here, on the stepped clock
+        p = build_pipeline(config, "virtual", [])  # the pipeline on Ray; the notifier here, on the stepped clock
         p.load_roster(ROSTER, overwrite_rooms=True)
         p.start(log_to_driver=False)
         clock = SteppedClock(T - 15 * M)
-        notifier = Notification(url, namespace, sink_specs(settings), now=clock.now, wait=clock.wait)
-        services = AppServices(settings, p.inbox, p.keys)
+        notifier = Notification(url, namespace, sink_specs(config.settings), now=clock.now, wait=clock.wait)
+        services = build_services(config, p.inbox)
         services.accounts.create("boss", "boss-password", UserRole.MANAGER)
         web = TestClient(create_app(services))
         csrf = web.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
@@ -188,11 +187,11 @@ def _day():
 
 
 def test_a_team_without_a_public_chat_gets_its_catch_up_lines_in_each_reps_private_chat():
-    from connectors.lark import LarkSettings, LarkSink
+    from sales_assistant.connectors.lark import LarkSettings, LarkSink
 
     with LarkStandIn(app_id="cli_catchup", app_secret="catch-up-secret") as lark:
         sink = LarkSink(LarkSettings(app_id="cli_catchup", app_secret="catch-up-secret", domain=lark.url,
-                                     private_chats={"s1": "oc_s1", "s2": "oc_s2"}))
+                                     private_chats={"s1": "oc_s1", "s2": "oc_s2"}), "Asia/Shanghai")
         rows = [{"room_id": r, "topic": f"客户群{r}", "owner_id": owner, "owner_name": None, "level": "green",
                  "waited_minutes": 5, "first_at": T, "last_at": T + M, "alerts": n}
                 for r, owner, n in (("R01", "s1", 2), ("R02", "s2", 1), ("R03", "s1", 3))]

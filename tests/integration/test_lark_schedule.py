@@ -13,17 +13,20 @@ from typing import Any
 import orjson
 import pytest
 
-from actors.notifier import DailyLeaderboard, DigestFlusher, Notification, SinkSpec
-from connectors.lark import LarkSettings, LarkSink, idempotency_key
-from core.deadlines import Alert, Watch
-from core.messages import Message
-from core.room import ClockStopped, Room
-from core.roster import RosterFile, Speaker
-from core.timeutil import day_of, hour_of, zone
-from store.digest import DigestStore
-from store.keys import Keys
-from store.redis import connect
-from store.state import commit_escalation, commit_shard_batch, save_roster
+from sales_assistant.actors.jobs import DailyLeaderboard, DigestFlusher
+from sales_assistant.actors.notifier import Notification, SinkSpec
+from sales_assistant.config.roster_file import RosterFile
+from sales_assistant.connectors.lark import LarkSettings, LarkSink, idempotency_key
+from sales_assistant.connectors.lark import log as lark_log
+from sales_assistant.core.messages import Message
+from sales_assistant.core.room import ClockStopped, Room
+from sales_assistant.core.roster import Speaker
+from sales_assistant.core.timeutil import day_of, hour_of, zone
+from sales_assistant.policies.deadlines import Alert, Watch
+from sales_assistant.store.digest import DigestStore
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.redis import connect
+from sales_assistant.store.state import commit_escalation, commit_shard_batch, save_roster
 from tests.support.lark_standin import LarkStandIn
 from tests.support.polling import wait_for
 
@@ -73,7 +76,7 @@ def lark_settings(lark: LarkStandIn, **over: Any) -> dict[str, Any]:
 
 
 def sink_for(lark: LarkStandIn, **over: Any) -> LarkSink:
-    return LarkSink(LarkSettings(**lark_settings(lark, **over)))
+    return LarkSink(LarkSettings(**lark_settings(lark, **over)), TZ)
 
 
 def chats(lark: LarkStandIn) -> list[str]:
@@ -172,7 +175,7 @@ def test_the_notifier_sends_it_on_its_own_clock_and_skips_it_without_a_chat(day_
         assert chats(lark) == ["oc_board"]
     finally:
         notifier.close()
-    caplog.set_level(logging.INFO, logger="sales_assistant.notifier")
+    caplog.set_level(logging.INFO, logger=lark_log.name)
     quiet = Notification(url, keys.ns, [SinkSpec("lark", lark=lark_settings(lark))], now=Clock(local_ms(21, "22:00")))
     quiet.close()
     assert "no lark.leaderboard_chat configured" in caplog.text

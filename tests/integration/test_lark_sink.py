@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
-from connectors.lark import DeliveryError, LarkSettings, LarkSink, idempotency_key
+from sales_assistant.connectors.lark import DeliveryError, LarkSettings, LarkSink, idempotency_key
 from tests.support.lark_standin import LarkStandIn
 from tests.unit.test_lark_card import make_alert
+
+TZ = "Asia/Shanghai"
 
 SECRET = "s3cr3t-app-secret-value"
 TIMEOUT_S = 0.5
@@ -41,7 +43,7 @@ def settings_for(lark: LarkStandIn, **overrides: Any) -> LarkSettings:
 
 @pytest.fixture
 def sink(lark: LarkStandIn) -> Iterator[LarkSink]:
-    sink = LarkSink(settings_for(lark))
+    sink = LarkSink(settings_for(lark), TZ)
     yield sink
     sink.close()
 
@@ -86,12 +88,12 @@ def test_team_without_a_chat_uses_the_default_public_chat(lark: LarkStandIn, sin
 def test_rep_without_private_chat_falls_back_to_public_logged_once(
     lark: LarkStandIn, sink: LarkSink, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="connectors.lark")
+    caplog.set_level(logging.WARNING, logger="sales_assistant.connectors.lark")
     sink.deliver(make_alert(owner_id="s-new", owner_name="新人", targets=["private"]))
     sink.deliver(make_alert(alert_id="room-1/clock-1/3", owner_id="s-new", targets=["private", "public"]))
     sink.deliver(make_alert(alert_id="room-9/clock-1/0", owner_id=None, owner_name=None, targets=["private"]))
     assert chats(lark) == ["oc_east", "oc_east", "oc_east"]  # private + public resolve to one chat: sent once
-    warnings = [r.getMessage() for r in caplog.records if r.name == "connectors.lark" and r.levelno == logging.WARNING]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "sales_assistant.connectors.lark" and r.levelno == logging.WARNING]
     assert len(warnings) == 2 and "s-new" in warnings[0] and "unassigned" in warnings[1]
 
 
@@ -99,7 +101,7 @@ def test_same_alert_twice_is_posted_once_even_from_a_new_sink(lark: LarkStandIn,
     alert = make_alert()
     sink.deliver(alert)
     sink.deliver(alert)
-    LarkSink(settings_for(lark)).deliver(alert)  # as after a crash and restart
+    LarkSink(settings_for(lark), TZ).deliver(alert)  # as after a crash and restart
     assert chats(lark) == ["oc_li", "oc_east"]
 
 
@@ -111,6 +113,16 @@ def test_lark_error_raises_and_a_resend_completes_without_duplicates(lark: LarkS
     assert caught.value.chat_id == "oc_li" and caught.value.code == 500 and caught.value.lark_answered
     assert chats(lark) == ["oc_east"]  # the other chat still got its card
     sink.deliver(make_alert())  # the notifier's retry
+    assert sorted(chats(lark)) == ["oc_east", "oc_li"]
+
+
+def test_a_rate_limited_send_says_when_to_try_again_as_lark_asks(lark: LarkStandIn, sink: LarkSink) -> None:
+    lark.rate_limit_next(1, reset_s=7)
+    with pytest.raises(DeliveryError) as caught:
+        sink.deliver(make_alert())
+    assert caught.value.code == 99991400 and "429" in str(caught.value)
+    assert caught.value.retry_after_s == 7.0  # Lark's x-ogw-ratelimit-reset, which the notifier waits out
+    sink.deliver(make_alert())
     assert sorted(chats(lark)) == ["oc_east", "oc_li"]
 
 
@@ -128,7 +140,7 @@ def test_lark_down_raises_without_the_secret(lark: LarkStandIn, sink: LarkSink) 
 
 def test_wrong_secret_names_larks_code_not_the_secret(lark: LarkStandIn) -> None:
     wrong = "wrong-" + SECRET
-    sink = LarkSink(settings_for(lark, app_secret=wrong))
+    sink = LarkSink(settings_for(lark, app_secret=wrong), TZ)
     with pytest.raises(DeliveryError) as caught:
         sink.deliver(make_alert())
     text = "".join(traceback.format_exception(caught.value))
@@ -160,7 +172,7 @@ def test_revoked_token_is_dropped_so_the_next_send_gets_a_new_one(lark: LarkStan
 
 
 def test_unroutable_alerts_raise(lark: LarkStandIn) -> None:
-    sink = LarkSink(settings_for(lark, public_chats={"east": "oc_east"}, private_chats={}))
+    sink = LarkSink(settings_for(lark, public_chats={"east": "oc_east"}, private_chats={}), TZ)
     with pytest.raises(DeliveryError, match="no Lark chat"):
         sink.deliver(make_alert(targets=["public"], team="north"))
     with pytest.raises(DeliveryError, match="unknown alert target"):
@@ -175,7 +187,7 @@ def test_unroutable_alerts_raise(lark: LarkStandIn) -> None:
 )
 def test_bad_settings_fail_at_start_naming_the_field(lark: LarkStandIn, overrides: dict, field: str) -> None:
     with pytest.raises(ValueError, match=field):
-        LarkSink(settings_for(lark, **overrides))
+        LarkSink(settings_for(lark, **overrides), TZ)
 
 
 def test_sink_repr_hides_the_secret(sink: LarkSink) -> None:
@@ -223,3 +235,14 @@ def test_suggestion_is_a_direct_message_when_the_writers_open_id_is_known(lark: 
     sink.deliver_suggestion(with_id)  # a redelivery after a crash
     assert [(m["open_id"], m["chat_id"]) for m in lark.messages] == [("ou_li", None)]  # not the private group
     assert "合同已经发到你的邮箱了" in json.dumps(lark.messages[0]["content"], ensure_ascii=False)
+
+
+def test_cards_show_times_in_the_zone_the_sink_is_given(lark: LarkStandIn) -> None:
+    """The sink shows the service's `timezone` (settings), not a zone of its own: 06:05 UTC is 07:05 in Berlin."""
+    sink = LarkSink(settings_for(lark), "Europe/Berlin")
+    sink.deliver(make_alert(targets=["private"]))
+    shown = json.dumps(lark.messages[0]["content"], ensure_ascii=False)
+    assert "超时时刻（Europe/Berlin）：2026-11-23 07:05:00" in shown and "14:05" not in shown
+    # The leaderboard keeps its own zone only where one is configured.
+    assert sink.leaderboard_tz == "Europe/Berlin"
+    assert LarkSink(settings_for(lark, leaderboard_tz="UTC"), "Europe/Berlin").leaderboard_tz == "UTC"

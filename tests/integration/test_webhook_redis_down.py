@@ -11,11 +11,11 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from config.settings import load_settings
-from store.inbox import Inbox
-from store.keys import Keys
-from store.redis import connect, ensure_embedded, socket_path, stop_embedded
-from web.app import AppServices, create_app
+from sales_assistant.cli.bootstrap import build_services, load_config
+from sales_assistant.store.inbox import Inbox
+from sales_assistant.store.keys import Keys
+from sales_assistant.store.redis import connect, ensure_embedded, socket_path, stop_embedded
+from sales_assistant.web.app import create_app
 
 pytestmark = pytest.mark.integration
 T = 1_795_136_400_000
@@ -30,10 +30,10 @@ def message(i: int) -> dict:
 @pytest.fixture
 def client(redis_dir, namespace):
     data, url = redis_dir
-    settings = load_settings(data_dir=data, redis_url=url, namespace=namespace, ingest_token="ingest-secret",
-                             api_token="api-secret", session_secret="a-session-secret-for-tests")
-    inbox = Inbox(connect(url), Keys(namespace), settings.max_backlog)
-    with TestClient(create_app(AppServices(settings, inbox, Keys(namespace))), raise_server_exceptions=False) as c:
+    config = load_config(data_dir=data, redis_url=url, namespace=namespace, ingest_token="ingest-secret",
+                         api_token="api-secret", session_secret="a-session-secret-for-tests")
+    inbox = Inbox(connect(url), Keys(namespace), config.settings.max_backlog)
+    with TestClient(create_app(build_services(config, inbox)), raise_server_exceptions=False) as c:
         c.data, c.inbox = data, inbox
         yield c
 

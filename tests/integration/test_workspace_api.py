@@ -9,14 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from actors.notifier import SinkSpec
-from actors.pipeline import Pipeline
-from config.settings import load_settings
-from core.messages import Message
-from core.roster import Role, RoomInfo, Roster, Staff
-from policies.access import UserRole
-from store.state import load_alerts
-from web.app import AppServices, create_app
+from sales_assistant.actors.notifier import SinkSpec
+from sales_assistant.cli.bootstrap import build_pipeline, build_services, load_config
+from sales_assistant.core.messages import Message
+from sales_assistant.core.roster import Role, RoomInfo, Roster, Staff
+from sales_assistant.policies.access import UserRole
+from sales_assistant.store.state import load_alerts
+from sales_assistant.web.app import create_app
 
 pytestmark = pytest.mark.integration
 T, M = 1_795_136_400_000, 60_000  # 2026-11-20 09:00 Asia/Shanghai
@@ -33,12 +32,12 @@ def roster() -> Roster:
 @pytest.fixture
 def ws(ray_session, redis_dir, namespace):
     data, url = redis_dir
-    settings = load_settings(data_dir=data, redis_url=url, namespace=namespace, shards=2, closing_model="keywords",
-                             nlp={"check_staff": False}, api_token="api-secret-0123456789")
-    p = Pipeline(settings, "virtual", [SinkSpec("null")])
+    config = load_config(data_dir=data, redis_url=url, namespace=namespace, shards=2, closing_model="keywords",
+                         nlp={"check_staff": False}, api_token="api-secret-0123456789")
+    p = build_pipeline(config, "virtual", [SinkSpec("null")])
     p.load_roster(roster(), overwrite_rooms=True)
     p.start(log_to_driver=False)
-    services = AppServices(settings, p.inbox, p.keys, advance=p.advance)
+    services = build_services(config, p.inbox, advance=p.advance)
     services.accounts.create("boss", "boss-password", UserRole.MANAGER, "王经理", "m1")
     services.accounts.create("rep1", "rep1-password", UserRole.SALES, "董森", "s1")
     services.accounts.create("rep2", "rep2-password", UserRole.SALES, "曾路", "s2")

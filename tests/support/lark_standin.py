@@ -47,6 +47,8 @@ class LarkStandIn:
         self._token_requests = 0
         self._fail_left = 0
         self._fail_status = 500
+        self._limited_left = 0
+        self._limit_reset_s = 0
         self._delay_s = 0.0
         self._down = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -91,6 +93,12 @@ class LarkStandIn:
         """The next n message calls answer `status` with a Lark-style error body."""
         with self._lock:
             self._fail_left, self._fail_status = n, status
+
+    def rate_limit_next(self, n: int, reset_s: int) -> None:
+        """The next n message calls are refused as too frequent, as Lark's gateway does: HTTP 429, code
+        99991400, and the seconds until the window frees in `x-ogw-ratelimit-reset`."""
+        with self._lock:
+            self._limited_left, self._limit_reset_s = n, reset_s
 
     def set_delay(self, seconds: float) -> None:
         """Message calls sleep this long before answering (a slow Lark)."""
@@ -188,6 +196,9 @@ class LarkStandIn:
             if self._fail_left > 0:
                 self._fail_left -= 1
                 return self._fail_status, {"code": self._fail_status, "msg": "injected failure"}
+            if self._limited_left > 0:
+                self._limited_left -= 1
+                return 429, {"code": 99991400, "msg": "request trigger frequency limit"}
             if authorization.removeprefix("Bearer ") not in self._tokens:
                 return 400, {"code": 99991663, "msg": "Invalid access token for authorization"}
         return None
@@ -285,6 +296,9 @@ def _handler_for(lark: LarkStandIn) -> type[BaseHTTPRequestHandler]:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))
+                if status == 429:
+                    self.send_header("x-ogw-ratelimit-limit", "50")
+                    self.send_header("x-ogw-ratelimit-reset", str(lark._limit_reset_s))
                 self.end_headers()
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):

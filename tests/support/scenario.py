@@ -1,8 +1,8 @@
 """A small, hand-checkable day: what the integration tests feed the real pipeline."""
 from __future__ import annotations
 
-from core.messages import CancelClock, Message
-from core.roster import RosterFile
+from sales_assistant.config.roster_file import RosterFile
+from sales_assistant.core.messages import CancelClock, Message
 
 T = 1_795_136_400_000  # 2026-11-20 09:00 Asia/Shanghai
 M = 60_000

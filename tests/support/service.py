@@ -57,7 +57,7 @@ class Service:
     def start(self, clock: str = "virtual", timeout_s: float = 90) -> Service:
         log = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "run", "--clock", clock, "--port", str(self.port)],
+            [sys.executable, "-m", "sales_assistant.cli.main", "run", "--clock", clock, "--port", str(self.port)],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_answering(self.proc, f"{self.url}/api/health", self.log, timeout_s)
         return self

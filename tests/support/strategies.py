@@ -8,7 +8,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from core.messages import MAX_TEXT_CHARS, MessageType
+from sales_assistant.connectors.wechaty import MAX_TEXT_CHARS
+from sales_assistant.core.messages import MessageType
 
 # Text a real chat sends and parsers trip on: emoji sequences, right-to-left marks, NUL, BOM, CJK.
 NASTY = ["👌", "👨‍👩‍👧", "🇨🇳", "\u202eRTL\u202c", "مرحبا", "\x00", "a\x00b", "\ufeff", "好的", "\r\n", "\\", '"', "\u200b"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from config.settings import ConfigError, load_settings
-from connectors.lark import build_alert_card, build_catch_up_card
-from policies.backlog import Card, fold_backlog
+from sales_assistant.config.settings import ConfigError, load_settings
+from sales_assistant.connectors.lark import build_alert_card, build_catch_up_card
+from sales_assistant.policies.backlog import Card, fold_backlog
+
+TZ = "Asia/Shanghai"
 
 LEVELS = ["green", "yellow", "orange", "red", "purple", "grey"]
 
@@ -69,12 +71,12 @@ def test_the_bound_must_be_positive():
 def test_cards_say_what_they_carry_in_chinese_first():
     folding = fold_backlog([alert(i, "R1", LEVELS[i]) for i in range(4)] + [alert(9, "R2")], 1)
     (summary,) = folding.cards
-    card = build_catch_up_card([line.__dict__ for line in summary.rooms], summary.folded)
+    card = build_catch_up_card([line.__dict__ for line in summary.rooms], summary.folded, tz=TZ)
     text = str(card)
     assert "中断期间 5 条提醒汇总（2 个群）" in text and "群R1" in text and "最高红色" in text
-    assert "alerts from the outage" in str(build_catch_up_card([line.__dict__ for line in summary.rooms], 5, "en"))
+    assert "alerts from the outage" in str(build_catch_up_card([line.__dict__ for line in summary.rooms], 5, "en", tz=TZ))
     room = fold_backlog([alert(i, "R1", LEVELS[i]) for i in range(4)], 1).cards[0]
-    body = str(build_alert_card({**room.alert, "folded": room.folded, "earlier": list(room.earlier)}))
+    body = str(build_alert_card({**room.alert, "folded": room.folded, "earlier": list(room.earlier)}, tz=TZ))
     assert "另有 3 条较早的提醒" in body and "黄色提醒 · 已等待 10 分钟" in body
 
 
@@ -88,13 +90,13 @@ def test_a_summary_line_keeps_the_wait_of_its_rooms_newest_alert_and_marks_it_wh
     (summary,) = fold_backlog(waiting, 1).cards
     assert {line.room_id: line.clock_id for line in summary.rooms} == {"R1": "c-R1-new", "R2": "c-R2"}
     rows = [line.__dict__ | {"answered": line.room_id == "R1"} for line in summary.rooms]
-    zh, en = str(build_catch_up_card(rows, 3)), str(build_catch_up_card(rows, 3, "en"))
+    zh, en = str(build_catch_up_card(rows, 3, tz=TZ)), str(build_catch_up_card(rows, 3, "en", tz=TZ))
     assert zh.count("（此后已回复或已处理）") == 1 and "其中 1 个群此后已回复或已处理" in zh
     assert "1 of these rooms were answered or handled since" in en
 
 
 def test_a_summary_stored_before_lines_had_a_wait_still_loads():
-    from store.folds import card_from_json, card_to_json
+    from sales_assistant.store.folds import card_from_json, card_to_json
 
     (summary,) = fold_backlog([alert(i, f"R{i}") for i in range(3)], 1).cards
     stored = orjson.loads(card_to_json(summary))

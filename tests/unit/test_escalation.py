@@ -1,15 +1,17 @@
 import pytest
 from pydantic import ValidationError
 
-from core.deadlines import SETTLED, DeadlineBoard
-from core.room import Clock, ClockStarted, ClockStopped, EndedBy, Episode
-from policies.escalation import PolicyFile, default_policy
+from sales_assistant.config.policy_file import PolicyFile
+from sales_assistant.config.settings import default_policy
+from sales_assistant.core.room import Clock, ClockStarted, ClockStopped, EndedBy, Episode
+from sales_assistant.core.roster import Stage
+from sales_assistant.policies.deadlines import SETTLED, DeadlineBoard
 
 T, M = 1_763_600_000_000, 60_000
 
 
 def test_seed_ladder():
-    ladder = default_policy().ladder("pre_sales")
+    ladder = default_policy().ladder(Stage.PRE_SALES)
     steps = []
     i = 0
     while (step := ladder.step(i)) is not None:
@@ -38,12 +40,12 @@ def test_bad_policy_names_the_field(bad, field):
     assert field in str(e.value) and "after_sales" in str(e.value)
 
 
-def started(room="R1", clock="m1", at=T, owner="s1", stage="pre_sales"):
+def started(room="R1", clock="m1", at=T, owner="s1", stage=Stage.PRE_SALES):
     return ClockStarted(room, Clock(clock, at, "c1", "客户", "价格？", "价格？"), stage, owner, "网易严选")
 
 
 def stopped(room="R1", clock="m1", at=T, ended=T + 12 * M, by=EndedBy.REPLY, owner="s1"):
-    return ClockStopped(Episode(room, clock, owner, "pre_sales", "c1", "客户", "价格？", at, by, ended))
+    return ClockStopped(Episode(room, clock, owner, Stage.PRE_SALES, "c1", "客户", "价格？", at, by, ended))
 
 
 def test_due_fires_each_threshold_once_stamped_at_the_crossing():

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.lark import LarkSettings
-from connectors.lark_actions import CardActions, CardCallbacks, _parse, actor_for
-from core.roster import RosterFile
-from policies.access import Actor, UserRole
+from sales_assistant.config.roster_file import RosterFile
+from sales_assistant.connectors.lark import LarkSettings
+from sales_assistant.connectors.lark_actions import CardActions, CardCallbacks, _parse, actor_for
+from sales_assistant.policies.access import Actor, UserRole
 
 ROSTER = RosterFile.model_validate({"staff": [
     {"id": "s-li", "name": "李雷", "role": "sales", "lark_open_id": "ou_li"},

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.lark import build_leaderboard_card
+from sales_assistant.connectors.lark import build_leaderboard_card
 from tests.unit.test_lark_card import tags, texts
 
 

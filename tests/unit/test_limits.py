@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
 
-from web.limits import PerTokenLimit, TokenBuckets, token_key
+from sales_assistant.web.limits import PerTokenLimit, TokenBuckets, token_key
 
 
 class Clock:

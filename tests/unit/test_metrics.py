@@ -1,12 +1,14 @@
-from core.metrics import compute
-from core.room import EndedBy, Episode
-from core.roster import Role, RoomInfo, Roster, Speaker, Staff, Stage
+from sales_assistant.core.metrics import compute
+from sales_assistant.core.room import EndedBy, Episode
+from sales_assistant.core.roster import Role, RoomInfo, Roster, Speaker, Staff, Stage
 
 T, M = 1_763_600_000_000, 60_000
+TZ = "Asia/Shanghai"  # the business zone the seed runs in
 ROSTER = Roster(
     staff={"s1": Staff("s1", "董森", Role.SALES), "s2": Staff("s2", "宗强", Role.SALES),
            "e1": Staff("e1", "佳芮", Role.EMPLOYEE)},
-    rooms={"R1": RoomInfo("R1", "网易严选", "s1", Stage.PRE_SALES), "R2": RoomInfo("R2", "流利说", "s1", Stage.AFTER_SALES)},
+    rooms={"R1": RoomInfo("R1", "网易严选", "s1", Stage.PRE_SALES),
+           "R2": RoomInfo("R2", "流利说", "s1", Stage.AFTER_SALES)},
 )
 ROOMS = {**ROSTER.rooms, "R3": RoomInfo("R3", "无主群", None, Stage.PRE_SALES)}
 
@@ -22,7 +24,7 @@ def test_three_views():
                 ep("R3", 10, owner=None)]
     counts = {("R1", Speaker.CUSTOMER): 5, ("R1", Speaker.OWNER): 3, ("R1", Speaker.EMPLOYEE): 1,
               ("R2", Speaker.CUSTOMER): 2, ("R2", Speaker.BOT): 4, ("R3", Speaker.CUSTOMER): 1}
-    views = compute(episodes, counts, ROOMS, ROSTER, threshold_minutes=2)
+    views = compute(episodes, counts, ROOMS, ROSTER, threshold_minutes=2, tz=TZ)
     sales = {row["staff_id"]: row for row in views["sales"]}
     assert sales["s1"] == {"staff_id": "s1", "name": "董森", "role": "sales", "episodes": 3, "over_threshold": 1,
                            "avg_reply_minutes": 1.67, "total_messages": 15, "cancelled_episodes": 1, "open_episodes": 1,
@@ -42,14 +44,14 @@ def test_three_views():
 
 
 def test_threshold_is_configurable():
-    views = compute([ep("R1", 3.0)], {}, ROOMS, ROSTER, threshold_minutes=5)
+    views = compute([ep("R1", 3.0)], {}, ROOMS, ROSTER, threshold_minutes=5, tz=TZ)
     assert views["sales"][0]["over_threshold"] == 0
 
 
 def test_quality_figure_per_rep_and_room():
     checks = {("staff", "s1", "checked"): 40, ("staff", "s1", "flagged"): 3, ("room", "R1", "checked"): 50,
               ("room", "R1", "flagged"): 5}
-    views = compute([], {}, ROOMS, ROSTER, checks=checks)
+    views = compute([], {}, ROOMS, ROSTER, tz=TZ, checks=checks)
     s1 = next(r for r in views["sales"] if r["staff_id"] == "s1")
     assert (s1["checked_messages"], s1["flagged_messages"], s1["flagged_per_100"]) == (40, 3, 7.5)
     r1 = next(r for r in views["rooms"] if r["room_id"] == "R1")

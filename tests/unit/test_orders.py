@@ -1,13 +1,22 @@
 """People's orders on a room (reassign, snooze) and who may give them."""
 import pytest
 
-from core.deadlines import DeadlineBoard
-from core.messages import Message, Reassign, Snooze
-from core.room import ClockReassigned, ClockSnoozed, Rejection, Room
-from core.roster import Role, RoomInfo, Roster, Staff, Stage
-from policies.access import (Action, Actor, Refused, UserRole, can_view_room, check, check_owner, check_proposal,
-                             take_over_stage_fits)
-from policies.escalation import default_policy
+from sales_assistant.config.settings import default_policy
+from sales_assistant.core.messages import Message, Reassign, Snooze
+from sales_assistant.core.room import ClockReassigned, ClockSnoozed, Rejection, Room
+from sales_assistant.core.roster import Role, RoomInfo, Roster, Staff, Stage
+from sales_assistant.policies.access import (
+    Action,
+    Actor,
+    Refused,
+    UserRole,
+    can_view_room,
+    check,
+    check_owner,
+    check_proposal,
+    take_over_stage_fits,
+)
+from sales_assistant.policies.deadlines import DeadlineBoard
 from tests.unit.test_escalation import M, T, started
 
 ROSTER = Roster(staff={"s1": Staff("s1", "董森", Role.SALES), "s2": Staff("s2", "曾路", Role.SALES),

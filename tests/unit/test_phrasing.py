@@ -11,11 +11,11 @@ import re
 
 import pytest
 
-from models.lm import CharLM, arpa_path, build_lm_from_texts
-from models.phrasing import KINDS, Finding, PhrasingChecker, apply_suggestions, load_phrasing_checker
-from models.phrasing.calibrate import read_messages, shuffled, threshold_for
-from models.phrasing.fluency import calibration, default_threshold, sentence_scores
-from models.typo.protect import Protector
+from sales_assistant.models.lab.phrasing.calibrate import read_messages, shuffled, threshold_for
+from sales_assistant.models.lm import CharLM, arpa_path, build_lm_from_texts
+from sales_assistant.models.phrasing import KINDS, Finding, PhrasingChecker, apply_suggestions, load_phrasing_checker
+from sales_assistant.models.phrasing.fluency import calibration, default_threshold, sentence_scores
+from sales_assistant.models.typo.protect import Protector
 
 PROTECTED = ["星河科技", "张伟", "你的茶"]
 
@@ -457,7 +457,7 @@ def test_the_calibration_messages_have_no_rule_findings(checker):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not arpa_path().is_file(), reason="the corpus LM is not built (python -m models.lm)")
+@pytest.mark.skipif(not arpa_path().is_file(), reason="the corpus LM is not built (python -m sales_assistant.models.lm)")
 def test_normal_sales_messages_pass_the_corpus_lm_fluency_check():
     corpus_checker = load_phrasing_checker(lm=arpa_path(), protected_words=PROTECTED)
     found = {t: fs for t, fs in zip(REGRESSION, corpus_checker.check(REGRESSION)) if fs}

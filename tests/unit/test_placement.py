@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from actors.pipeline import misplaced, shard_placement
-from config.settings import ConfigError, load_settings
+from sales_assistant.actors.pipeline import misplaced, shard_placement
+from sales_assistant.config.settings import ConfigError, load_settings
 
 A, B, C = "aa" * 28, "bb" * 28, "00" * 28  # Ray node ids: 28 bytes in hex
 HEAD = {"NodeID": A, "Alive": True, "Labels": {}}

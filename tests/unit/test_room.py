@@ -1,7 +1,9 @@
 """The clock semantics, exactly as the issue states them."""
-from core.messages import CancelClock, Message, MessageType
-from core.room import ClockStarted, ClockStopped, ClockTouched, EndedBy, Rejection, Room
-from core.roster import Role, RoomInfo, Speaker, Stage
+import orjson
+
+from sales_assistant.core.messages import CancelClock, Message, MessageType, Reassign
+from sales_assistant.core.room import ClockStarted, ClockStopped, ClockTouched, EndedBy, Episode, Rejection, Room
+from sales_assistant.core.roster import Role, RoomInfo, Speaker, Stage
 
 T, M = 1_763_600_000_000, 60_000
 ROLES = {"owner": Role.SALES, "other": Role.EMPLOYEE, "bot": Role.BOT, "as": Role.AFTER_SALES}
@@ -65,7 +67,8 @@ def test_closing_reply_neither_starts_nor_stops():
 
 def test_sticker_and_recalled_do_not_start_clock_but_images_do():
     room = new_room()
-    feed(room, msg("m1", "c1", 0, "[动画表情]", type_=MessageType.EMOTICON), msg("m2", "c1", 1, "", type_=MessageType.RECALLED))
+    feed(room, msg("m1", "c1", 0, "[动画表情]", type_=MessageType.EMOTICON),
+         msg("m2", "c1", 1, "", type_=MessageType.RECALLED))
     assert room.clock is None
     (img,) = feed(room, msg("m3", "c1", 2, "", type_=MessageType.IMAGE))
     assert isinstance(img.event, ClockStarted)
@@ -101,3 +104,17 @@ def test_snapshot_round_trip_keeps_running_clock():
     again = Room.from_dict(room.to_dict())
     assert again.to_dict() == room.to_dict()
     assert again.open_episode().ended_by is EndedBy.OPEN
+
+
+def test_a_room_stage_is_a_stage_wherever_it_came_from():
+    room = new_room()
+    feed(room, msg("m1", "c1", 0, "合同呢？"))
+    assert room.stage is Stage.PRE_SALES and room.info().stage is Stage.PRE_SALES
+    room.reassign(Reassign("R1", "boss", T + M, "as", "after_sales"), room.last_seq + 1)  # the wire carries a str
+    assert room.stage is Stage.AFTER_SALES
+    again = Room.from_dict(orjson.loads(orjson.dumps(room.to_dict())))
+    assert again.stage is Stage.AFTER_SALES and again.open_episode().stage is Stage.AFTER_SALES
+    _, reply = feed(again, msg("m2", "c1", 2, "在吗"), msg("m3", "as", 3, "在的"))
+    ep = reply.event.episode
+    assert ep.stage is Stage.AFTER_SALES
+    assert Episode.from_dict(orjson.loads(orjson.dumps(ep.to_dict()))) == ep

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from models.lm import build_lm_from_texts
-from models.typo import Typo, apply_typos, load_typo_corrector, metrics
-from models.typo.evaluate import read_pairs
-from models.typo.ngram_csc import NgramCorrector
-from models.typo.protect import Protector
+from sales_assistant.models.lab.typo import load_corrector, metrics
+from sales_assistant.models.lab.typo.datasets import SALES_TYPOS as SALES
+from sales_assistant.models.lab.typo.datasets import read_pairs
+from sales_assistant.models.lm import build_lm_from_texts
+from sales_assistant.models.typo import Typo, apply_typos, load_typo_corrector
+from sales_assistant.models.typo.ngram_csc import NgramCorrector
+from sales_assistant.models.typo.protect import Protector
 
-SALES = Path(__file__).resolve().parents[2] / "models" / "typo" / "data" / "sales_typos.tsv"
 CORPUS = [
     "这个产品的质量非常好。我们的产品质量很好。质量是我们的生命。",
     "请您放心，我们一定按时发货。您的订单今天下午就安排发货。",
@@ -102,9 +103,11 @@ def test_sales_regression_set_on_a_tiny_lm(corrector):
 
 
 def test_unknown_corrector_names_the_known_ones():
-    known = r"ngram, ngram-docs, ngram-mixed, ngram\+mlm, ngram-docs\+mlm, ngram-mixed\+mlm, kenlm-csc"
-    with pytest.raises(ValueError, match=known):
+    known = r"ngram, ngram-docs, ngram-mixed, ngram\+mlm, ngram-docs\+mlm, ngram-mixed\+mlm"
+    with pytest.raises(ValueError, match=known + "$"):
         load_typo_corrector("bert")
+    with pytest.raises(ValueError, match=known + ", kenlm-csc$"):
+        load_corrector("bert")  # the lab's benchmark: the product's correctors and the baseline
 
 
 def test_sentence_metrics_follow_pycorrectors_definition():
@@ -133,8 +136,8 @@ def scores(corrector, pairs):
 @pytest.mark.slow
 def test_full_lm_on_the_sales_set_and_sighan():
     """Builds the corpus LM (about 1 min, once; then cached) and checks the measured figures hold."""
-    from models.lm import CorpusUnavailable, build_lm
-    from models.typo.evaluate import dataset_pairs
+    from sales_assistant.models.lab.typo.datasets import dataset_pairs
+    from sales_assistant.models.lm import CorpusUnavailable, build_lm
 
     try:
         path = build_lm(show_progress=False)
@@ -161,8 +164,8 @@ def test_full_lm_on_the_sales_set_and_sighan():
 @pytest.mark.slow
 def test_the_default_on_the_real_typos_of_corpus500():
     """The second set of real typos (corpus500.py): the default holds its figure, within the false-alarm limit."""
-    from models.lm import CorpusUnavailable, build_lm
-    from models.typo.corpus500 import corpus500_pairs
+    from sales_assistant.models.lab.typo.corpus500 import corpus500_pairs
+    from sales_assistant.models.lm import CorpusUnavailable, build_lm
 
     try:
         path, pairs = build_lm(show_progress=False), corpus500_pairs()
@@ -174,7 +177,7 @@ def test_the_default_on_the_real_typos_of_corpus500():
 
 @pytest.mark.slow
 def test_our_sentence_metrics_equal_pycorrectors_eval_function():
-    from models.typo.evaluate import pycorrector_crosscheck
+    from sales_assistant.models.lab.typo.evaluate import pycorrector_crosscheck
 
     pairs = [("我跟朋唷去", "我跟朋友去"), ("你好", "你好"), ("对不气", "对不起"), ("天汽好", "天气好"), ("谢谢", "谢谢")]
     preds = ["我跟朋友去", "你们", "对不其", "天汽好", "谢谢"]
@@ -184,7 +187,7 @@ def test_our_sentence_metrics_equal_pycorrectors_eval_function():
 
 @pytest.mark.slow
 def test_kenlm_csc_baseline_keeps_protected_words(tiny_lm):
-    baseline = load_typo_corrector("kenlm-csc", protected_words=["质两科技"], lm_path=tiny_lm)
+    baseline = load_corrector("kenlm-csc", protected_words=["质两科技"], lm_path=tiny_lm)
     text = "质两科技的产品质两非常好。"
     [(fixed, typos)] = baseline.correct([text])
     assert fixed.startswith("质两科技")
@@ -199,7 +202,7 @@ def test_weights_that_do_not_fit_the_features_are_refused(tiny_lm):
 
 
 def test_every_calibration_ships_weights_for_its_features():
-    from models.typo.ngram_csc import FEATURES, JUDGE_FEATURES, JUDGED_PARAMS_PATHS, PARAMS_PATHS
+    from sales_assistant.models.typo.ngram_csc import FEATURES, JUDGE_FEATURES, JUDGED_PARAMS_PATHS, PARAMS_PATHS
 
     for paths, n in ((PARAMS_PATHS, len(FEATURES)), (JUDGED_PARAMS_PATHS, len(FEATURES) + len(JUDGE_FEATURES))):
         for calibration, path in paths.items():
@@ -211,7 +214,7 @@ def test_every_calibration_ships_weights_for_its_features():
 def test_the_settings_offer_exactly_the_known_correctors():
     from typing import get_args
 
-    from config.settings import NlpSettings
-    from models.typo import CORRECTORS
+    from sales_assistant.config.settings import NlpSettings
+    from sales_assistant.models.typo import CORRECTORS
 
     assert get_args(NlpSettings.model_fields["typo_model"].annotation) == CORRECTORS

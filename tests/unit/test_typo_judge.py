@@ -6,16 +6,15 @@ neither the backbone nor the trained weights; the last test loads the shipped ju
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from models.backbone import ArtifactsMissing  # noqa: E402
-from models.typo.mlm import MAX_CHARS, CharCorrectorNet, CharJudge, CharVocab  # noqa: E402
+from sales_assistant.models.backbone import ArtifactsMissing  # noqa: E402
+from sales_assistant.models.lab.typo.datasets import SALES_TYPOS as SALES  # noqa: E402
+from sales_assistant.models.typo.mlm import MAX_CHARS, CharCorrectorNet, CharJudge, CharVocab  # noqa: E402
 
-SALES = Path(__file__).resolve().parents[2] / "models" / "typo" / "data" / "sales_typos.tsv"
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "，", "。", "a", "邮", "箱", "相", "想", "的", "您", "了"]
 TINY = {"vocab_size": len(VOCAB), "embedding_size": 8, "hidden_size": 16, "num_hidden_layers": 1,
         "num_attention_heads": 2, "intermediate_size": 32, "max_position_embeddings": 130}
@@ -66,13 +65,13 @@ def test_gains_are_logit_differences_against_the_original(tiny_judge):
 
 
 def test_missing_weights_name_the_training_command(tmp_path):
-    with pytest.raises(ArtifactsMissing, match="models.typo.train_mlm"):
+    with pytest.raises(ArtifactsMissing, match="sales_assistant.models.lab.typo.train_mlm"):
         CharJudge(tmp_path)
 
 
 def test_the_judged_corrector_has_two_more_features_and_its_own_weights(tiny_judge, tmp_path):
-    from models.lm import build_lm_from_texts
-    from models.typo.ngram_csc import FEATURES, JUDGE_FEATURES, NgramCorrector
+    from sales_assistant.models.lm import build_lm_from_texts
+    from sales_assistant.models.typo.ngram_csc import FEATURES, JUDGE_FEATURES, NgramCorrector
 
     lm = build_lm_from_texts(["合同已经发到您的邮箱了，请查收。"] * 3, tmp_path / "t.arpa", order=3)
     corrector = NgramCorrector(lm_path=lm, judge=tiny_judge, params={"threshold": 99.0})
@@ -87,7 +86,7 @@ def test_the_shipped_judge_leans_towards_the_meant_character():
     """On the sales regression set, the judge wants the fix in the typed sentence more than it wants the
     typo in the clean one, for 14 of the 15 typos (a judge that only copies, or guesses, would split
     them about evenly)."""
-    from models.typo.evaluate import read_pairs
+    from sales_assistant.models.lab.typo.datasets import read_pairs
 
     judge = CharJudge()
     pairs = [(s, t) for s, t in read_pairs(SALES) if s != t]
@@ -105,7 +104,7 @@ def test_the_shipped_judge_leans_towards_the_meant_character():
 def test_the_training_script_runs_and_writes_a_judge_the_corrector_loads(tmp_path):
     """train_mlm end to end for a few seconds, continued once with --init: the 45-minute job's own plumbing
     (backbone, corpus, typos, the batch softmax, saving), not its quality."""
-    from models.typo import train_mlm
+    from sales_assistant.models.lab.typo import train_mlm
 
     first, second = tmp_path / "first", tmp_path / "second"
     assert train_mlm.main(["--minutes", "0.05", "--threads", "1", "--batch-size", "8", "--out", str(first)]) == 0

@@ -10,10 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from models.lm import CharLM, CorpusUnavailable, build_lm, build_lm_from_texts, lm_tokens, split_sentences
-from models.lm import corpus
-from models.lm.ngram import KneserNey, count_ngrams
-from models.lm.paths import lm_dir
+from sales_assistant.models.lm import (
+    CharLM,
+    CorpusUnavailable,
+    build_lm,
+    build_lm_from_texts,
+    corpus,
+    lm_tokens,
+    split_sentences,
+)
+from sales_assistant.models.lm.ngram import KneserNey, count_ngrams
+from sales_assistant.models.lm.paths import lm_dir
 
 TEXT = [
     "我们的产品质量很好。这个产品的质量非常好！",

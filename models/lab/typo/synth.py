@@ -14,9 +14,9 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from models.typo.ngram_csc import is_han
-from models.typo.protect import Protector
-from models.typo.resources import Confusion
+from sales_assistant.models.typo.ngram_csc import is_han
+from sales_assistant.models.typo.protect import Protector
+from sales_assistant.models.typo.resources import Confusion
 
 KIND_WEIGHTS = (0.40, 0.35, 0.15, 0.10)  # same tone, other tone, shape, near sound (fuzzy pinyin)
 

@@ -1,6 +1,6 @@
 """Fit the ngram corrector's weights and threshold on our own synthetic dev data.
 
-    python -m models.typo.tune [--calibration lm-dev|docs] [--judge] [--max-false-alarm 0.01] [--write]
+    python -m sales_assistant.models.lab.typo.tune [--calibration lm-dev|docs] [--judge] [--max-false-alarm 0.01] [--write]
 
 Clean sentences that the LM never saw, with typos sampled into them (synth.py), are split in two
 by hash. The clean sentences are either the LM's own held-out news and reviews (``lm-dev``,
@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from models.lm import build_lm, dev_path
-from models.lm.model import CharLM
-from models.typo import metrics
-from models.typo.calibration import calibration_sentences
-from models.typo.ngram_csc import DEFAULT_PARAMS, JUDGED_PARAMS_PATHS, PARAMS_PATHS, NgramCorrector
-from models.typo.synth import Pair, make_pairs
+from sales_assistant.models.lab.typo import metrics
+from sales_assistant.models.lab.typo.calibration import calibration_sentences
+from sales_assistant.models.lab.typo.synth import Pair, make_pairs
+from sales_assistant.models.lm import build_lm, dev_path
+from sales_assistant.models.lm.model import CharLM
+from sales_assistant.models.typo.ngram_csc import DEFAULT_PARAMS, JUDGED_PARAMS_PATHS, PARAMS_PATHS, NgramCorrector
 
 
 def _half(text: str) -> str:
@@ -89,7 +89,7 @@ def pick_threshold(pairs, where, scores, max_false_alarm: float) -> tuple[float,
     chosen, chosen_stats = None, None
     for tau in np.arange(-2.0, 8.0, 0.1):
         tp = fp = fn = tn = 0
-        for k, pair in enumerate(pairs):
+        for k in range(len(pairs)):
             pred = {(pos, ch) for s, pos, ch in per_sentence.get(k, ()) if s > tau}
             if not golds[k]:
                 tn, fp = (tn + 1, fp) if not pred else (tn, fp + 1)
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     lm = CharLM(build_lm())
     judge = None
     if args.judge is not None:
-        from models.typo.mlm import ARTIFACTS, CharJudge
+        from sales_assistant.models.typo.mlm import ARTIFACTS, CharJudge
 
         judge = CharJudge(Path(args.judge) if args.judge else ARTIFACTS, threads=1)
     corrector = NgramCorrector(lm=lm, params={}, judge=judge)  # {}: the neutral start (default_params)
@@ -187,8 +187,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {text} half: F1 {h.f1:.4f} false alarms {h.false_alarm_rate:.4f}")
     if args.write:
         params["fitted_on"] = {
-            "data": "synthetic typos (models/typo/synth.py) in " + " and ".join(
-                {"docs": "Debian's Chinese documentation (models/typo/calibration.py)",
+            "data": "synthetic typos (models/lab/typo/synth.py) in " + " and ".join(
+                {"docs": "Debian's Chinese documentation (models/lab/typo/calibration.py)",
                  "lm-dev": "the LM's held-out corpus sentences (dev_clean.txt)"}[text] for text in checks),
             "fit_pairs": len(fit), "check_pairs": len(check), "max_false_alarm": args.max_false_alarm,
             "check_scores": {k: round(v, 4) for k, v in s.as_dict().items() if isinstance(v, float)},

@@ -1,4 +1,4 @@
-"""Build the labelled closing-reply set: `python -m models.closing.build_dataset [--check]`.
+"""Build the labelled closing-reply set: `python -m sales_assistant.models.lab.closing.build_dataset [--check]`.
 
 Every line is a customer message in a B2B SaaS sales group (a CRM / customer-service product: trials,
 quotes, contracts, invoices, renewals, accounts, reports, API, outages). Label 1: the message closes the
@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from models.closing.text import normalize
+from sales_assistant.models.closing.text import normalize
 
 DATA = Path(__file__).resolve().parent / "data" / "closing.jsonl"
 SEED = "closing-v1"
@@ -817,7 +817,7 @@ def iter_jsonl(examples: list[Example]) -> Iterator[str]:
 def load(path: Path = DATA, split: str | None = None) -> list[dict]:
     """The shipped set (or one split of it) as dicts: id, text, label, kind, family, group, split."""
     if not path.is_file():
-        raise FileNotFoundError(f"closing data set not found at {path}; run python -m models.closing.build_dataset")
+        raise FileNotFoundError(f"closing data set not found at {path}; run python -m sales_assistant.models.lab.closing.build_dataset")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [r for r in rows if split is None or r["split"] == split]
 

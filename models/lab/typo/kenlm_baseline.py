@@ -11,8 +11,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from models.typo import Typo, apply_typos
-from models.typo.protect import Protector, overlaps
+from sales_assistant.models.typo import Typo, apply_typos
+from sales_assistant.models.typo.protect import Protector, overlaps
 
 
 @contextlib.contextmanager
@@ -37,7 +37,7 @@ class KenlmCscBaseline:
         from loguru import logger
         from pycorrector.corrector import Corrector  # heavy: imports torch and transformers
 
-        from models.lm import build_lm
+        from sales_assistant.models.lm import build_lm
 
         logger.remove()  # pycorrector logs every loaded file at DEBUG
         logging.getLogger("jieba").setLevel(logging.WARNING)

@@ -21,9 +21,10 @@ import tarfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from models.lm.corpus import CorpusUnavailable
-from models.lm.paths import lm_dir
-from models.pypi_fetch import FetchFailed, fetch
+from sales_assistant.models.lab.typo.datasets import read_pairs, sighan2015_path
+from sales_assistant.models.lm.corpus import CorpusUnavailable
+from sales_assistant.models.lm.paths import lm_dir
+from sales_assistant.models.pypi_fetch import FetchFailed, fetch
 
 REQUIREMENT = "pycorrector==0.4.9"
 SDIST = "pycorrector-0.4.9.tar.gz"
@@ -34,9 +35,7 @@ OVERLAP = 8  # characters in common with a SIGHAN test sentence that make a pair
 
 
 def corpus500_pairs(directory: Path | None = None, *, download: bool = True) -> list[tuple[str, str]]:
-    """(typed, meant) pairs, built on first use and cached."""
-    from models.typo.evaluate import read_pairs  # the benchmark's own TSV reader, for SIGHAN and the cache
-
+    """(typed, meant) pairs, built on first use and cached (read with the benchmark's own TSV reader)."""
     directory = directory or lm_dir()
     path = directory / FILE_NAME
     if not path.is_file():
@@ -44,8 +43,6 @@ def corpus500_pairs(directory: Path | None = None, *, download: bool = True) -> 
             sdist = fetch(REQUIREMENT, SDIST, SDIST_SHA256, directory, sdist=True, download=download)
         except FetchFailed as exc:
             raise CorpusUnavailable(f"the corpus500 benchmark: {exc}") from exc
-        from models.typo.resources import sighan2015_path
-
         pairs = decontaminate(read_sdist(sdist), [t for p in read_pairs(sighan2015_path()) for t in p])
         partial = path.with_suffix(".partial")  # a crash mid-write must not leave a short cache behind
         partial.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")

@@ -1,13 +1,11 @@
 """Evaluate typo correctors side by side; anyone can rerun it.
 
-    python -m models.typo.evaluate --dataset sighan2015 [--limit N] [--json]
+    python -m sales_assistant.models.lab.typo.evaluate --dataset sighan2015 [--limit N] [--json]
         [--correctors ngram,kenlm-csc] [--no-pin] [--no-crosscheck]
 
-``sighan2015`` is the SIGHAN-2015 test file that pycorrector ships (707 pairs, simplified
-Chinese). It is for evaluation only: nothing in this project trains or tunes on it. ``corpus500``
-is a second set of real typos, pycorrector's own (corpus500.py), also for evaluation only. ``--dataset``
-also takes a path to a TSV of ``source<TAB>target`` lines, and ``dev`` evaluates on our own
-synthetic check pairs (see tune.py).
+``--dataset`` is a name of datasets.py: ``sighan2015`` (SIGHAN-2015's test file, evaluation only),
+``corpus500`` (pycorrector's own real typos, evaluation only), ``dev`` (our own synthetic check pairs,
+see tune.py) or a path to a TSV of ``source<TAB>target`` lines.
 
 For each corrector: sentence-level accuracy/P/R/F1 as pycorrector defines them (and, unless
 ``--no-crosscheck``, pycorrector's own ``eval_model_batch`` run on the same predictions, which
@@ -30,44 +28,9 @@ import json
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-from models.typo import CORRECTORS, load_typo_corrector, metrics
-from models.typo.resources import sighan2015_path
-
-
-def read_pairs(path: Path) -> list[tuple[str, str]]:
-    """Pairs the way pycorrector's eval_model_batch reads them (comments and odd lines skipped)."""
-    pairs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if len(parts) == 2:
-            pairs.append((parts[0], parts[1]))
-    return pairs
-
-
-def dataset_pairs(name: str) -> list[tuple[str, str]]:
-    if name == "sighan2015":
-        return read_pairs(sighan2015_path())
-    if name == "corpus500":
-        from models.lm.corpus import CorpusUnavailable
-        from models.typo.corpus500 import corpus500_pairs
-
-        try:
-            return corpus500_pairs()
-        except CorpusUnavailable as exc:  # offline, and never fetched before
-            raise SystemExit(f"dataset corpus500: {exc}") from None
-    if name == "dev":
-        from models.typo.tune import dev_check_pairs
-
-        return [(p.src, p.tgt) for p in dev_check_pairs()]
-    path = Path(name)
-    if not path.is_file():
-        raise SystemExit(f"dataset {name!r}: neither sighan2015, corpus500, dev nor a TSV file")
-    return read_pairs(path)
+from sales_assistant.models.lab.typo import BASELINE, EVALUATED, load_corrector, metrics
+from sales_assistant.models.lab.typo.datasets import dataset_pairs
 
 
 def pycorrector_crosscheck(pairs: list[tuple[str, str]], preds: list[str]) -> tuple[float, float, float, float]:
@@ -88,7 +51,7 @@ def pycorrector_crosscheck(pairs: list[tuple[str, str]], preds: list[str]) -> tu
 
 def evaluate(name: str, pairs: list[tuple[str, str]], crosscheck: bool = True) -> dict:
     t0 = time.perf_counter()
-    corrector = load_typo_corrector(name)
+    corrector = load_corrector(name)
     load_s = time.perf_counter() - t0
     srcs = [s for s, _ in pairs]
     corrector.correct(srcs[:3])  # warm caches, as a long-running service would be
@@ -110,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="sighan2015")
     parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--correctors", default=",".join(CORRECTORS))
+    parser.add_argument("--correctors", default=",".join(EVALUATED))
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     parser.add_argument("--no-pin", action="store_true", help="do not pin to one CPU core")
     parser.add_argument("--no-crosscheck", action="store_true", help="skip pycorrector's own eval function")
@@ -122,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for name in [c.strip() for c in args.correctors.split(",") if c.strip()]:
         rows.append(evaluate(name, pairs, crosscheck=not args.no_crosscheck))
-        if name == "kenlm-csc":
+        if name == BASELINE:
             with contextlib.suppress(ImportError):
                 import torch  # the baseline imported it; keep it to one thread as well
 

@@ -1,8 +1,8 @@
 """Every registered closing detector side by side on one split of the shipped set.
 
-    python -m models.closing.evaluate                 # test split, a table
-    python -m models.closing.evaluate --split dev --errors
-    python -m models.closing.evaluate --json          # one JSON object for scripts
+    python -m sales_assistant.models.lab.closing.evaluate                 # test split, a table
+    python -m sales_assistant.models.lab.closing.evaluate --split dev --errors
+    python -m sales_assistant.models.lab.closing.evaluate --json          # one JSON object for scripts
 
 The positive class is "closing" (label 1): precision is how often a stopped clock was right to stop,
 recall how many closing replies were recognised. Speed is messages per second through
@@ -17,8 +17,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from models.closing import KNOWN_DETECTORS, ClosingDetector, load_closing_detector
-from models.closing.build_dataset import DATA, load
+from sales_assistant.models.closing import KNOWN_DETECTORS, ClosingDetector, load_closing_detector
+from sales_assistant.models.lab.closing.build_dataset import DATA, load
 
 
 def classification_metrics(labels: Sequence[int], predicted: Sequence[int]) -> dict[str, float | int]:

