@@ -2,6 +2,12 @@
 
 An entry is acknowledged only after every shard it touched has committed its effects; a crash
 in between makes the stream redeliver it, and the rooms skip what they already applied.
+
+Closing labels come from the NLP actor, and the ingest takes nothing from the inbox until that actor
+has loaded its models (at most `nlp.ready_timeout_s`), so that a restarted service labels its backlog
+as replay does. The built-in list decides only when the actor fails or is not ready in time: each such
+label is counted (`nlp_fallback`), logged, and the actor's state (`loading`, `ready`, `failed`, or `off`
+when the built-in list is the configured model) is kept in Redis for /api/health.
 """
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from typing import Literal
 
 import ray
 
@@ -17,21 +24,23 @@ from sales_assistant.models.closing import is_closing, load_closing_detector
 from sales_assistant.store.inbox import Inbox
 from sales_assistant.store.keys import Keys
 from sales_assistant.store.redis import connect
-from sales_assistant.store.state import load_roster, shard_of
+from sales_assistant.store.state import load_roster, set_nlp_state, shard_of
 from sales_assistant.store.wire import MessageRow, ShardBatch, ShardEntry
 
 log = logging.getLogger("sales_assistant.ingest")
 
 CONSUMER = "ingest-0"
-NLP_TIMEOUT_S = 2.0
+NLP_TIMEOUT_S = 2.0  # a ready actor labels a batch well within this; past it the clocks must not wait
+NlpState = Literal["off", "loading", "ready", "failed"]
 
 
 class Ingestion(Pingable):
     def __init__(self, redis_url: str, namespace: str, shards: int, closing_model: str, batch_size: int,
-                 clock: str, consume: bool) -> None:
+                 clock: str, consume: bool, nlp_ready_timeout_s: float = 300.0) -> None:
         """`consume`: keep reading the inbox on a thread of its own (the service); otherwise the
         driver calls pump() (replay, benchmarks). `clock`: on "virtual" time each batch advances
-        the supervisor to the newest event time it carried."""
+        the supervisor to the newest event time it carried. `nlp_ready_timeout_s`: how long the
+        first batch waits for the NLP actor to load its models."""
         self.r, self.keys = connect(redis_url), Keys(namespace)
         self.inbox = Inbox(self.r, self.keys)
         self.inbox.ensure_group()
@@ -43,6 +52,13 @@ class Ingestion(Pingable):
         # The built-in list is always at hand: it decides alone, or whenever the NLP actor cannot.
         self.fallback = load_closing_detector("keywords")
         self.nlp = ray.get_actor(actor_name(namespace, "nlp")) if closing_model != "keywords" else None
+        self.nlp_ready_timeout_s = nlp_ready_timeout_s
+        self._nlp_state: NlpState | None = None
+        # A ping answered once the NLP actor has loaded its models (it loads them in its constructor);
+        # None while it is known to answer.
+        self._nlp_probe = self.nlp.ping.remote() if self.nlp is not None else None
+        self._nlp_awaited = False
+        self._set_nlp_state("loading" if self.nlp is not None else "off")
         self.staff = set(load_roster(self.r, self.keys).staff)
         self._lock = threading.Lock()
         self._pending_after: str | None = "0"  # re-read unacknowledged entries after this id; None: read new ones
@@ -64,7 +80,6 @@ class Ingestion(Pingable):
                     self._consume(block_ms=1000, forever=True)
             except Exception:  # noqa: BLE001 - keep consuming through Redis or shard restarts
                 log.exception("ingest batch failed; it stays pending and is retried")
-                self._pending_after = "0"
                 time.sleep(0.5)
 
     def _consume(self, block_ms: int | None, forever: bool) -> int:
@@ -72,7 +87,10 @@ class Ingestion(Pingable):
         A shard runs its batches in the order sent, and each batch is acknowledged only after its
         own shard calls returned, so the overlap changes nothing about what is applied or when."""
         total, in_flight = 0, None
-        self._sent = {}  # a new chain for every shard (see RoomShard.apply)
+        self._await_nlp()
+        # A new chain for every shard (see RoomShard.apply), so the loop starts at the oldest entry not
+        # acknowledged: after a failed loop (here or in pump) what it had taken is read again first.
+        self._sent, self._pending_after = {}, "0"
         while True:
             batch = self._dispatch(block_ms if in_flight is None else None)
             if in_flight is not None:
@@ -113,9 +131,9 @@ class Ingestion(Pingable):
     def _settle(self, in_flight: tuple) -> int:
         entries, refs, newest = in_flight
         ray.get(refs)
-        if self.clock == "virtual":
-            ray.get(self.supervisor.advance.remote(newest))
         self.inbox.ack([e.stream_id for e in entries])
+        if self.clock == "virtual":  # after the ack: the supervisor fires nothing past unacknowledged input
+            ray.get(self.supervisor.advance.remote(newest))
         self.processed += len(entries)
         return len(entries)
 
@@ -132,15 +150,57 @@ class Ingestion(Pingable):
         for row, closing in zip(asks, labels, strict=True):
             row.label_closing(closing)
 
-    def _ask_nlp(self, texts: list[str]) -> list[bool] | None:
+    def _await_nlp(self) -> None:
+        """Before the first batch: until the NLP actor has loaded its models, or `nlp_ready_timeout_s`
+        has passed (then the ingest goes on, on the built-in list, and says so)."""
+        if self._nlp_awaited or self._nlp_probe is None:
+            return
+        self._nlp_awaited = True
+        answered, _ = ray.wait([self._nlp_probe], timeout=self.nlp_ready_timeout_s)
+        if not self._nlp_answers():
+            why = "failed to start" if answered else f"not ready after {self.nlp_ready_timeout_s:g} s (nlp.ready_timeout_s)"
+            log.error("NLP actor %s: consuming anyway; closing labels come from the built-in list, counted as "
+                      "nlp_fallback, until it answers", why)
+            self._set_nlp_state("failed")
+
+    def _nlp_answers(self) -> bool:
+        """Has the NLP actor answered its latest ping? Never waits: while it loads or restarts, the
+        built-in list decides at once rather than after a timeout per batch."""
+        if self._nlp_probe is None:
+            return True
+        if not ray.wait([self._nlp_probe], timeout=0)[0]:
+            return False
         try:
-            return ray.get(self.nlp.closing.remote(texts), timeout=NLP_TIMEOUT_S)
-        except (ray.exceptions.GetTimeoutError, ray.exceptions.RayError) as e:
-            # Clocks must not wait for a model: the built-in list decides this batch.
-            self.r.hincrby(self.keys.stats, "nlp_fallback", len(texts))
-            log.warning("NLP actor unavailable (%s); %d closing labels from the built-in list", type(e).__name__,
-                        len(texts))
-            return None
+            ray.get(self._nlp_probe)
+        except ray.exceptions.RayError:
+            self._nlp_probe = self.nlp.ping.remote()
+            return False
+        self._nlp_probe = None
+        self._set_nlp_state("ready")
+        return True
+
+    def _ask_nlp(self, texts: list[str]) -> list[bool] | None:
+        """The NLP actor's labels, or None when it cannot give them now (a failure: counted and logged)."""
+        reason = "not ready"
+        if self._nlp_answers():
+            try:
+                return ray.get(self.nlp.closing.remote(texts), timeout=NLP_TIMEOUT_S)
+            except (ray.exceptions.GetTimeoutError, ray.exceptions.RayError) as e:
+                reason = type(e).__name__
+                self._nlp_probe = self.nlp.ping.remote()
+        # Clocks must not wait for a model: the built-in list decides this batch.
+        self.r.hincrby(self.keys.stats, "nlp_fallback", len(texts))
+        self._set_nlp_state("failed")
+        log.warning("NLP actor unavailable (%s); %d closing labels from the built-in list", reason, len(texts))
+        return None
+
+    def _set_nlp_state(self, state: NlpState) -> None:
+        """Written on a change only; read by /api/health (store/state.py: nlp_state)."""
+        if state != self._nlp_state:
+            set_nlp_state(self.r, self.keys, state, int(time.time() * 1000))
+            self._nlp_state = state
+            if state == "ready":
+                log.info("NLP actor ready: closing labels from its models")
 
     def reload_roster(self) -> None:
         self.staff = set(load_roster(self.r, self.keys).staff)

@@ -1,9 +1,11 @@
 """The NLP actor: closing labels for what customers write (asked by the ingest, in batches), and
 typo and phrasing checks for what staff write (read from the staff-texts stream at its own pace).
 
-The ingest never waits on it for long: if it fails or falls behind, the clocks keep running on
-the built-in closing list (see actors/ingest.py). Staff findings are stored per message, counted
-per rep and room for the quality figure, and handed to the notifier as suggestions.
+The models load (and run once) in the constructor, so an answer to `ping` means ready: the ingest
+waits for it before its first batch, and afterwards never waits long: if the actor fails or falls
+behind, the clocks keep running on the built-in closing list, counted as a fallback (actors/ingest.py).
+Staff findings are stored per message, counted per rep and room for the quality figure, and handed
+to the notifier as suggestions.
 """
 from __future__ import annotations
 
@@ -40,6 +42,9 @@ class LanguageChecks(Pingable):
         self.analyzer = load_analyzer(closing_model, typo_model=typo_model,
                                       phrasing=check_staff, lm_path=lm_path, protected_words=names + domain_words,
                                       lang=lang)
+        # One call through every model now, so that the first real batch does not pay torch's first-call
+        # cost: the ingest takes the actor's answer to `ping` as "ready" (actors/ingest.py).
+        self.analyzer.analyze(["好的，我下午看下", "您好，合同已经发到您的邮箱了"], [False, check_staff])
         self.checked = 0
         if check_staff:
             self.staff_texts = StreamConsumer(self.r, self.keys.staff_texts, NLP_GROUP, CONSUMER, count=20)

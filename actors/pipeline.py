@@ -28,7 +28,8 @@ from sales_assistant.store.inbox import Inbox
 from sales_assistant.store.keys import Keys
 from sales_assistant.store.redis import connect
 from sales_assistant.store.report import build_report
-from sales_assistant.store.state import NLP_GROUP, caught_up, save_roster
+from sales_assistant.store.state import NLP_GROUP, save_roster
+from sales_assistant.store.streams import caught_up
 
 log = logging.getLogger("sales_assistant.pipeline")
 SHARD_CPUS = 0.001  # see Pipeline._start_shards; 1,000 shards ask for one CPU in all
@@ -107,11 +108,12 @@ class Pipeline:
                 str(s.nlp.lm_path) if s.nlp.lm_path else None,
                 list(s.nlp.domain_words), s.timezone, s.lang)
         ingest = IngestActor.options(name=actor_name(ns, "ingest"), num_cpus=0).remote(
-            url, ns, s.shards, s.closing_model, s.batch_size, self.clock, self.consume)
+            url, ns, s.shards, s.closing_model, s.batch_size, self.clock, self.consume, s.nlp.ready_timeout_s)
         self.actors = {"supervisor": supervisor, "notifier": notifier, "ingest": ingest,
                        **{f"shard-{i}": a for i, a in enumerate(shards)}, **({"nlp": nlp} if nlp else {})}
-        ray.get([supervisor.ping.remote(), notifier.ping.remote(), ingest.ping.remote()]
-                + ([nlp.ping.remote()] if nlp else []))
+        # Not the NLP actor: it may take a while to load its models, and the ingest waits for it before
+        # its first batch, while the service already answers (GET /api/health says "nlp": "loading").
+        ray.get([supervisor.ping.remote(), notifier.ping.remote(), ingest.ping.remote()])
         return self
 
     def _start_shards(self) -> list:

@@ -3,6 +3,12 @@
 It learns of clocks from the clock-events stream the shards write in the same transaction as
 their room state, so it can always catch up after a crash of anyone. Before it fires anything it
 drains that stream once more: that is the re-check that the clock still runs at fire time.
+
+It fires a deadline only once every input with an earlier event time has been applied: "now" is
+capped by the inbox's watermark (store/inbox.py), the earliest event time still waiting there. After
+an outage the backlog arrives at once; a clock's start may be applied a batch before its stop, and
+without the cap its alerts would fire for a wait that had already ended. Deadlines past the watermark
+wait for the backlog; those the clock really crossed then fire, late, with their true `at`.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import ray
 from sales_assistant.actors import Pingable, settle_heap
 from sales_assistant.policies.deadlines import SETTLED, DeadlineBoard, Watch
 from sales_assistant.policies.escalation import Policy
+from sales_assistant.store.inbox import unapplied_since
 from sales_assistant.store.keys import EVENTS_GROUP, Keys
 from sales_assistant.store.redis import connect
 from sales_assistant.store.state import commit_escalation, iter_rooms, load_watches
@@ -77,7 +84,10 @@ class Supervision(Pingable):
                     now = int(time.time() * 1000)
                     self._step(now)
                     nxt = self.board.next_deadline()
-                wait = TICK_MS if nxt is None else max(1, min(TICK_MS, nxt - int(time.time() * 1000)))
+                # A deadline at or before `now` still on the board is held by the inbox's watermark: it
+                # waits for the backlog, which the next clock event or tick will show applied.
+                held = nxt is not None and nxt <= now
+                wait = TICK_MS if nxt is None or held else max(1, min(TICK_MS, nxt - int(time.time() * 1000)))
                 self._wait_for_events(wait)
             except Exception:  # noqa: BLE001 - the ticker must outlive a Redis hiccup
                 log.exception("supervisor tick failed; retrying")
@@ -109,6 +119,10 @@ class Supervision(Pingable):
 
     def _drain_and_fire(self, now_ms: int) -> int:
         self.now = max(self.now, now_ms)
+        # Read before the drain: an inbox entry acknowledged before this read committed its clock events
+        # before its acknowledgement, so the drain below sees them.
+        waiting_since = unapplied_since(self.r, self.keys)
+        until = self.now if waiting_since is None else min(self.now, waiting_since - 1)
         fired = 0
         while True:
             batch = self.events.read()  # [] once every event is applied: only then is anything due
@@ -117,7 +131,7 @@ class Supervision(Pingable):
                 for row in entry.data or ():  # None: trimmed while pending
                     alerts += self.board.apply(event_from_wire(row))
             if not batch:
-                alerts += self.board.due(self.now)
+                alerts += self.board.due(until)
             # The events are acknowledged in the same script that records what they fired.
             commit_escalation(self.r, self.keys, alerts, self.board.drain_changes(), [e.id for e in batch])
             fired += len(alerts)

@@ -12,9 +12,20 @@ from sales_assistant.application.ports import ReportSource
 from sales_assistant.core import metrics
 from sales_assistant.core.room import EndedBy
 from sales_assistant.core.timeutil import day_start, days, iso
-from sales_assistant.policies.access import Actor, UserRole
+from sales_assistant.policies.access import Actor, Refusal, Refused, UserRole
 
 QUALITY_EXAMPLES = 50  # the latest flagged staff messages, with what to write instead
+# The days a report may cover: the era of the timestamps the door accepts (connectors/wechaty.py), so the
+# day after the last one is still a date and no period asks for data that cannot exist.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def check_days(**asked: date) -> None:
+    """Refused (422, naming the query parameter) unless each day asked for is one a report can cover."""
+    for name, day in asked.items():
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise Refused(Refusal.DAY_OUT_OF_RANGE, 422, field=name, first=FIRST_DAY.isoformat(),
+                          last=LAST_DAY.isoformat())
 
 
 def scope_of(actor: Actor) -> str | None:

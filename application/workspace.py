@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sales_assistant.application.ports import Orders, WorkspaceStore
-from sales_assistant.application.report import build_report, scope_of
+from sales_assistant.application.report import build_report, check_days, scope_of
 from sales_assistant.core.messages import CancelClock, Reassign, Snooze
 from sales_assistant.core.metrics import DEFAULT_THRESHOLD_MINUTES
 from sales_assistant.core.room import Clock, Room
@@ -24,6 +24,7 @@ from sales_assistant.policies import priority
 from sales_assistant.policies.access import (
     Action,
     Actor,
+    Refusal,
     Refused,
     UserRole,
     can_view_room,
@@ -172,12 +173,13 @@ class Workspace:
 
     def period(self, start: date | None, end: date | None, default_days: int = 1) -> tuple[date, date]:
         """The business days a report covers: as asked, else the `default_days` up to today."""
+        check_days(**{name: day for name, day in (("start", start), ("end", end)) if day is not None})
         last = end or today(self.now(), self.tz)
         first = start or (last if end else date.fromordinal(last.toordinal() - default_days + 1))
         if last < first:
-            raise Refused("结束日期早于开始日期", "end: the range ends before it starts", 422)
+            raise Refused(Refusal.RANGE_REVERSED, 422)
         if (last - first).days >= MAX_RANGE_DAYS:
-            raise Refused(f"最多 {MAX_RANGE_DAYS} 天", f"end: at most {MAX_RANGE_DAYS} days", 422)
+            raise Refused(Refusal.RANGE_TOO_LONG, 422, days=MAX_RANGE_DAYS)
         return first, last
 
     def report(self, actor: Actor, first: date, last: date) -> dict:
@@ -186,7 +188,9 @@ class Workspace:
 
     # --- writing ---------------------------------------------------------------------------------
 
-    def cancel_clock(self, actor: Actor, room_id: str, reason: str = "", clock_id: str | None = None) -> dict:
+    def cancel_clock(self, actor: Actor, room_id: str, reason: str = "", clock_id: str | None = None,
+                     on_behalf_of: str | None = None) -> dict:
+        """`on_behalf_of`: the person an integration says it acts for, recorded beside the caller."""
         room = self._load_room(room_id)
         check(actor, Action.CANCEL, room.owner_id)
         clock = _running(room, clock_id)
@@ -194,12 +198,11 @@ class Workspace:
         self.orders.push([CancelClock(room_id, actor.user, max(now, clock.started_at), reason)])
         return self._record(actor, "cancel_clock", room_id,
                             {"clock_id": clock.clock_id, "started_at": clock.started_at},
-                            {"cancelled_at": now, "reason": reason})
+                            {"cancelled_at": now, "reason": reason}, on_behalf_of)
 
     def snooze(self, actor: Actor, room_id: str, minutes: int, clock_id: str | None = None) -> dict:
         if not 1 <= minutes <= MAX_SNOOZE_MINUTES:
-            raise Refused(f"稍后提醒的分钟数须在 1 到 {MAX_SNOOZE_MINUTES} 之间",
-                          f"minutes: between 1 and {MAX_SNOOZE_MINUTES}", 422)
+            raise Refused(Refusal.SNOOZE_MINUTES, 422, max=MAX_SNOOZE_MINUTES)
         room = self._load_room(room_id)
         check(actor, Action.SNOOZE, room.owner_id)
         clock = _running(room, clock_id)
@@ -244,20 +247,19 @@ class Workspace:
         check(actor, Action.DECIDE)
         approval = self.store.approval(approval_id)
         if approval is None:
-            raise Refused("没有这条待核准记录", f"no approval {approval_id!r}", 404)
+            raise Refused(Refusal.NO_APPROVAL, 404, approval_id=approval_id)
         if approval["status"] != "pending":
-            raise _decided_already()
+            raise Refused(Refusal.DECIDED, 409)
         roster = self.roster()
         room = self._load_room(approval["room_id"], roster)
         if approve:
             if room.stage != approval["from_stage"] or room.owner_id != approval["from_owner"]:
-                raise Refused("提出变更后群聊已被修改，请重新提交",
-                              "the room changed since the proposal; propose again", 409)
+                raise Refused(Refusal.ROOM_CHANGED, 409)
             check_owner(roster, approval["to_owner"], Stage(approval["to_stage"]))
         decided = {**approval, "status": "approved" if approve else "rejected", "decided_by": actor.user,
                    "decided_by_name": actor.name, "decided_at": self.now(), "decision_note": note}
         if not self.store.decide_approval(approval_id, decided):
-            raise _decided_already()  # somebody decided between our read and our write
+            raise Refused(Refusal.DECIDED, 409)  # somebody decided between our read and our write
         if approve:
             self.orders.push([Reassign(room.room_id, actor.user, self.now(), approval["to_owner"],
                                        approval["to_stage"])])
@@ -274,9 +276,13 @@ class Workspace:
         return self._record(actor, action, room.room_id, {"owner": room.owner_id, "stage": room.stage},
                             {"owner": owner_id, "stage": stage.value})
 
-    def _record(self, actor: Actor, action: str, target: str, before: object, after: object) -> dict:
+    def _record(self, actor: Actor, action: str, target: str, before: object, after: object,
+                on_behalf_of: str | None = None) -> dict:
+        """The audit entry names who called (`user`); whom an integration acted for is a field of its own."""
         entry = {"at": self.now(), "user": actor.user, "name": actor.name, "role": actor.role.value, "via": actor.via,
                  "action": action, "target": target, "before": before, "after": after}
+        if on_behalf_of is not None:
+            entry["on_behalf_of"] = on_behalf_of
         self.store.append_audit(entry)
         return entry
 
@@ -286,7 +292,7 @@ class Workspace:
             return room
         info = (roster or self.roster()).rooms.get(room_id)
         if info is None:
-            raise Refused("没有这个群聊", f"no room {room_id!r}", 404)
+            raise Refused(Refusal.NO_ROOM, 404, room_id=room_id)
         return Room(info)
 
     def _pending(self, actor: Actor) -> dict[str, str]:
@@ -332,9 +338,5 @@ def message_view(message: dict, roster: Roster) -> dict:
 def _running(room: Room, clock_id: str | None) -> Clock:
     """The room's running clock (the one the person saw, when they name it), or Refused."""
     if room.clock is None or (clock_id is not None and room.clock.clock_id != clock_id):
-        raise Refused("该群当前没有在计时", "the room has no running clock", 409)
+        raise Refused(Refusal.NO_CLOCK, 409)
     return room.clock
-
-
-def _decided_already() -> Refused:
-    return Refused("这条变更已经处理过了", "this change was decided already", 409)

@@ -27,7 +27,7 @@ from sales_assistant.core.messages import Message
 from sales_assistant.core.roster import Stage
 from sales_assistant.store.keys import EVENTS_GROUP
 from sales_assistant.store.redis import embedded_pid, ensure_embedded, stop_embedded
-from sales_assistant.store.state import caught_up
+from sales_assistant.store.streams import caught_up
 
 TAIL_EVERY_S = 0.005
 

@@ -57,13 +57,15 @@ import psutil
 import redis
 
 from sales_assistant.benchmarks import workload
+from sales_assistant.benchmarks.process_tree import kill_tree
 from sales_assistant.connectors.wechaty import payload_of
 from sales_assistant.core.messages import Message
 from sales_assistant.core.timeutil import today
 from sales_assistant.policies.backlog import stream_key
 from sales_assistant.store.keys import EVENTS_GROUP, INBOX_GROUP, Keys
 from sales_assistant.store.redis import connect, embedded_pid, embedded_url, ensure_embedded, stop_embedded
-from sales_assistant.store.state import caught_up, stats
+from sales_assistant.store.state import stats
+from sales_assistant.store.streams import caught_up
 
 START = 1_795_136_400_000  # 2026-11-20 09:00 +08:00
 SPAN_MS = 8 * 60 * 60_000
@@ -124,7 +126,7 @@ def reference_run(items: list[Message], roster: dict, until: int, data: Path) ->
     url = ensure_embedded(data)
     config = load_config(data_dir=data, redis_url=url, namespace="reference", shards=SHARDS, batch_size=BATCH,
                          closing_model="keywords", nlp={"check_staff": False})
-    p = build_pipeline(config, "virtual", [SinkSpec("jsonl", path=str(data / "alerts.jsonl"))])
+    p = build_pipeline(config, "virtual", [SinkSpec("jsonl", path=str(data / "alerts.jsonl"), tz=config.settings.timezone)])
     p.load_roster(RosterFile.model_validate(roster).to_roster(), overwrite_rooms=True)
     own_ray = not ray.is_initialized()
     try:
@@ -153,9 +155,8 @@ def free_port() -> int:
 
 
 class ServiceProcess:
-    """`sales-assistant run --clock virtual` in a session of its own, so that "the whole service"
-    is every process of that session: the web process, Ray's GCS and raylet, and the actor
-    workers (which Ray puts in process groups of their own, out of reach of killpg)."""
+    """`sales-assistant run --clock virtual` in a session of its own; "the whole service" is its
+    process tree (benchmarks/process_tree.py): the web process, Ray's GCS and raylet, the actor workers."""
 
     def __init__(self, data: Path, roster_file: Path) -> None:
         self.data, self.port = data, free_port()
@@ -186,33 +187,14 @@ class ServiceProcess:
             time.sleep(0.1)
         raise ChaosError(f"service did not answer in {timeout_s:.0f} s: {self.log_tail()}")
 
-    def session(self) -> list[psutil.Process]:
-        """Every live process of the service's session (the session id is the service's pid)."""
-        if self.proc is None:
-            return []
-        out = []
-        for p in psutil.process_iter():
-            try:
-                if os.getsid(p.pid) == self.proc.pid and p.status() != psutil.STATUS_ZOMBIE:
-                    out.append(p)
-            except (OSError, psutil.Error):
-                continue
-        return out
-
     def kill(self, timeout_s: float = 30) -> None:
-        """SIGKILL every process of the session, as a crash of the machine's container would, and
-        wait until none is left: a straggling old ingest must not consume beside the new one."""
+        """SIGKILL every process of the service's tree at once, as a crash of the machine's container
+        would, and wait until none is left: a straggling old ingest must not consume beside the new one."""
         assert self.proc is not None
-        deadline = time.monotonic() + timeout_s
-        while procs := self.session():
-            for p in procs:
-                try:
-                    p.send_signal(signal.SIGKILL)
-                except psutil.Error:
-                    pass
-            if time.monotonic() > deadline:
-                raise ChaosError(f"processes of the killed service survive: {[p.pid for p in procs]}")
-            time.sleep(0.05)
+        try:
+            kill_tree(self.proc.pid, timeout_s=timeout_s)
+        except TimeoutError as e:
+            raise ChaosError(str(e)) from e
         self.proc.wait(10)
 
     def stop(self) -> None:

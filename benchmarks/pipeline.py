@@ -117,7 +117,7 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
         config = load_config(data_dir=data, redis_url=url, namespace="bench", shards=shards, batch_size=batch_size,
                              closing_model="keywords", nlp={"check_staff": False})
         settings = config.settings
-        pipeline = build_pipeline(config, "wall", [SinkSpec("null")], consume=True)
+        pipeline = build_pipeline(config, "wall", [SinkSpec("null", tz=settings.timezone)], consume=True)
         pipeline.load_roster(RosterFile.model_validate(workload.roster(rooms)).to_roster(), overwrite_rooms=True)
         pipeline.start(log_to_driver=False)
         shard_actors = [a for name, a in pipeline.actors.items() if name.startswith("shard-")]

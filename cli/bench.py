@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,17 @@ from sales_assistant.cli import logs
 from sales_assistant.cli.terminal import console, fail
 
 bench_app = typer.Typer(help="Benchmarks (figures in benchmarks/README.md).", no_args_is_help=True)
+
+
+def show(result: dict, json_out: bool, human: Callable[[dict], object] | None = None) -> None:
+    """A benchmark's result: one JSON line on stdout for a program, else for a person (`human`, or the JSON
+    pretty-printed)."""
+    if json_out:
+        sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    elif human is not None:
+        human(result)
+    else:
+        console.print_json(data=result)
 
 
 @bench_app.command("pipeline")
@@ -34,10 +46,7 @@ def bench_pipeline(
     logs.setup(json_lines=False, level=logging.WARNING)
     result = run_pipeline_benchmark(rooms=rooms, messages=messages, shards=shards, latency_lead_s=lead_s,
                                     alert_span_s=alert_span_s)
-    if json_out:
-        sys.stdout.write(orjson.dumps(result).decode() + "\n")
-    else:
-        console.print_json(data=result)
+    show(result, json_out)
 
 
 @bench_app.command("alerts")
@@ -58,10 +67,7 @@ def bench_alerts(
         result = run_alert_burst(rooms=rooms, alerts=alerts, span_s=span_s, shards=shards, lead_s=lead_s)
     except ValueError as e:
         fail(str(e))
-    if json_out:
-        sys.stdout.write(orjson.dumps(result).decode() + "\n")
-    else:
-        console.print_json(data=result)
+    show(result, json_out)
 
 
 @bench_app.command("nlp")
@@ -109,9 +115,6 @@ def bench_chaos(
         result = run_chaos(rooms, messages, seed, faults_per_kind, kinds.split(",") if kinds else None)
     except ValueError as e:
         fail(str(e))
-    if json_out:
-        sys.stdout.write(orjson.dumps(result).decode() + "\n")
-    else:
-        print_human(result)
+    show(result, json_out, print_human)
     if not result["ok"]:
         raise typer.Exit(1)

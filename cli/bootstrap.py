@@ -18,6 +18,7 @@ from sales_assistant.policies.escalation import Policy
 from sales_assistant.policies.priority import PriorityRules
 from sales_assistant.store.keys import Keys
 from sales_assistant.store.redis import connect, ensure_embedded
+from sales_assistant.store.sessions import SessionKey
 from sales_assistant.store.users import Accounts
 
 if TYPE_CHECKING:
@@ -64,6 +65,13 @@ def open_accounts(settings: Settings) -> Accounts:
     return Accounts(open_redis(settings), Keys(settings.namespace))
 
 
+def session_key(settings: Settings) -> SessionKey:
+    """What signs the dashboard's cookie: SA_SESSION_SECRET when set, else the key file in the data dir,
+    never a value kept in Redis."""
+    configured = settings.session_secret.get_secret_value() if settings.session_secret is not None else None
+    return SessionKey(settings.data_dir, configured)
+
+
 # --- the pipeline -----------------------------------------------------------------------------------
 
 
@@ -103,7 +111,7 @@ def build_services(config: Config, inbox: Inbox, advance: Callable[[int], int] |
 
     clock = ServiceClock(advance)
     return AppServices(config.settings, inbox, build_workspace(config, inbox, clock.now),
-                       Accounts(inbox.r, inbox.keys), clock)
+                       Accounts(inbox.r, inbox.keys), clock, session_key(config.settings))
 
 
 def card_routes(settings: Settings, workspace: Workspace) -> list[APIRouter]:

@@ -14,7 +14,7 @@ import typer
 
 from sales_assistant.cli import bootstrap, logs
 from sales_assistant.cli.replay import read_inputs, replay_file, run_replay, write_report
-from sales_assistant.cli.terminal import config_or_exit, console
+from sales_assistant.cli.terminal import config_or_exit, console, exit_on_signals
 from sales_assistant.config.settings import CONFIG_DIR
 
 DEMO_DIR = CONFIG_DIR / "demo"
@@ -30,21 +30,22 @@ def demo(
 ) -> None:
     """The bundled demo day through the real pipeline: alerts as they fire, the metric tables, then
     the dashboard, with the day's afternoon still arriving live."""
-    from sales_assistant.store.redis import stop_embedded
+    from sales_assistant.store.redis import stop_embedded, stopped_after
 
     logs.setup(json_lines=False, level=logging.WARNING)
+    exit_on_signals(serving=serve)
     stop_embedded(data_dir)
     shutil.rmtree(data_dir, ignore_errors=True)  # a demo starts from a clean slate every time
-    config = config_or_exit(data_dir=data_dir, lang=lang)
-    if not serve:
-        console.rule("[bold]销售助理 · 演示日 2026-11-20[/bold]" if lang == "zh"
-                     else "[bold]Sales Assistant · demo day[/bold]")
-        result = replay_file(config, DEMO_DIR / "messages.jsonl", DEMO_DIR / "roster.json", DEMO_DAY_END,
-                             data_dir / "report.json", follow_alerts=True, chunk=50)
-        print_summary(result, config, data_dir)
-        stop_embedded(data_dir)
-        return
-    serve_demo(config, data_dir, port)
+    config = config_or_exit(data_dir=data_dir, lang=lang, http={"api_docs": True})  # the demo shows its API
+    with stopped_after(None if config.settings.redis_url else data_dir):
+        if not serve:
+            console.rule("[bold]销售助理 · 演示日 2026-11-20[/bold]" if lang == "zh"
+                         else "[bold]Sales Assistant · demo day[/bold]")
+            result = replay_file(config, DEMO_DIR / "messages.jsonl", DEMO_DIR / "roster.json", DEMO_DAY_END,
+                                 data_dir / "report.json", follow_alerts=True, chunk=50)
+            print_summary(result, config, data_dir)
+            return
+        serve_demo(config, data_dir, port)
 
 
 def print_summary(result: dict, config: bootstrap.Config, data_dir: Path) -> None:
@@ -72,7 +73,6 @@ def serve_demo(config: bootstrap.Config, data_dir: Path, port: int) -> None:
     from sales_assistant.cli.demo_feed import DemoFeed
     from sales_assistant.core.timeutil import parse_iso
     from sales_assistant.policies.access import UserRole
-    from sales_assistant.store.redis import stop_embedded
 
     settings = config.settings
     data, roster = read_inputs(DEMO_DIR / "messages.jsonl", DEMO_DIR / "roster.json")
@@ -88,17 +88,19 @@ def serve_demo(config: bootstrap.Config, data_dir: Path, port: int) -> None:
     # The feed, not HTTP ticks, moves the demo's virtual time along the wall clock the dashboard reads.
     app = bootstrap.build_app(config, pipeline, http_ticks=False, card_buttons=False)
     accounts = app.state.services.accounts
-    password = secrets.token_urlsafe(9)
-    accounts.create("demo", password, UserRole.MANAGER, "演示经理 Demo manager")
+    # Each account its own password: whoever is given the rep's cannot log in as the manager.
+    manager_password, rep_password = secrets.token_urlsafe(9), secrets.token_urlsafe(9)
+    accounts.create("demo", manager_password, UserRole.MANAGER, "演示经理 Demo manager")
     rep = next(s for s in roster.owners())
-    accounts.create("rep", password, UserRole.SALES, rep.name, rep.id)
+    accounts.create("rep", rep_password, UserRole.SALES, rep.name, rep.id)
     url = f"http://{settings.http.host}:{port}"
     console.print(f"\n[bold green]仪表盘 Dashboard: {url}[/bold green]  "
-                  f"登录 log in: [bold]demo[/bold] / [bold]{password}[/bold]（经理 manager）· "
-                  f"[bold]rep[/bold] / [bold]{password}[/bold]（销售 {rep.name}）· Ctrl-C 退出 quits")
+                  f"登录 log in: [bold]demo[/bold] / [bold]{manager_password}[/bold]（经理 manager）· "
+                  f"[bold]rep[/bold] / [bold]{rep_password}[/bold]（销售 {rep.name}）· "
+                  f"API: {url}/docs · Ctrl-C 退出 quits")
+    exit_on_signals(serving=True)  # again: Ray's start put its own in place
     try:
         with DemoFeed(pipeline, future, follower.show):
             uvicorn.run(app, host=settings.http.host, port=port, log_level="warning")
     finally:
         pipeline.stop()
-        stop_embedded(data_dir)

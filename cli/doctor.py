@@ -74,7 +74,8 @@ def secrets_of(settings: Settings | None) -> list[str]:
     """Every secret the checks could come near, longest first so a secret inside another is masked whole."""
     found = [os.environ.get("RAY_AUTH_TOKEN", "")]
     if settings is not None:
-        found += [s.get_secret_value() for s in (settings.ingest_token, settings.api_token) if s is not None]
+        found += [s.get_secret_value() for s in (settings.ingest_token, settings.api_token, settings.session_secret)
+                  if s is not None]
         found.append(settings.lark.app_secret.get_secret_value())
         if settings.redis_url:
             parts = urlsplit(settings.redis_url)
@@ -131,7 +132,7 @@ def check_roster(settings: Settings) -> Check:
 def check_data_dir(settings: Settings) -> Check:
     where = settings.data_dir.resolve()
     try:
-        where.mkdir(parents=True, exist_ok=True)
+        where.mkdir(mode=0o700, parents=True, exist_ok=True)
         probe = where / f".doctor-{os.getpid()}"
         probe.write_bytes(b"ok")
         probe.unlink()
@@ -145,6 +146,14 @@ def check_data_dir(settings: Settings) -> Check:
         return Check("data_dir", "warn", f"数据目录 {where} 可写，但只剩 {gib}", f"data dir {where} is writable but only "
                      f"{gib} is free", "腾出磁盘空间：Redis 的 AOF 文件会持续增长",
                      "free some disk: Redis's append-only file keeps growing")
+    # The append-only file holds every message, the password hashes and the session secret.
+    entries = [where, *(p for p in where.iterdir() if p.is_file())]
+    shared = [p.name for p in entries if p.stat().st_mode & 0o077]
+    if shared:
+        return Check("data_dir", "warn", f"数据目录 {where} 中有其他用户可读的文件：{', '.join(shared[:5])}",
+                     f"others may read in data dir {where}: {', '.join(shared[:5])}",
+                     "启动服务时会收紧为 0700/0600，或立即执行 chmod 700 目录、chmod 600 其中文件",
+                     "the service tightens them (0700/0600) when it starts; or chmod 700 the dir, 600 its files now")
     return Check("data_dir", "ok", f"数据目录 {where} 可写，剩余 {gib}", f"data dir {where} is writable, {gib} free")
 
 
@@ -392,6 +401,26 @@ def check_token(settings: Settings, name: Literal["ingest_token", "api_token"]) 
     return Check(name, "ok", f"{env} 已设置（{len(value)} 个字符）", f"{env} is set ({len(value)} chars)")
 
 
+def check_http(settings: Settings) -> Check:
+    """The dashboard's exposure: session cookies without `Secure` travel in clear unless HTTPS is in front;
+    the API description (/docs) tells a stranger every route."""
+    issues_zh, issues_en, fix_zh, fix_en = [], [], [], []
+    if not settings.http.secure_cookies:
+        issues_zh.append("会话 Cookie 未设 Secure：不经 HTTPS 时，密码与会话在网络上明文传输")
+        issues_en.append("session cookies are not Secure: without HTTPS, passwords and sessions cross the network in clear")
+        fix_zh.append("在 HTTPS 反向代理之后运行，并设 SA_HTTP__SECURE_COOKIES=true")
+        fix_en.append("serve behind an HTTPS reverse proxy and set SA_HTTP__SECURE_COOKIES=true")
+    if settings.http.api_docs:
+        issues_zh.append("/docs 与 /openapi.json 对外可见")
+        issues_en.append("/docs and /openapi.json are served")
+        fix_zh.append("生产环境设 SA_HTTP__API_DOCS=false")
+        fix_en.append("set SA_HTTP__API_DOCS=false in production")
+    if issues_zh:
+        return Check("http", "warn", "；".join(issues_zh), "; ".join(issues_en), "；".join(fix_zh), "; ".join(fix_en))
+    return Check("http", "ok", "会话 Cookie 仅经 HTTPS 发送；未提供 API 文档",
+                 "session cookies are sent over HTTPS only; no API docs served")
+
+
 def run_checks(timeout_s: float = 5.0) -> list[Check]:
     config, settings = check_config()
     if settings is None:
@@ -399,7 +428,7 @@ def run_checks(timeout_s: float = 5.0) -> list[Check]:
     checks = [config, check_policy(settings), check_roster(settings), check_data_dir(settings),
               check_redis(settings, timeout_s), check_ray(max(timeout_s, 20.0)), check_lark(settings, timeout_s),
               check_closing_model(settings), check_language_model(settings), check_typo_judge(settings),
-              check_token(settings, "ingest_token"), check_token(settings, "api_token")]
+              check_token(settings, "ingest_token"), check_token(settings, "api_token"), check_http(settings)]
     secrets = secrets_of(settings)
     return [c.scrubbed(secrets) for c in checks]
 
@@ -409,7 +438,7 @@ def run_checks(timeout_s: float = 5.0) -> list[Check]:
 NAMES = {"config": "配置", "policy": "升级策略", "roster": "名册", "data_dir": "数据目录", "redis": "Redis",
          "ray": "Ray", "lark": "飞书", "closing_model": "结束语模型", "language_model": "语言模型",
          "typo_judge": "错别字判别模型",
-         "ingest_token": "接收令牌", "api_token": "管理令牌"}
+         "ingest_token": "接收令牌", "api_token": "管理令牌", "http": "网页安全"}
 STATUS = {"zh": {"ok": "[green]✓ 正常[/green]", "warn": "[yellow]! 注意[/yellow]", "fail": "[red]✗ 失败[/red]"},
           "en": {"ok": "[green]✓ ok[/green]", "warn": "[yellow]! warn[/yellow]", "fail": "[red]✗ fail[/red]"}}
 

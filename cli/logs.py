@@ -6,6 +6,8 @@ import sys
 
 import orjson
 
+from sales_assistant.connectors.console import printable
+
 
 class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -16,9 +18,17 @@ class JsonLines(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
+class Plain(logging.Formatter):
+    """One line per record for a terminal: what a message quotes (a customer's text, an id) cannot
+    colour the terminal or forge a second log line (connectors.console.printable)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(super().formatMessage(record))
+
+
 def setup(json_lines: bool, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines() if json_lines else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonLines() if json_lines else Plain("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -6,6 +6,7 @@ also the demo's (cli/demo.py), so they live here as functions of their own.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -22,7 +23,7 @@ from rich.progress import (
 )
 
 from sales_assistant.cli import bootstrap, logs
-from sales_assistant.cli.terminal import config_or_exit, console, err, fail
+from sales_assistant.cli.terminal import config_or_exit, console, err, exit_on_signals, fail
 from sales_assistant.config.settings import ConfigError, Settings, load_roster_file
 
 if TYPE_CHECKING:
@@ -121,7 +122,8 @@ def write_report(pipeline: Pipeline, settings: Settings, first_ms: int, end_ms: 
     report["rejected_lines"] = errors
     if report_path:
         report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+        with open(report_path, "wb", opener=lambda path, flags: os.open(path, flags, 0o600)) as f:
+            f.write(orjson.dumps(report, option=orjson.OPT_INDENT_2))  # what customers wrote: 0600
     return report
 
 
@@ -156,19 +158,21 @@ def replay(
     shards: Annotated[int | None, typer.Option(help="room shard actors")] = None,
     quiet: Annotated[bool, typer.Option(help="do not print alerts as they fire")] = False,
 ) -> None:
-    """Replay a message file through the real pipeline in virtual time and write the report."""
+    """Replay a message file through the real pipeline in virtual time and write the report. The embedded
+    Redis it starts is stopped when it ends; with --data-dir its data stays there for the next run."""
     import tempfile
 
+    from sales_assistant.store.redis import stopped_after
+
     logs.setup(json_lines=False, level=logging.WARNING)
+    exit_on_signals(serving=False)
     tmp = None if data_dir else Path(tempfile.mkdtemp(prefix="sa-replay-"))
     config = config_or_exit(data_dir=data_dir or tmp, policy_file=policy, shards=shards)
+    s = config.settings
     try:
-        result = replay_file(config, file, roster, until, report, follow_alerts=not quiet,
-                             chunk=config.settings.batch_size)
+        with stopped_after(None if s.redis_url else s.data_dir):
+            result = replay_file(config, file, roster, until, report, follow_alerts=not quiet, chunk=s.batch_size)
     finally:
         if tmp is not None:
-            from sales_assistant.store.redis import stop_embedded
-
-            stop_embedded(tmp)
             shutil.rmtree(tmp, ignore_errors=True)
     console.print(f"[green]✓[/green] {len(result['episodes'])} episodes, {len(result['alerts'])} alerts → {report}")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from sales_assistant.cli import bootstrap, logs
-from sales_assistant.cli.terminal import config_or_exit, console, fail
+from sales_assistant.cli.terminal import config_or_exit, console, exit_on_signals, fail
 
 
 def run(
@@ -19,28 +19,37 @@ def run(
     port: Annotated[int | None, typer.Option()] = None,
     data_dir: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
-    """The live service: webhook ingestion, wall-clock ticks, notifier."""
+    """The live service: webhook ingestion, wall-clock ticks, notifier. Ctrl-C or SIGTERM stops it, and
+    the embedded Redis it runs on with it."""
     import uvicorn
 
     from sales_assistant.config.settings import ConfigError
     from sales_assistant.models.lm import CorpusUnavailable
+    from sales_assistant.store.redis import stopped_after
 
     logs.setup(json_lines=True)
     log = logging.getLogger("sales_assistant.run")
+    exit_on_signals(serving=True)
     config = config_or_exit(data_dir=data_dir)
     if clock not in ("wall", "virtual"):
         fail("--clock: wall or virtual")
-    try:
-        _, app = bootstrap.start_service(config, clock)
-    except ConfigError as e:
-        fail(str(e))
-    except CorpusUnavailable as e:
-        fail(f"语言模型无法构建 / cannot build the language model: {e}")
     s = config.settings
-    h, p = host or s.http.host, port if port is not None else s.http.port
-    log.info("serving on http://%s:%s (clock=%s, shards=%s, redis=%s)", h, p, clock, s.shards,
-             "external" if s.redis_url else "embedded")
-    uvicorn.run(app, host=h, port=p, log_config=None, access_log=False)
+    with stopped_after(None if s.redis_url else s.data_dir):
+        try:
+            pipeline, app = bootstrap.start_service(config, clock)
+        except ConfigError as e:
+            fail(str(e))
+        except CorpusUnavailable as e:
+            fail(f"语言模型无法构建 / cannot build the language model: {e}")
+        h, p = host or s.http.host, port if port is not None else s.http.port
+        log.info("serving on http://%s:%s (clock=%s, shards=%s, redis=%s)", h, p, clock, s.shards,
+                 "external" if s.redis_url else "embedded")
+        exit_on_signals(serving=True)  # again: Ray's start put its own in place
+        try:
+            uvicorn.run(app, host=h, port=p, log_config=None, access_log=False)
+        finally:
+            pipeline.stop()
+            log.info("stopped")
 
 
 def cancel(

@@ -42,7 +42,8 @@ class HttpSettings(BaseModel):
     max_body_bytes: int = Field(5_000_000, gt=0)
     rate_per_token_per_s: float = Field(200, ge=0)  # webhook requests per second per bearer token; 0: no limit
     burst: int = Field(2000, ge=1)  # requests a token may send at once before the rate applies
-    secure_cookies: bool = False  # set behind HTTPS: the session cookie is then never sent in clear
+    secure_cookies: bool = False  # set behind HTTPS: the session cookie is then never sent in clear (doctor warns)
+    api_docs: bool = False  # serve /docs, /redoc and /openapi.json (the demo turns them on)
     session_hours: int = Field(12, ge=1, le=24 * 30)
 
 
@@ -52,6 +53,9 @@ class NlpSettings(BaseModel):
                         "ngram-mixed+mlm"] = "ngram+mlm"  # models/typo: which corrector
     lm_path: Path | None = None  # character LM (ARPA); None: the corpus LM, built once and cached
     domain_words: list[str] = []  # product and company names the typo check must never "correct"
+    # How long the ingest waits, before its first batch, for the NLP actor to load its models; past it, it
+    # consumes with the built-in closing list (counted as nlp_fallback) until the actor answers.
+    ready_timeout_s: float = Field(300.0, gt=0, le=3600)
 
 
 class Settings(BaseSettings):
@@ -85,7 +89,9 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     ingest_token: SecretStr | None = None
     api_token: SecretStr | None = None  # a manager-level token for scripts; users' own tokens come from `users token`
-    session_secret: SecretStr | None = None  # signs dashboard sessions; unset: a random one kept in Redis
+    # Signs the dashboard's session cookie; unset: a random key in <data_dir>/session.key (0600), never in Redis.
+    # Set it when several hosts serve the dashboard; `users rotate-secret` replaces the file's key.
+    session_secret: SecretStr | None = None
     priority: PriorityFile = PriorityFile()  # policies/priority.py weights and word lists; keys left out: defaults
 
     @classmethod

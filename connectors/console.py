@@ -1,5 +1,12 @@
-"""Human-friendly terminal output: alert lines in their level's colour, metric tables."""
+"""Human-friendly terminal output: alert lines in their level's colour, metric tables.
+
+What customers and staff wrote is printed through `printable`: a terminal acts on control characters
+(ESC starts a colour or cursor sequence, NUL and BEL are not text) and bidi overrides reorder the line
+around them, so they are shown as escapes (\\x1b, \\u202e) instead. The plain log format uses it too.
+"""
 from __future__ import annotations
+
+import re
 
 from rich.table import Table
 from rich.text import Text
@@ -8,6 +15,13 @@ from sales_assistant.core import levels
 from sales_assistant.core.timeutil import iso
 
 TARGET_ZH = {"private": "私人群", "public": "公共群"}
+# C0, DEL and C1 controls, and the bidi embeddings, overrides, isolates and marks.
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on written as its escape (ESC -> \\x1b)."""
+    return UNPRINTABLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def alert_line(alert: dict, lang: str, tz: str) -> Text:
@@ -15,11 +29,10 @@ def alert_line(alert: dict, lang: str, tz: str) -> Text:
     known = levels.parse(level)
     style = f"bold {levels.LEVELS[known].terminal}" if known else "bold"
     at = iso(alert["at"], tz)[11:16]
-    owner = alert.get("owner_name") or alert.get("owner_id")
-    room = alert.get("topic") or alert["room_id"]
+    owner = printable(str(alert.get("owner_name") or alert.get("owner_id") or "")) or None
+    room = printable(alert.get("topic") or alert["room_id"])
     text = (alert.get("last_text") or "").replace("\n", " ")
-    if len(text) > 40:
-        text = text[:40] + "…"
+    text = printable(text[:40] + "…" if len(text) > 40 else text)
     line = Text()
     if lang == "zh":
         line.append(f"● {levels.label(level, 'zh')}警报 ", style=style)
@@ -35,15 +48,15 @@ def alert_line(alert: dict, lang: str, tz: str) -> Text:
 
 
 def suggestion_line(suggestion: dict, lang: str = "zh") -> Text:
-    who = suggestion.get("sender_name") or suggestion.get("sender_id")
+    who = printable(str(suggestion.get("sender_name") or suggestion.get("sender_id")))
     why = [f"{t['wrong']}→{t['suggestion']}" for t in suggestion.get("typos", [])]
     why += [f["kind"] for f in suggestion.get("phrasing", [])]
     line = Text()
     line.append("✎ 措辞建议 " if lang == "zh" else "✎ suggestion ", style="bold blue")
-    line.append(f"@{who}: {suggestion.get('text', '')}")
+    line.append(f"@{who}: {printable(suggestion.get('text', ''))}")
     if suggestion.get("corrected") and suggestion["corrected"] != suggestion.get("text"):
-        line.append(f" → {suggestion['corrected']}", style="green")
-    line.append(f" ({', '.join(why)})", style="dim")
+        line.append(f" → {printable(suggestion['corrected'])}", style="green")
+    line.append(f" ({printable(', '.join(why))})", style="dim")
     return line
 
 
@@ -80,7 +93,7 @@ def table(title: str, rows: list[dict], columns: list[tuple[str, str]], limit: i
 
 
 def _cell(value: object) -> str:
-    text = str(value)
+    text = printable(str(value))
     return text if len(text) <= 60 else text[:60] + "…"
 
 

@@ -1,7 +1,9 @@
-"""Words every surface shares for the domain's codes: why a room ranks where it does, in zh-CN and English.
+"""Words every surface shares for the domain's codes, in zh-CN and English: why a room ranks where it
+does, and why a request was refused.
 
-The rules (policies/priority.py) return a `Reason` code with its facts; the Lark card, the console,
-the dashboard and the exports all say it with these words, so one phrase has one home. It sits with
+The rules return codes with their facts (a `Reason` from policies/priority.py, a `Refused` from
+policies/access.py); the Lark card, the console, the dashboard, the API and the exports all say them
+with these words, so one phrase has one home. It sits with
 the surfaces (connectors is the lowest layer that shows text to people; web imports it) rather than in
 the domain, which holds no words except a level's own labels (core/levels.py). The dashboard's other
 words are in web/i18n.py.
@@ -9,6 +11,7 @@ words are in web/i18n.py.
 from __future__ import annotations
 
 from sales_assistant.core import levels
+from sales_assistant.policies.access import Refusal, Refused
 from sales_assistant.policies.priority import Priority, Reason, Why
 
 # code -> (zh, en); topics: "<label>：<words>" / "<label>: <words>"
@@ -49,3 +52,44 @@ def _waited(minutes: int, en: bool) -> str:
         return f"waiting {minutes} min" if en else f"客户已等待 {minutes} 分钟"
     h, m = divmod(minutes, 60)
     return f"waiting {h} h {m} min" if en else f"客户已等待 {h} 小时 {m} 分钟"
+
+
+# A room's stage as people read it: on the Lark card, the dashboard and in refusals.
+STAGES: dict[str, tuple[str, str]] = {"pre_sales": ("售前", "Pre-sales"), "after_sales": ("售后", "After-sales")}
+
+# code -> (zh, en), str.format templates over the refusal's facts (and `stage_zh`, the stage's zh name)
+REFUSALS: dict[Refusal, tuple[str, str]] = {
+    Refusal.NOT_YOURS: ("这不是您负责的群聊", "this room is not yours"),
+    Refusal.READ_ONLY: ("只读账号不能修改", "a viewer account cannot change anything"),
+    Refusal.MANAGER_ONLY: ("只有管理者可以这样做", "only a manager can do this"),
+    Refusal.HAS_OWNER: ("该群已有负责人，请联系管理者改派", "the room has an owner; ask a manager to reassign it"),
+    Refusal.OWN_ROOMS_ONLY: ("只能操作自己负责的群聊", "you can only act on your own rooms"),
+    Refusal.NOT_ON_ROSTER: ("花名册中没有员工 {staff_id}", "no staff member {staff_id!r} on the roster"),
+    Refusal.WRONG_ROLE: ("{name} 不是{stage_zh}人员，不能负责{stage_zh}群",
+                         "{name} is not {role} staff and cannot own a {stage} room"),
+    Refusal.PENDING: ("该群已有待核准的变更", "this room already has a change waiting for approval"),
+    Refusal.SAME_STAGE: ("群聊已处于该阶段", "the room is already in that stage"),
+    Refusal.NO_GOING_BACK: ("售后群不能退回售前", "an after-sales room cannot go back to pre-sales"),
+    Refusal.NEEDS_OWNER: ("转入售后需要指定新的售后负责人", "a hand-over to after-sales needs the new owner"),
+    Refusal.TAKER_NOT_STAFF: ("只有花名册中的员工可以跟进群聊", "only staff on the roster can take over a room"),
+    Refusal.CANNOT_OWN: ("该员工不能负责群聊", "this staff member cannot own rooms"),
+    Refusal.RANGE_REVERSED: ("结束日期早于开始日期", "end: the range ends before it starts"),
+    Refusal.RANGE_TOO_LONG: ("最多 {days} 天", "end: at most {days} days"),
+    Refusal.DAY_OUT_OF_RANGE: ("{field}：日期须在 {first} 与 {last} 之间", "{field}: a day from {first} to {last}"),
+    Refusal.SNOOZE_MINUTES: ("稍后提醒的分钟数须在 1 到 {max} 之间", "minutes: between 1 and {max}"),
+    Refusal.NO_APPROVAL: ("没有这条待核准记录", "no approval {approval_id!r}"),
+    Refusal.ROOM_CHANGED: ("提出变更后群聊已被修改，请重新提交", "the room changed since the proposal; propose again"),
+    Refusal.DECIDED: ("这条变更已经处理过了", "this change was decided already"),
+    Refusal.NO_ROOM: ("没有这个群聊", "no room {room_id!r}"),
+    Refusal.NO_CLOCK: ("该群当前没有在计时", "the room has no running clock"),
+    Refusal.INTEGRATION_ONLY: ("{field}：只有集成令牌可以代他人操作", "{field}: only the integration token acts for someone"),
+}
+
+
+def refusal_text(refused: Refused, lang: str = "zh") -> str:
+    """Why a request was refused, as the person reads it: "只读账号不能修改" / "a viewer account cannot change anything"."""
+    zh_text, en_text = REFUSALS[refused.code]
+    if lang == "en":
+        return en_text.format(**refused.facts)
+    stage = refused.facts.get("stage")
+    return zh_text.format(**refused.facts, stage_zh=STAGES.get(stage, (stage,))[0])

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
+from sales_assistant.connectors.i18n import STAGES
 from sales_assistant.connectors.sinks import Capabilities, RetryLater, Sink
 from sales_assistant.core import levels
 from sales_assistant.core.timeutil import known_zone, zone
@@ -61,13 +62,14 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "lang": "zh",
         "title": "{level}提醒 · 客户已等待 {minutes} 分钟",
         "answered": "（此后已回复或已处理）",
+        "late": "迟到 {minutes} 分钟送达：超时发生在 {at}，服务当时积压或中断",
         "room": "群聊",
         "owner": "负责人",
         "unassigned": "无负责人",
         "waited": "等待时长",
         "minutes": "{minutes} 分钟",
         "stage": "阶段",
-        "stages": {"pre_sales": "售前", "after_sales": "售后"},
+        "stages": {stage: zh for stage, (zh, _) in STAGES.items()},
         "at": "超时时刻（{tz}）",
         "customer": "客户",
         "unknown_customer": "未知客户",
@@ -114,13 +116,14 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "lang": "en",
         "title": "{level} alert · customer waiting {minutes} min",
         "answered": " (answered or handled since)",
+        "late": "Delivered {minutes} min late: the wait crossed this threshold at {at}, while the service was behind or down",
         "room": "Room",
         "owner": "Owner",
         "unassigned": "unassigned",
         "waited": "Waited",
         "minutes": "{minutes} min",
         "stage": "Stage",
-        "stages": {"pre_sales": "Pre-sales", "after_sales": "After-sales"},
+        "stages": {stage: en for stage, (_, en) in STAGES.items()},
         "at": "Overdue since ({tz})",
         "customer": "Customer",
         "unknown_customer": "unknown customer",
@@ -253,7 +256,8 @@ def build_alert_card(alert: dict, lang: str = "zh", *, tz: str, note: str | None
 
     `note` says who acted on it (see `action_note`); `buttons` off once nothing is left to do. An alert
     whose wait ended before the card could go out (`answered`, after a Lark outage) says so, in grey,
-    without buttons.
+    without buttons; one delivered well after its threshold was crossed (`late_minutes`, after an outage of
+    the service or of Lark) says how late, beside the true moment.
     """
     t = _TEXTS["en" if lang == "en" else "zh"]
     level = str(alert.get("level", ""))
@@ -283,6 +287,8 @@ def build_alert_card(alert: dict, lang: str = "zh", *, tz: str, note: str | None
         fields.append({"is_short": False, "text": _plain(f"{t['why']}：{clip(str(alert['priority_why']), WHY_LIMIT)}")})
     elements: list[dict[str, Any]] = [
         {"tag": "div", "fields": fields},
+        *([{"tag": "note", "elements": [_plain(t["late"].format(minutes=late, at=local_time(int(alert["at"]), tz)))]}]
+          if (late := int(alert.get("late_minutes") or 0)) else []),
         {"tag": "hr"},
         {"tag": "div", "text": _plain(f"{t['last_text']}：\n{last_text}")},
     ]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sales_assistant.application.workspace import Workspace
+from sales_assistant.connectors.i18n import refusal_text
 from sales_assistant.connectors.lark import CARD_ACTIONS, LarkSettings, action_note, build_alert_card
 from sales_assistant.connectors.sinks import enrich_alert
 from sales_assistant.core.roster import Role, Roster
@@ -93,8 +94,8 @@ class CardActions:
             else:
                 entry = ws.snooze(actor, room_id, minutes, clock_id=clock_id)
         except Refused as refused:
-            log.info("card button %s on %s by %s refused: %s", action, room_id, actor.user, refused.en)
-            return toast("error", refused.text(self.lang))
+            log.info("card button %s on %s by %s refused: %s", action, room_id, actor.user, refused.code.value)
+            return toast("error", refusal_text(refused, self.lang))
         except Backlogged:
             return toast("warning", t["busy"])
         note = action_note(action, actor.name, entry["at"], self.lang, ws.tz, minutes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import orjson
@@ -17,11 +18,19 @@ from sales_assistant.connectors.i18n import explain
 from sales_assistant.core.roster import Roster
 from sales_assistant.policies import priority
 
+LATE_NOTICE_MINUTES = 2  # a card delivered this long after its threshold was crossed says it is late
+
+
+def late_minutes(at_ms: int, delivered_ms: int) -> int:
+    """Minutes between the crossing of an alert's threshold (`at`) and its delivery, when that is long
+    enough for the card to say so (a backlog after an outage, Lark down); 0 otherwise."""
+    late = (delivered_ms - at_ms) // 60_000
+    return late if late >= LATE_NOTICE_MINUTES else 0
+
 
 def with_owner(alert: dict, roster: Roster) -> dict:
     """The alert with its owner's name and team: all that folding a backlog needs (policies/backlog.py)."""
-    owner = roster.staff.get(alert.get("owner_id") or "")
-    return {**alert, "owner_name": owner.name if owner else None, "team": owner.team if owner else None}
+    return {**alert, **_owner_fields(alert, roster)}
 
 
 def enrich_alert(alert: dict, roster: Roster, rules: priority.PriorityRules = priority.DEFAULT_RULES,
@@ -30,7 +39,19 @@ def enrich_alert(alert: dict, roster: Roster, rules: priority.PriorityRules = pr
     ranks where it does (the same score the dashboard sorts by)."""
     why = priority.score(rules, waited_minutes=alert.get("waited_minutes"), stage=alert["stage"],
                          texts=[alert.get("last_text")], level=alert.get("level"))
-    return {**with_owner(alert, roster), "priority_why": explain(why, lang)}
+    return {**alert, **_owner_fields(alert, roster), "priority_why": _explained(why.reasons, lang)}
+
+
+def _owner_fields(alert: dict, roster: Roster) -> dict:
+    owner = roster.staff.get(alert.get("owner_id") or "")
+    return {"owner_name": owner.name if owner else None, "team": owner.team if owner else None}
+
+
+@lru_cache(maxsize=4096)
+def _explained(reasons: tuple[priority.Reason, ...], lang: str) -> str:
+    # A burst's alerts share few sets of reasons (a ladder's minutes, a stage, a level, a topic's words):
+    # the sentence is built once per set, not once per alert.
+    return explain(priority.Priority(0.0, reasons), lang)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +61,7 @@ class Capabilities:
     lang: str = "zh"  # the language its alerts are enriched in (the priority reason)
     suggestions: bool = False  # deliver_suggestion: wording suggestions for the rep who wrote
     max_waiting: int | None = None  # bounded: past this many waiting alerts they fold (deliver_catch_up)
-    shows_answered: bool = False  # a late alert says whether the wait ended since (one Redis read per alert)
+    shows_answered: bool = False  # a late alert says how late, and whether the wait ended since (one Redis read per alert)
     digest_minutes: int | None = None  # holds lower levels for a rep's digest (digest_chat, deliver_digest)
     leaderboard: bool = False  # sends the day's leaderboard card (send_card)
 
@@ -122,7 +143,8 @@ class JsonlSink(Sink):
                         self._written.add(orjson.loads(line)[self.id_field])
                     except (orjson.JSONDecodeError, KeyError, TypeError):
                         continue  # a line torn by a crash mid-write carries no complete alert
-        self._file = self.path.open("ab")
+        # Alerts carry what customers wrote: readable by this user alone (0600), whatever the umask.
+        self._file = open(self.path, "ab", opener=lambda path, flags: os.open(path, flags, 0o600))  # noqa: SIM115
         if torn:
             self._file.write(b"\n")  # so the next alert starts a line of its own
 

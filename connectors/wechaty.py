@@ -5,11 +5,17 @@ the product sees only the domain's slim `core.messages.Message` it is translated
 """
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sales_assistant.core.messages import Message, MessageType
 
 MAX_TEXT_CHARS = 20_000  # a WeChat text tops out near 16k characters; more is not a chat message
+# A room id is one path segment of the dashboard's and the API's URLs (/rooms/{id}). The platform's ids
+# (R:10696052421411538, 1234@chatroom) never hold a slash, a backslash or a control character and are
+# never a dot segment; one that does is refused here, so no link or button can be steered to another room.
+NOT_IN_ROOM_ID = re.compile(r"[/\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class WechatyMessage(BaseModel):
@@ -26,6 +32,15 @@ class WechatyMessage(BaseModel):
     mentionIdList: list[str] = Field(default_factory=list, max_length=500)
     roomTopic: str | None = Field(default=None, max_length=256)
     fromName: str | None = Field(default=None, max_length=128)
+
+    @field_validator("roomId")
+    @classmethod
+    def _room_id_is_a_path_segment(cls, value: str) -> str:
+        if value in (".", ".."):
+            raise ValueError("a room id is never '.' or '..'")
+        if bad := NOT_IN_ROOM_ID.search(value):
+            raise ValueError(f"a room id holds no slash, backslash or control character; found {bad[0]!r}")
+        return value
 
     @field_validator("timestamp", mode="before")
     @classmethod

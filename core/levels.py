@@ -27,6 +27,7 @@ class LevelInfo:
     rank: int  # 0 for green; higher is more urgent
     colour: str  # a Lark card header template, named after the level
     terminal: str  # a rich colour for the console
+    web: str  # the dashboard badge's background (web/pages.py serves it as /levels.css)
     zh: str
     en: str
 
@@ -35,12 +36,12 @@ class LevelInfo:
 
 
 LEVELS: dict[Level, LevelInfo] = {
-    Level.GREEN: LevelInfo(0, "green", "green", "绿色", "green"),
-    Level.YELLOW: LevelInfo(1, "yellow", "yellow", "黄色", "yellow"),
-    Level.ORANGE: LevelInfo(2, "orange", "dark_orange", "橙色", "orange"),
-    Level.RED: LevelInfo(3, "red", "red", "红色", "red"),
-    Level.PURPLE: LevelInfo(4, "purple", "magenta", "紫色", "purple"),
-    Level.GREY: LevelInfo(5, "grey", "grey50", "灰色", "grey"),
+    Level.GREEN: LevelInfo(0, "green", "green", "#00b42a", "绿色", "green"),
+    Level.YELLOW: LevelInfo(1, "yellow", "yellow", "#ff9a2e", "黄色", "yellow"),
+    Level.ORANGE: LevelInfo(2, "orange", "dark_orange", "#ff7d00", "橙色", "orange"),
+    Level.RED: LevelInfo(3, "red", "red", "#f53f3f", "红色", "red"),
+    Level.PURPLE: LevelInfo(4, "purple", "magenta", "#722ed1", "紫色", "purple"),
+    Level.GREY: LevelInfo(5, "grey", "grey50", "#86909c", "灰色", "grey"),
 }
 ORDER: tuple[Level, ...] = tuple(Level)
 UNKNOWN_COLOUR = "red"  # a level this build does not know is shown loud, never hidden

@@ -6,7 +6,7 @@ from the wall clock, so replay and live service behave the same.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from sales_assistant.core.messages import CLOCK_STARTING_TYPES, SILENT_TYPES, CancelClock, Message, Reassign, Snooze
@@ -93,6 +93,7 @@ class ClockTouched:
     room_id: str
     clock_id: str
     last_text: str
+    at: int | None = None  # the message's event time (None in rows written before it was carried)
 
 
 @dataclass(slots=True, frozen=True)
@@ -108,6 +109,7 @@ class ClockReassigned:
     clock_id: str
     owner_id: str | None
     stage: Stage
+    at: int | None = None  # the order's event time (None in rows written before it was carried)
 
 
 @dataclass(slots=True, frozen=True)
@@ -115,6 +117,7 @@ class ClockSnoozed:
     room_id: str
     clock_id: str
     until: int
+    at: int | None = None  # the order's event time (None in rows written before it was carried)
 
 
 ClockEvent = ClockStarted | ClockTouched | ClockStopped | ClockReassigned | ClockSnoozed
@@ -180,7 +183,7 @@ class Room:
         self.owner_id, self.stage = order.owner_id, Stage(order.stage)
         if self.clock is None:
             return Outcome()
-        return Outcome(event=ClockReassigned(self.room_id, self.clock.clock_id, self.owner_id, self.stage))
+        return Outcome(event=ClockReassigned(self.room_id, self.clock.clock_id, self.owner_id, self.stage, order.ts))
 
     def snooze(self, order: Snooze, seq: int) -> Outcome:
         """Only the clock the order names: a snooze meant for a clock that has stopped holds nothing."""
@@ -190,7 +193,7 @@ class Room:
         if self.clock is None or self.clock.clock_id != order.clock_id:
             return Outcome()
         self.clock.snoozed_until = max(self.clock.snoozed_until, order.until)
-        return Outcome(event=ClockSnoozed(self.room_id, self.clock.clock_id, self.clock.snoozed_until))
+        return Outcome(event=ClockSnoozed(self.room_id, self.clock.clock_id, self.clock.snoozed_until, order.ts))
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -199,11 +202,13 @@ class Room:
             if not msg.text or msg.text == self.clock.last_text:
                 return None
             self.clock.last_text = msg.text
-            return ClockTouched(self.room_id, self.clock.clock_id, msg.text)
+            return ClockTouched(self.room_id, self.clock.clock_id, msg.text, msg.ts)
         if msg.closing or msg.type not in CLOCK_STARTING_TYPES:
             return None  # "好的" / 👌 / a sticker ask for nothing
         self.clock = Clock(msg.id, msg.ts, msg.sender_id, msg.sender_name, msg.text, msg.text)
-        return ClockStarted(self.room_id, self.clock, self.stage, self.owner_id, self.topic)
+        # A copy: the event must keep the clock as it started, not as later messages of the same batch
+        # change it before the batch is committed.
+        return ClockStarted(self.room_id, replace(self.clock), self.stage, self.owner_id, self.topic)
 
     def _stop(self, ended_at: int, ended_by: EndedBy, reply: Message | None = None,
               cancelled_by: str | None = None) -> ClockStopped | None:

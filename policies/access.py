@@ -1,7 +1,8 @@
 """Who may do what to which room, and which owner and stage changes make sense (pure rules).
 
-Every write, from the dashboard, the API or a Lark card button, asks these functions first; a
-refusal carries its reason in Chinese and English, shown to the person as it is.
+Every write, from the dashboard, the API or a Lark card button, asks these functions first. A refusal
+carries a code (`Refusal`) and the facts behind it; the surfaces say it in the person's language with the
+words in connectors/i18n.py, so the rules hold no text.
 """
 from __future__ import annotations
 
@@ -39,15 +40,44 @@ class Actor:
     via: str = "web"  # web | api | lark | cli
 
 
+class Refusal(str, Enum):
+    """Why a request is refused: by these rules, or by the workspace (application/workspace.py)."""
+
+    NOT_YOURS = "not_yours"  # a sales person looks at a room of somebody else
+    READ_ONLY = "read_only"
+    MANAGER_ONLY = "manager_only"
+    HAS_OWNER = "has_owner"
+    OWN_ROOMS_ONLY = "own_rooms_only"
+    NOT_ON_ROSTER = "not_on_roster"  # facts: staff_id
+    WRONG_ROLE = "wrong_role"  # facts: name, role (the one needed), stage
+    PENDING = "pending"
+    SAME_STAGE = "same_stage"
+    NO_GOING_BACK = "no_going_back"
+    NEEDS_OWNER = "needs_owner"
+    TAKER_NOT_STAFF = "taker_not_staff"
+    CANNOT_OWN = "cannot_own"
+    RANGE_REVERSED = "range_reversed"
+    RANGE_TOO_LONG = "range_too_long"  # facts: days
+    DAY_OUT_OF_RANGE = "day_out_of_range"  # facts: field, first, last
+    SNOOZE_MINUTES = "snooze_minutes"  # facts: max
+    NO_APPROVAL = "no_approval"  # facts: approval_id
+    ROOM_CHANGED = "room_changed"
+    DECIDED = "decided"
+    NO_ROOM = "no_room"  # facts: room_id
+    NO_CLOCK = "no_clock"
+    INTEGRATION_ONLY = "integration_only"  # facts: field
+
+
 class Refused(Exception):
-    """Not allowed or not possible; `status` is the HTTP status that says which."""
+    """Not allowed or not possible: `code` says why, `facts` fill in its words, `status` is the HTTP
+    status that says which (403 not allowed, 404 not found, 409 not now, 422 not valid)."""
 
-    def __init__(self, zh: str, en: str, status: int = 403) -> None:
-        super().__init__(en)
-        self.zh, self.en, self.status = zh, en, status
+    def __init__(self, code: Refusal, status: int = 403, **facts: str | int) -> None:
+        super().__init__(code.value)
+        self.code, self.status, self.facts = code, status, facts
 
-    def text(self, lang: str = "zh") -> str:
-        return self.zh if lang == "zh" else self.en
+    def __str__(self) -> str:  # for logs and tracebacks; people read connectors.i18n.refusal_text
+        return f"{self.code.value} {self.facts}" if self.facts else self.code.value
 
 
 def can_view_room(actor: Actor, owner_id: str | None) -> bool:
@@ -65,20 +95,20 @@ def check(actor: Actor, action: Action, owner_id: str | None = None) -> None:
     """Raise Refused unless `actor` may take `action` on a room owned by `owner_id`."""
     if action is Action.VIEW:
         if not can_view_room(actor, owner_id):
-            raise Refused("这不是您负责的群聊", "this room is not yours")
+            raise Refused(Refusal.NOT_YOURS)
         return
     if actor.role is UserRole.MANAGER:
         return
     if actor.role is UserRole.VIEWER:
-        raise Refused("只读账号不能修改", "a viewer account cannot change anything")
+        raise Refused(Refusal.READ_ONLY)
     if action in (Action.DECIDE, Action.REASSIGN, Action.ADMIN):
-        raise Refused("只有管理者可以这样做", "only a manager can do this")
+        raise Refused(Refusal.MANAGER_ONLY)
     if action is Action.TAKE_OVER:
         if owner_id is not None and owner_id != actor.staff_id:
-            raise Refused("该群已有负责人，请联系管理者改派", "the room has an owner; ask a manager to reassign it")
+            raise Refused(Refusal.HAS_OWNER)
         return
     if owner_id is None or owner_id != actor.staff_id:
-        raise Refused("只能操作自己负责的群聊", "you can only act on your own rooms")
+        raise Refused(Refusal.OWN_ROOMS_ONLY)
 
 
 def check_owner(roster: Roster, owner_id: str | None, stage: Stage) -> None:
@@ -87,12 +117,10 @@ def check_owner(roster: Roster, owner_id: str | None, stage: Stage) -> None:
         return
     member = roster.staff.get(owner_id)
     if member is None:
-        raise Refused(f"花名册中没有员工 {owner_id}", f"no staff member {owner_id!r} on the roster", 422)
+        raise Refused(Refusal.NOT_ON_ROSTER, 422, staff_id=owner_id)
     needed = OWNER_ROLE_FOR_STAGE[stage]
     if member.role is not needed and member.role is not Role.MANAGER:
-        stage_zh = "售前" if stage is Stage.PRE_SALES else "售后"
-        raise Refused(f"{member.name} 不是{stage_zh}人员，不能负责{stage_zh}群",
-                      f"{member.name} is not {needed.value} staff and cannot own a {stage.value} room", 422)
+        raise Refused(Refusal.WRONG_ROLE, 422, name=member.name, role=needed.value, stage=stage.value)
 
 
 def check_proposal(roster: Roster, stage: Stage, owner_id: str | None, to_stage: Stage, to_owner: str | None,
@@ -100,20 +128,20 @@ def check_proposal(roster: Roster, stage: Stage, owner_id: str | None, to_stage:
     """The hand-over check of the seed's vika-update-roomdb: only pre-sales -> after-sales, to an
     after-sales owner, one proposal at a time."""
     if pending:
-        raise Refused("该群已有待核准的变更", "this room already has a change waiting for approval", 409)
+        raise Refused(Refusal.PENDING, 409)
     if to_stage is stage:
-        raise Refused("群聊已处于该阶段", "the room is already in that stage", 409)
+        raise Refused(Refusal.SAME_STAGE, 409)
     if stage is Stage.AFTER_SALES and to_stage is Stage.PRE_SALES:
-        raise Refused("售后群不能退回售前", "an after-sales room cannot go back to pre-sales", 409)
+        raise Refused(Refusal.NO_GOING_BACK, 409)
     if to_owner is None:
-        raise Refused("转入售后需要指定新的售后负责人", "a hand-over to after-sales needs the new owner", 422)
+        raise Refused(Refusal.NEEDS_OWNER, 422)
     check_owner(roster, to_owner, to_stage)
 
 
 def take_over_stage_fits(roster: Roster, staff_id: str | None, stage: Stage) -> None:
     """Taking over keeps the stage, so the taker must fit it."""
     if staff_id is None or roster.staff.get(staff_id) is None:
-        raise Refused("只有花名册中的员工可以跟进群聊", "only staff on the roster can take over a room")
+        raise Refused(Refusal.TAKER_NOT_STAFF)
     if roster.staff[staff_id].role not in OWNER_ROLES | {Role.MANAGER}:
-        raise Refused("该员工不能负责群聊", "this staff member cannot own rooms")
+        raise Refused(Refusal.CANNOT_OWN)
     check_owner(roster, staff_id, stage)

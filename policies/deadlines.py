@@ -116,6 +116,14 @@ class DeadlineBoard:
         w = self.watches.get(event.room_id)
         if w is None or w.clock_id != event.clock_id:
             return []
+        # The clock still ran at the event: what it crossed before then fires first, as it would have
+        # had time reached those thresholds before the event arrived (the card shows the words of then,
+        # the owner and the snooze of then), so batching changes nothing.
+        alerts = []
+        while event.at is not None and (alert := self._alert_before(w, event.at)) is not None:
+            alerts.append(alert)
+        if alerts:
+            self._schedule(w)  # its next step
         if isinstance(event, ClockTouched):
             w.last_text = event.last_text
         elif isinstance(event, ClockReassigned):
@@ -126,7 +134,7 @@ class DeadlineBoard:
             w.snoozed_until = max(w.snoozed_until, event.until)
             self._changed[w.room_id] = w
             self._schedule(w)
-        return []
+        return alerts
 
     def start(self, ev: ClockStarted) -> None:
         if self._is_known(ev.room_id, ev.clock.clock_id):

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import lru_cache
+from functools import cached_property
 from typing import TypeVar
 
 from sales_assistant.core.levels import LEVELS, Level
@@ -98,6 +98,13 @@ class PriorityRules:
     def topics(self) -> dict[Why, Topic]:
         return {Why.URGENT: self.urgent, Why.PRICE: self.price, Why.CONTRACT: self.contract, Why.PAYMENT: self.payment}
 
+    @cached_property
+    def _compiled(self) -> _Compiled:
+        # Built on first use and kept with these rules (the rules never change): an alert burst scores
+        # tens of thousands of rooms, and rebuilding the topics, their patterns and the fixed reasons
+        # for each cost more than the scan itself.
+        return _Compiled(self)
+
 
 DEFAULT_RULES = PriorityRules()
 
@@ -107,22 +114,23 @@ def score(rules: PriorityRules, *, waited_minutes: float | None, stage: Stage | 
     """How urgently a room needs an answer; `texts` are the customer's messages of the open clock."""
     if waited_minutes is None:
         return Priority(0.0, (Reason(Why.NOT_WAITING, 0.0),))
+    c = rules._compiled
     minutes = waited_minutes if waited_minutes > 0 else 0.0  # also maps NaN and clock skew to 0
-    reasons = [Reason(Why.WAITING, rules.open_clock + rules.per_minute * min(minutes, rules.wait_cap_minutes),
-                      minutes=int(min(minutes, 10**9)))]
-    if Stage(stage) is Stage.PRE_SALES:
-        reasons.append(Reason(Why.STAGE, rules.pre_sales))
+    reasons = [c.waited(rules, minutes)]
+    pre_sales = c.pre_sales_of.get(stage)
+    if pre_sales if pre_sales is not None else Stage(stage) is Stage.PRE_SALES:  # Stage(): a clear error
+        reasons.append(c.pre_sales)
     if level is not None:
-        lv = Level(level)
-        reasons.append(Reason(Why.LEVEL, rules.levels.get(lv, 0.0), level=lv))
+        reasons.append(c.levels.get(level) or c.levels[Level(level)])
     scanned = "\n".join(t[:SCAN_CHARS] for t in texts or () if t)
-    for code, topic in rules.topics().items():
-        found = _found(topic.words, scanned)
-        if found:
-            reasons.append(Reason(code, topic.points, words=tuple(found)))
-    if "?" in scanned or "？" in scanned:
-        reasons.append(Reason(Why.QUESTION, rules.question))
-    kept = sorted((r for r in reasons if r.points > 0), key=lambda r: -r.points)  # stable: ties keep this order
+    if scanned:
+        for code, points, pattern in c.topics:
+            found = pattern.findall(scanned)
+            if found:  # deduplicated, in order of first appearance
+                reasons.append(Reason(code, points, words=tuple(dict.fromkeys(w.lower() for w in found))))
+        if "?" in scanned or "？" in scanned:
+            reasons.append(c.question)
+    kept = sorted((r for r in reasons if r.points > 0), key=_minus_points)  # stable: ties keep this order
     return Priority(round(sum(r.points for r in kept), 3), tuple(kept), minutes)
 
 
@@ -136,14 +144,38 @@ def _wait(p: Priority) -> float:
     return -math.inf if p.waited_minutes is None else p.waited_minutes
 
 
-def _found(words: tuple[str, ...], text: str) -> list[str]:
-    """The words that occur, deduplicated, in order of first appearance."""
-    if not text:
-        return []
-    return list(dict.fromkeys(m.group(0).lower() for m in _pattern(words).finditer(text)))
+def _minus_points(reason: Reason) -> float:
+    return -reason.points
 
 
-@lru_cache(maxsize=64)
+class _Compiled:
+    """What `score` needs of a set of rules, prepared once: each topic's pattern and the reasons that are
+    the same for every room (a Reason is immutable, so one object serves them all)."""
+
+    __slots__ = ("topics", "pre_sales", "question", "levels", "pre_sales_of", "_waits")
+
+    WAITS_KEPT = 4096  # distinct minutes remembered; alerts wait whole ladder minutes, so few occur
+
+    def __init__(self, rules: PriorityRules) -> None:
+        self.topics = tuple((code, topic.points, _pattern(topic.words)) for code, topic in rules.topics().items())
+        self.pre_sales = Reason(Why.STAGE, rules.pre_sales)
+        self.question = Reason(Why.QUESTION, rules.question)
+        # Keyed by the members, which as str enums also answer to their values ("yellow", "pre_sales").
+        self.levels = {lv: Reason(Why.LEVEL, rules.levels.get(lv, 0.0), level=lv) for lv in Level}
+        self.pre_sales_of = {stage: stage is Stage.PRE_SALES for stage in Stage}
+        self._waits: dict[float, Reason] = {}
+
+    def waited(self, rules: PriorityRules, minutes: float) -> Reason:
+        reason = self._waits.get(minutes)
+        if reason is None:
+            if len(self._waits) >= self.WAITS_KEPT:
+                self._waits.clear()
+            reason = self._waits[minutes] = Reason(
+                Why.WAITING, rules.open_clock + rules.per_minute * min(minutes, rules.wait_cap_minutes),
+                minutes=int(min(minutes, 10**9)))
+        return reason
+
+
 def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     # Longest first, so 取消订单 is reported as itself rather than as nothing or a shorter word.
     alternatives = sorted({w.lower() for w in words}, key=len, reverse=True)

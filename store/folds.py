@@ -15,6 +15,7 @@ import redis
 
 from sales_assistant.policies.backlog import Card, Folding, RoomLine, fold_backlog
 from sales_assistant.store.keys import Keys
+from sales_assistant.store.streams import backlog_of
 
 FOLDED_LOG_MAX = 100_000
 _PAGE = 500
@@ -55,8 +56,6 @@ class SinkBacklog:
     def fold_if_over(self, with_owner: Callable[[dict], dict]) -> Folding | None:
         """Fold the waiting cards if more than the bound wait; returns the folding when anything folded.
         `with_owner` adds an alert's owner name and team, which folding groups and labels by."""
-        from sales_assistant.store.state import backlog_of
-
         if backlog_of(self.r, self.stream, self.group, cap=self.bound + 1) <= self.bound:
             return None
         while self.r.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=_PAGE):
@@ -90,13 +89,12 @@ class SinkBacklog:
         pipe.execute()
         return folding
 
-    def folded_waiting(self) -> int:
-        """Alerts that ride on a waiting card besides its own (the dashboard says how many)."""
-        return folded_waiting(self.r, self.folds_key)
 
-
-def folded_waiting(r: redis.Redis, folds_key: str) -> int:
-    return sum(orjson.loads(raw)["folded"] for raw in r.hvals(folds_key))
+def sink_backlog(r: redis.Redis, keys: Keys, sink: str) -> dict[str, int]:
+    """What waits for a sink: its cards not yet acknowledged (`waiting`, counted up to 10,000) and the
+    alerts that ride on them besides their own (`folded`), as the health check and the dashboard show it."""
+    return {"waiting": backlog_of(r, keys.alerts, keys.sink_group(sink)),
+            "folded": sum(orjson.loads(raw)["folded"] for raw in r.hvals(keys.sink_folds(sink)))}
 
 
 def folded_log(r: redis.Redis, keys: Keys, sink: str) -> list[tuple[str, str]]:

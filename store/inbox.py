@@ -2,6 +2,12 @@
 
 Messages are deduplicated by id at the door (an atomic Lua script: mark seen, then XADD), and
 consumed through a consumer group; an entry is acknowledged only after its effects are persisted.
+
+The inbox also keeps its watermark: every accepted entry's event time sits in a sorted set until the
+entry is acknowledged (added by the same script as the entry, removed in the same transaction as the
+acknowledgement), so the lowest of them bounds the event time up to which all accepted input has been
+applied. The supervisor fires no deadline at or past it (actors/supervisor.py): a late backlog must
+not let a clock's alert fire before the stop that is still waiting in the inbox.
 """
 from __future__ import annotations
 
@@ -12,23 +18,24 @@ import redis
 from sales_assistant.core.messages import Message, Order
 from sales_assistant.policies.backlog import stream_key
 from sales_assistant.store.keys import INBOX_GROUP, Keys
-from sales_assistant.store.streams import ensure_group
+from sales_assistant.store.streams import caught_up, ensure_group
 from sales_assistant.store.wire import InboxRow, MessageRow, decode_inbox_row, encode, inbox_row
 
 SEEN_TTL_S = 14 * 24 * 3600  # chat platforms redeliver within hours; two weeks is plenty
 
-# KEYS[1]: inbox, KEYS[2]: stats. ARGV: seen-prefix, ttl, max backlog, then (id, kind, data) triples.
-# An empty id skips deduplication (manager orders carry no platform id). The door's counters are
-# counted in the same script: a crash right after it cannot leave a message added but not counted.
+# KEYS[1]: inbox, KEYS[2]: stats, KEYS[3]: the unacknowledged entries' event times. ARGV: seen-prefix,
+# ttl, max backlog, then (id, kind, data, event time) quadruples. An empty id skips deduplication
+# (manager orders carry no platform id). The door's counters and the event times are written in the
+# same script: a crash right after it cannot leave a message added but not counted, or not timed.
 _PUSH = """
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[3]) then
   return redis.error_reply('BACKLOG inbox holds ' .. ARGV[3] .. ' unprocessed entries')
 end
 local out, added = {}, 0
-for i = 4, #ARGV, 3 do
+for i = 4, #ARGV, 4 do
   local id = ARGV[i]
   if id == '' or redis.call('SET', ARGV[1] .. id, '1', 'NX', 'EX', ARGV[2]) then
-    redis.call('XADD', KEYS[1], '*', 'k', ARGV[i + 1], 'd', ARGV[i + 2])
+    redis.call('ZADD', KEYS[3], ARGV[i + 3], redis.call('XADD', KEYS[1], '*', 'k', ARGV[i + 1], 'd', ARGV[i + 2]))
     out[#out + 1] = 1
     added = added + 1
   else
@@ -76,9 +83,9 @@ class Inbox:
         args: list = [self.keys.seen_prefix, SEEN_TTL_S, self.max_backlog]
         for item in items:
             row = inbox_row(item)
-            args += [row.id if isinstance(row, MessageRow) else "", row.kind, encode(row)]
+            args += [row.id if isinstance(row, MessageRow) else "", row.kind, encode(row), row.ts]
         try:
-            flags = self._push(keys=[self.keys.inbox, self.keys.stats], args=args)
+            flags = self._push(keys=[self.keys.inbox, self.keys.stats, self.keys.inbox_times], args=args)
         except redis.ResponseError as e:
             if "BACKLOG" in str(e):
                 raise Backlogged(str(e)) from None
@@ -108,10 +115,13 @@ class Inbox:
         return entries
 
     def ack(self, stream_ids: list[str]) -> None:
+        """Acknowledge and drop the entries' event times at once (MULTI): an acknowledged entry whose time
+        stayed behind would hold the watermark, and every alert after it, back for good."""
         if not stream_ids:
             return
-        pipe = self.r.pipeline(transaction=False)
+        pipe = self.r.pipeline(transaction=True)
         pipe.xack(self.keys.inbox, INBOX_GROUP, *stream_ids)
+        pipe.zrem(self.keys.inbox_times, *stream_ids)
         pipe.xtrim(self.keys.inbox, minid=stream_ids[-1], approximate=True)
         pipe.execute()
 
@@ -120,6 +130,12 @@ class Inbox:
 
     def caught_up(self) -> bool:
         """Nothing waits: every entry was delivered to the consumer and acknowledged."""
-        from sales_assistant.store.state import caught_up
-
         return caught_up(self.r, self.keys.inbox, INBOX_GROUP)
+
+
+def unapplied_since(r: redis.Redis, keys: Keys) -> int | None:
+    """The watermark: the earliest event time among accepted entries not yet acknowledged, None when every
+    accepted entry has been applied. Everything acknowledged before this read had its effects committed
+    before its acknowledgement."""
+    oldest = r.zrange(keys.inbox_times, 0, 0, withscores=True)
+    return int(oldest[0][1]) if oldest else None

@@ -12,6 +12,10 @@ class Keys:
     def inbox(self) -> str:  # stream: messages and manager orders, in arrival order
         return f"{self.ns}:inbox"
 
+    @property
+    def inbox_times(self) -> str:  # zset inbox entry id -> its event time, while the entry is unacknowledged
+        return f"{self.ns}:inbox:times"
+
     def seen(self, message_id: str) -> str:  # idempotency marker per message id
         return f"{self.ns}:seen:{message_id}"
 
@@ -70,6 +74,10 @@ class Keys:
     def stats(self) -> str:  # hash of counters: accepted, duplicates, rejected:<reason>, ...
         return f"{self.ns}:stats"
 
+    @property
+    def nlp_state(self) -> str:  # hash: the NLP actor's state as the ingest sees it (state, since ms)
+        return f"{self.ns}:nlp-state"
+
     def recent(self, room_id: str) -> str:  # list: the room's latest messages, newest last, capped
         return f"{self.ns}:recent:{room_id}"
 
@@ -89,9 +97,14 @@ class Keys:
     def api_tokens(self) -> str:  # hash sha256(token) -> username: integration tokens, never stored in clear
         return f"{self.ns}:api-tokens"
 
-    @property
-    def session_secret(self) -> str:  # the dashboard's cookie-signing secret when none is configured
-        return f"{self.ns}:session-secret"
+    def session(self, digest: str) -> str:  # string: sha256 of a dashboard session id -> username, expiring
+        return f"{self.ns}:session:{digest}"
+
+    def user_sessions(self, username: str) -> str:  # set of the user's session digests, to end them all at once
+        return f"{self.ns}:user-sessions:{username}"
+
+    def login_failures(self, kind: str, who: str) -> str:  # hash: failed logins in a row per account or address
+        return f"{self.ns}:login-failures:{kind}:{who}"
 
     @property
     def rejections(self) -> str:  # capped stream of rejected input, for people to look at

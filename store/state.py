@@ -235,16 +235,20 @@ def load_watches(r: redis.Redis, keys: Keys) -> list[Watch]:
     return [Watch.from_list(orjson.loads(raw)) for _, raw in r.hscan_iter(keys.escalation, count=2000)]
 
 
-# Same reasoning as _COMMIT: one script call, one argument, atomic.
+# Same reasoning as _COMMIT: one script call, atomic.
+# ARGV: the events' group, the counts of alerts and watches, then each alert's JSON, each watch as room id
+# and JSON, each acknowledged event id. Flat arguments, not one JSON document: a burst commits thousands
+# of alerts at once, and decoding them in Lua only to pass each on as a string cost Redis more than the XADDs.
 _COMMIT_ESCALATION = """
-local b = cjson.decode(ARGV[1])
-for _, alert in ipairs(b.alerts) do redis.call('XADD', KEYS[1], '*', 'd', alert) end
-for _, row in ipairs(b.watches) do redis.call('HSET', KEYS[2], row[1], row[2]) end
-if #b.acked > 0 then
-  for _, id in ipairs(b.acked) do redis.call('XACK', KEYS[3], ARGV[2], id) end
-  redis.call('XTRIM', KEYS[3], 'MINID', '~', b.acked[#b.acked])
+local n_alerts, n_watches = tonumber(ARGV[2]), tonumber(ARGV[3])
+local i = 4
+for _ = 1, n_alerts do redis.call('XADD', KEYS[1], '*', 'd', ARGV[i]); i = i + 1 end
+for _ = 1, n_watches do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end
+if i <= #ARGV then
+  for j = i, #ARGV do redis.call('XACK', KEYS[3], ARGV[1], ARGV[j]) end
+  redis.call('XTRIM', KEYS[3], 'MINID', '~', ARGV[#ARGV])
 end
-if #b.alerts > 0 then redis.call('HINCRBY', KEYS[4], 'alerts', #b.alerts) end
+if n_alerts > 0 then redis.call('HINCRBY', KEYS[4], 'alerts', n_alerts) end
 return 1
 """
 
@@ -254,11 +258,13 @@ def commit_escalation(r: redis.Redis, keys: Keys, alerts: list[Alert], watches: 
     """Alerts into the outbox together with the progress that says they fired: never twice."""
     if not (alerts or watches or acked_event_ids):
         return
-    body = {"alerts": [orjson.dumps(a.to_dict()).decode() for a in alerts],
-            "watches": [[rid, orjson.dumps(w.to_list()).decode()] for rid, w in watches.items()],
-            "acked": acked_event_ids}
+    args: list = [EVENTS_GROUP, len(alerts), len(watches)]
+    args += [orjson.dumps(a.to_dict()) for a in alerts]
+    for rid, w in watches.items():
+        args += (rid, orjson.dumps(w.to_list()))
+    args += acked_event_ids
     r.register_script(_COMMIT_ESCALATION)(keys=[keys.alerts, keys.escalation, keys.clock_events, keys.stats],
-                                          args=[orjson.dumps(body), EVENTS_GROUP])
+                                          args=args)
 
 
 def load_alerts(r: redis.Redis, keys: Keys, start_ms: int | None = None, end_ms: int | None = None) -> list[dict]:
@@ -274,26 +280,6 @@ def entries_after(r: redis.Redis, stream: str, last_id: str) -> tuple[list[dict]
     """Alerts (or suggestions) added since `last_id` ("0" for all): lets a terminal follow them."""
     rows = r.xrange(stream, min=f"({last_id}" if last_id != "0" else "-")
     return [orjson.loads(f["d"]) for _, f in rows], (rows[-1][0] if rows else last_id)
-
-
-def caught_up(r: redis.Redis, stream: str, group: str) -> bool:
-    """Every entry of `stream` was delivered to `group` and acknowledged."""
-    try:
-        info = next(g for g in r.xinfo_groups(stream) if g["name"] == group)
-    except (redis.ResponseError, StopIteration):
-        return r.xlen(stream) == 0
-    newer = r.xrange(stream, min=f"({info['last-delivered-id']}", count=1)
-    return info["pending"] == 0 and not newer
-
-
-def backlog_of(r: redis.Redis, stream: str, group: str, cap: int = 10_000) -> int:
-    """Entries of `stream` the group has not acknowledged yet (taken or not), counted up to `cap`."""
-    try:
-        info = next(g for g in r.xinfo_groups(stream) if g["name"] == group)
-    except (redis.ResponseError, StopIteration):
-        return 0
-    newer = r.xrange(stream, min=f"({info['last-delivered-id']}", count=cap)
-    return min(cap, info["pending"] + len(newer))
 
 
 def trim_alert_log(r: redis.Redis, keys: Keys, now_ms: int, days: int) -> int:
@@ -315,3 +301,14 @@ def trim_alert_log(r: redis.Redis, keys: Keys, now_ms: int, days: int) -> int:
 
 def stats(r: redis.Redis, keys: Keys) -> dict[str, int]:
     return {k: int(v) for k, v in r.hgetall(keys.stats).items()}
+
+
+def set_nlp_state(r: redis.Redis, keys: Keys, state: str, since_ms: int) -> None:
+    """The NLP actor's state as the ingest sees it: off | loading | ready | failed (actors/ingest.py)."""
+    r.hset(keys.nlp_state, mapping={"state": state, "since": since_ms})
+
+
+def nlp_state(r: redis.Redis, keys: Keys) -> dict:
+    """{"state", "since"} as the ingest last wrote them; "unknown" before an ingest has started."""
+    got = r.hgetall(keys.nlp_state)
+    return {"state": got.get("state", "unknown"), "since": int(got["since"]) if "since" in got else None}

@@ -16,6 +16,7 @@ ids, Lua commits that acknowledge with their effect) makes the second delivery h
     # on an error: consumer.rewind(), so what was taken and not acknowledged is read again
 
 Entries carry their payload as JSON in the field `d` (every stream of the product writes it so).
+`caught_up` and `backlog_of` say how far a group is behind, for health checks, folding and tests.
 """
 from __future__ import annotations
 
@@ -41,6 +42,34 @@ def ensure_group(r: redis.Redis, stream: str, group: str, start: str = "0") -> N
     except redis.ResponseError as e:
         if "BUSYGROUP" not in str(e):
             raise
+
+
+def caught_up(r: redis.Redis, stream: str, group: str) -> bool:
+    """Every entry of `stream` was delivered to `group` and acknowledged (no group: the stream is empty)."""
+    info = _group_info(r, stream, group)
+    if info is None:
+        return r.xlen(stream) == 0
+    return info["pending"] == 0 and not _undelivered(r, stream, info, 1)
+
+
+def backlog_of(r: redis.Redis, stream: str, group: str, cap: int = 10_000) -> int:
+    """Entries of `stream` the group has not acknowledged yet (taken or not), counted up to `cap`."""
+    info = _group_info(r, stream, group)
+    if info is None:
+        return 0
+    return min(cap, info["pending"] + len(_undelivered(r, stream, info, cap)))
+
+
+def _group_info(r: redis.Redis, stream: str, group: str) -> dict | None:
+    try:
+        return next((g for g in r.xinfo_groups(stream) if g["name"] == group), None)
+    except redis.ResponseError:  # no stream yet
+        return None
+
+
+def _undelivered(r: redis.Redis, stream: str, info: dict, count: int) -> list:
+    """Up to `count` entries after the last one the group was handed."""
+    return r.xrange(stream, min=f"({info['last-delivered-id']}", count=count)
 
 
 class StreamConsumer:

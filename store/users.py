@@ -1,11 +1,11 @@
-"""Dashboard accounts, integration tokens and the session secret in Redis.
+"""Dashboard accounts and integration tokens in Redis.
 
-Passwords are kept as argon2 hashes; API tokens as their SHA-256 (a token is random and long, so
-a slow hash buys nothing, and a lookup by hash needs no scan). Neither is ever stored or logged in clear.
+Passwords are kept as argon2 hashes; API tokens as their SHA-256 (store/sessions.py: `digest`). Neither
+is ever stored or logged in clear. Changing a password or disabling an account ends its dashboard
+sessions at once (store/sessions.py); a disabled account's API tokens are refused until it is enabled.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import time
@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from sales_assistant.policies.access import Actor, UserRole
 from sales_assistant.store.keys import Keys
+from sales_assistant.store.sessions import LoginAttempts, Sessions, digest
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 MIN_PASSWORD = 8
@@ -39,33 +40,54 @@ class User:
     role: UserRole
     staff_id: str | None
     created_at: int
+    disabled: bool = False
 
     def actor(self, via: str) -> Actor:
         return Actor(self.username, self.name, self.role, self.staff_id, via)
 
     def public(self) -> dict:
-        return {"username": self.username, "name": self.name, "role": self.role.value, "staff_id": self.staff_id}
+        return {"username": self.username, "name": self.name, "role": self.role.value, "staff_id": self.staff_id,
+                "disabled": self.disabled}
 
 
 class Accounts:
     def __init__(self, r: redis.Redis, keys: Keys) -> None:
         self.r, self.keys = r, keys
+        self.sessions, self.attempts = Sessions(r, keys), LoginAttempts(r, keys)
 
     def create(self, username: str, password: str, role: UserRole, name: str = "", staff_id: str | None = None,
                replace: bool = False) -> User:
         if not USERNAME.match(username):
             raise AccountError("username: 2-64 letters, digits or _ . @ -")
-        if len(password) < MIN_PASSWORD:
-            raise AccountError(f"password: at least {MIN_PASSWORD} characters")
+        _check_password(password)
         if role is UserRole.SALES and not staff_id:
             raise AccountError("staff_id: a sales account must be linked to a staff member of the roster")
         user = User(username, name or username, role, staff_id, int(time.time() * 1000))
         record = orjson.dumps({**user.public(), "created_at": user.created_at, "hash": _hasher.hash(password)})
         if replace:
             self.r.hset(self.keys.users, username, record)
+            self.sessions.end_user(username)
         elif not self.r.hsetnx(self.keys.users, username, record):
             raise AccountError(f"username: {username!r} exists already")
         return user
+
+    def set_password(self, username: str, password: str) -> None:
+        """A new password; every dashboard session of the account ends."""
+        _check_password(password)
+        self._update(username, hash=_hasher.hash(password))
+        self.sessions.end_user(username)
+
+    def set_disabled(self, username: str, disabled: bool) -> None:
+        """Disable (its sessions end, its logins and API tokens are refused) or enable an account."""
+        self._update(username, disabled=disabled)
+        if disabled:
+            self.sessions.end_user(username)
+
+    def _update(self, username: str, **fields) -> None:
+        raw = self.r.hget(self.keys.users, username)
+        if raw is None:
+            raise AccountError(f"username: no account {username!r}")
+        self.r.hset(self.keys.users, username, orjson.dumps({**orjson.loads(raw), **fields}))
 
     def get(self, username: str) -> User | None:
         raw = self.r.hget(self.keys.users, username)
@@ -84,7 +106,8 @@ class Accounts:
             _hasher.verify(record["hash"] if record else _DUMMY_HASH, password)
         except (VerificationError, InvalidHashError):
             return None
-        return _user(record) if record else None
+        user = _user(record) if record else None
+        return None if user is None or user.disabled else user
 
     # --- integration tokens -----------------------------------------------------------------
 
@@ -92,32 +115,27 @@ class Accounts:
         if self.get(username) is None:
             raise AccountError(f"username: no account {username!r}")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        self.r.hset(self.keys.api_tokens, _digest(token),
+        self.r.hset(self.keys.api_tokens, digest(token),
                     orjson.dumps({"user": username, "label": label, "created_at": int(time.time() * 1000)}))
         return token
 
     def user_for_token(self, token: str) -> User | None:
         if not token.startswith(TOKEN_PREFIX):
             return None
-        raw = self.r.hget(self.keys.api_tokens, _digest(token))
-        return None if raw is None else self.get(orjson.loads(raw)["user"])
+        raw = self.r.hget(self.keys.api_tokens, digest(token))
+        user = None if raw is None else self.get(orjson.loads(raw)["user"])
+        return None if user is None or user.disabled else user
 
     def revoke_tokens(self, username: str) -> int:
         gone = [h for h, raw in self.r.hgetall(self.keys.api_tokens).items() if orjson.loads(raw)["user"] == username]
         return self.r.hdel(self.keys.api_tokens, *gone) if gone else 0
 
-    # --- sessions ---------------------------------------------------------------------------
 
-    def session_secret(self) -> str:
-        """The secret that signs dashboard sessions when none is configured: made once and kept, so
-        sessions survive a restart and every process of the service signs alike."""
-        self.r.set(self.keys.session_secret, secrets.token_urlsafe(48), nx=True)
-        return self.r.get(self.keys.session_secret)
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"password: at least {MIN_PASSWORD} characters")
 
 
 def _user(d: dict) -> User:
-    return User(d["username"], d["name"], UserRole(d["role"]), d.get("staff_id"), d.get("created_at", 0))
+    return User(d["username"], d["name"], UserRole(d["role"]), d.get("staff_id"), d.get("created_at", 0),
+                d.get("disabled", False))

@@ -230,11 +230,11 @@ def event_to_wire(event: ClockEvent) -> list:
     if isinstance(event, ClockStarted):
         return ["start", event.room_id, event.clock.to_list(), event.stage, event.owner_id, event.topic]
     if isinstance(event, ClockTouched):
-        return ["touch", event.room_id, event.clock_id, event.last_text]
+        return ["touch", event.room_id, event.clock_id, event.last_text, event.at]
     if isinstance(event, ClockReassigned):
-        return ["assign", event.room_id, event.clock_id, event.owner_id, event.stage]
+        return ["assign", event.room_id, event.clock_id, event.owner_id, event.stage, event.at]
     if isinstance(event, ClockSnoozed):
-        return ["snooze", event.room_id, event.clock_id, event.until]
+        return ["snooze", event.room_id, event.clock_id, event.until, event.at]
     return ["stop", event.episode.to_dict()]
 
 
@@ -242,12 +242,13 @@ def event_from_wire(row: list) -> ClockEvent:
     match row:
         case ["start", room_id, clock, stage, owner_id, topic]:
             return ClockStarted(room_id, Clock(*clock), Stage(stage), owner_id, topic)
-        case ["touch", room_id, clock_id, last_text]:
-            return ClockTouched(room_id, clock_id, last_text)
-        case ["assign", room_id, clock_id, owner_id, stage]:
-            return ClockReassigned(room_id, clock_id, owner_id, Stage(stage))
-        case ["snooze", room_id, clock_id, until]:
-            return ClockSnoozed(room_id, clock_id, until)
+        # The event time came last, later: rows written before it load with at=None.
+        case ["touch", room_id, clock_id, last_text, *at]:
+            return ClockTouched(room_id, clock_id, last_text, *at[:1])
+        case ["assign", room_id, clock_id, owner_id, stage, *at]:
+            return ClockReassigned(room_id, clock_id, owner_id, Stage(stage), *at[:1])
+        case ["snooze", room_id, clock_id, until, *at]:
+            return ClockSnoozed(room_id, clock_id, until, *at[:1])
         case ["stop", episode]:
             return ClockStopped(Episode.from_dict(episode))
     raise ValueError(f"not a clock event row: {row!r}")

@@ -4,7 +4,6 @@ checks what the actor may do; this module parses requests and puts the answers i
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import date
 from typing import Annotated, Literal
 
@@ -16,14 +15,14 @@ from sse_starlette.sse import EventSourceResponse
 
 from sales_assistant.application.report import alert_row
 from sales_assistant.application.workspace import RoomDetail, RoomFilter, RoomView, Workspace
-from sales_assistant.connectors.i18n import explain, reason_text
+from sales_assistant.connectors.i18n import explain, reason_text, refusal_text
 from sales_assistant.core.roster import Staff, Stage
 from sales_assistant.core.timeutil import today
-from sales_assistant.policies.access import Actor, Refused, UserRole
+from sales_assistant.policies.access import Actor, Refusal, Refused, UserRole
 from sales_assistant.policies.priority import Priority
 from sales_assistant.store.users import User
 from sales_assistant.web import export
-from sales_assistant.web.auth import require_actor
+from sales_assistant.web.auth import INTEGRATION, actor_of, require_actor
 
 Who = Annotated[Actor, Depends(require_actor)]  # module level: route annotations are resolved here
 LIVE_INTERVAL_S = 1.0
@@ -36,7 +35,10 @@ class Strict(BaseModel):
 class CancelBody(Strict):
     reason: str = Field(default="", max_length=500)
     clock_id: str | None = Field(default=None, max_length=128)
-    by: str | None = Field(default=None, max_length=128, description="kept for old scripts; the caller is recorded")
+    on_behalf_of: str | None = Field(
+        default=None, min_length=1, max_length=128,
+        description="the integration token only: the person a script acts for, recorded beside the caller")
+    by: str | None = Field(default=None, max_length=128, description="old name of on_behalf_of")
     timestamp: int | None = Field(default=None, description="ignored: the service's clock stamps the order")
 
 
@@ -115,30 +117,34 @@ def api_router() -> APIRouter:
         flt = RoomFilter(owner, stage, waiting, level, unassigned, active_today, q)
         return {"now": ws(request).now(), "rooms": rooms_json(ws(request), actor, flt, lang_of(request))}
 
-    @router.get("/rooms/{room_id}", summary="One room: recent messages, clock, findings / 群聊详情")
+    # A room id is one encoded segment (the templates' `segment` filter); `:path` takes it whole once
+    # decoded, so a room stored before the door refused a "/" in ids is still the room addressed.
+    @router.get("/rooms/{room_id:path}", summary="One room: recent messages, clock, findings / 群聊详情")
     def room(request: Request, room_id: str, actor: Who) -> dict:
         return detail_json(ws(request).room(actor, room_id), lang_of(request))
 
-    @router.post("/rooms/{room_id}/cancel", status_code=202, summary="Cancel the running clock / 取消计时")
+    @router.post("/rooms/{room_id:path}/cancel", status_code=202, summary="Cancel the running clock / 取消计时")
     def cancel(request: Request, room_id: str, body: CancelBody, actor: Who) -> dict:
-        if actor.user == "api" and body.by:  # a script on the integration token says on whose behalf
-            actor = replace(actor, user=body.by, name=body.by)
-        entry = ws(request).cancel_clock(actor, room_id, body.reason, body.clock_id)
+        # The audit names the caller, always; a script on the integration token may add for whom it acts.
+        if body.on_behalf_of and actor is not INTEGRATION:
+            raise Refused(Refusal.INTEGRATION_ONLY, 422, field="on_behalf_of")
+        on_behalf_of = (body.on_behalf_of or body.by) if actor is INTEGRATION else None
+        entry = ws(request).cancel_clock(actor, room_id, body.reason, body.clock_id, on_behalf_of)
         return {"room_id": room_id, "cancelled_at": entry["after"]["cancelled_at"], "audit": entry}
 
-    @router.post("/rooms/{room_id}/snooze", status_code=202, summary="Hold the alerts N minutes / 稍后提醒")
+    @router.post("/rooms/{room_id:path}/snooze", status_code=202, summary="Hold the alerts N minutes / 稍后提醒")
     def snooze(request: Request, room_id: str, body: SnoozeBody, actor: Who) -> dict:
         return {"room_id": room_id, "audit": ws(request).snooze(actor, room_id, body.minutes, body.clock_id)}
 
-    @router.post("/rooms/{room_id}/take-over", status_code=202, summary="Become the owner / 我来跟进")
+    @router.post("/rooms/{room_id:path}/take-over", status_code=202, summary="Become the owner / 我来跟进")
     def take_over(request: Request, room_id: str, actor: Who) -> dict:
         return {"room_id": room_id, "audit": ws(request).take_over(actor, room_id)}
 
-    @router.post("/rooms/{room_id}/owner", status_code=202, summary="Set owner and stage (manager) / 指派负责人")
+    @router.post("/rooms/{room_id:path}/owner", status_code=202, summary="Set owner and stage (manager) / 指派负责人")
     def reassign(request: Request, room_id: str, body: OwnerBody, actor: Who) -> dict:
         return {"room_id": room_id, "audit": ws(request).reassign(actor, room_id, body.owner_id, body.stage)}
 
-    @router.post("/rooms/{room_id}/stage-proposals", status_code=201, summary="Propose a hand-over / 提交阶段变更")
+    @router.post("/rooms/{room_id:path}/stage-proposals", status_code=201, summary="Propose a hand-over / 提交阶段变更")
     def propose(request: Request, room_id: str, body: ProposalBody, actor: Who) -> dict:
         return ws(request).propose(actor, room_id, body.to_stage, body.to_owner, body.note or "")
 
@@ -183,7 +189,8 @@ def api_router() -> APIRouter:
         workspace, lang = ws(request), lang_of(request)
 
         async def events():
-            while not await request.is_disconnected():
+            # A session ended by logout, a password change or a disabled account ends its feed too.
+            while not await request.is_disconnected() and await asyncio.to_thread(actor_of, request) is not None:
                 rows = await asyncio.to_thread(rooms_json, workspace, actor, RoomFilter(active_today=True), lang)
                 yield {"event": "today", "data": orjson.dumps({"now": workspace.now(), "rooms": rows}).decode()}
                 await asyncio.sleep(LIVE_INTERVAL_S)
@@ -208,5 +215,10 @@ def api_router() -> APIRouter:
 
 
 def refused_response(request: Request, exc: Refused) -> JSONResponse:
-    return JSONResponse({"error": exc.text(lang_of(request)), "error_zh": exc.zh, "error_en": exc.en},
-                        status_code=exc.status)
+    return error_response(request, exc.status, refusal_text(exc, "zh"), refusal_text(exc, "en"), exc.code.value)
+
+
+def error_response(request: Request, status: int, zh: str, en: str, code: str | None = None) -> JSONResponse:
+    """An error in the asker's language, and in both for a program that shows or logs it."""
+    body = {"error": en if lang_of(request) == "en" else zh, "error_zh": zh, "error_en": en}
+    return JSONResponse(body if code is None else {**body, "code": code}, status_code=status)

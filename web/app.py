@@ -19,20 +19,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, SecretStr
-from starlette.middleware.sessions import SessionMiddleware
 
 from sales_assistant.config.settings import Settings
+from sales_assistant.connectors.i18n import refusal_text
 from sales_assistant.connectors.wechaty import WechatyMessage
 from sales_assistant.policies.access import Refused
-from sales_assistant.store.folds import folded_waiting
+from sales_assistant.store.folds import sink_backlog
 from sales_assistant.store.inbox import Backlogged, Inbox
 from sales_assistant.store.keys import Keys
-from sales_assistant.store.state import backlog_of, stats
+from sales_assistant.store.sessions import SessionKey
+from sales_assistant.store.state import nlp_state, stats
 from sales_assistant.store.users import Accounts
-from sales_assistant.web.api import api_router, refused_response
-from sales_assistant.web.auth import bearer_token, is_secret, session_secret
+from sales_assistant.web.api import api_router, error_response, lang_of
+from sales_assistant.web.auth import SESSION_COOKIE, SignedSessionCookie, bearer_token, is_secret
+from sales_assistant.web.headers import SecurityHeaders
+from sales_assistant.web.i18n import REDIS_DOWN, translator
 from sales_assistant.web.limits import PerTokenLimit
-from sales_assistant.web.pages import LoginFirst, login_redirect, pages_router
+from sales_assistant.web.pages import TEMPLATES, LoginFirst, login_redirect, pages_router
 
 if TYPE_CHECKING:
     from sales_assistant.application.workspace import Workspace
@@ -41,10 +44,6 @@ log = logging.getLogger("sales_assistant.web")
 
 MAX_BATCH = 1000
 REDIS_RETRY_S = 5
-REDIS_DOWN_ZH = (f"数据库暂时不可用（正在重启或加载数据），请 {REDIS_RETRY_S} 秒后重试；"
-                 "重复发送的消息不会被重复计入")
-REDIS_DOWN_EN = (f"the database is unavailable (restarting or loading its data); retry in {REDIS_RETRY_S} s: "
-                 "a message sent twice is never counted twice")
 
 
 class ServiceClock:
@@ -79,6 +78,7 @@ class AppServices:
     workspace: Workspace
     accounts: Accounts
     clock: ServiceClock
+    session_key: SessionKey
 
     @property
     def keys(self) -> Keys:
@@ -101,12 +101,15 @@ def _bearer(secret: SecretStr | None, what: str) -> Callable[[Request], None]:
 def create_app(services: AppServices, routers: Iterable[APIRouter] = ()) -> FastAPI:
     """The app on `services`, with `routers` added (the Lark card callback, where it is configured)."""
     s = services.settings
+    # The API's own description (/docs, /redoc, /openapi.json) only where the settings ask for it.
+    docs = {} if s.http.api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
     app = FastAPI(title="Sales Assistant", version="0.1.0",
-                  description="销售助理：群聊回复计时、飞书警报与回复指标 · reply clocks, Lark alerts, reply metrics")
+                  description="销售助理：群聊回复计时、飞书警报与回复指标 · reply clocks, Lark alerts, reply metrics",
+                  **docs)
     app.state.services = services
     ingest_auth = Depends(_bearer(s.ingest_token, "the ingest token (SA_INGEST_TOKEN)"))
     api_auth = Depends(_bearer(s.api_token, "the API token (SA_API_TOKEN)"))
-    app.add_middleware(SessionMiddleware, secret_key=session_secret(services), session_cookie="sa_session",
+    app.add_middleware(SignedSessionCookie, key=services.session_key, session_cookie=SESSION_COOKIE,
                        max_age=s.http.session_hours * 3600, same_site="lax", https_only=s.http.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_exception_handler(Refused, refused_or_page)
@@ -159,13 +162,17 @@ def create_app(services: AppServices, routers: Iterable[APIRouter] = ()) -> Fast
 
     @app.get("/api/health", summary="Liveness and counters")
     def health() -> dict:
+        # nlp: off | loading | ready | failed. While it loads the ingest waits (actors/ingest.py); when it
+        # has failed, the built-in list labels, and stats.nlp_fallback counts each such label.
         return {"status": "ok", "caught_up": services.inbox.caught_up(), "backlog": services.inbox.backlog(),
-                "stats": stats(services.inbox.r, services.keys), "sinks": sink_health(services)}
+                "stats": stats(services.inbox.r, services.keys), "sinks": sink_health(services),
+                "nlp": nlp_state(services.inbox.r, services.keys)}
 
     app.include_router(api_router())
     app.include_router(pages_router())
     for router in routers:
         app.include_router(router)
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: the 413s and the redirects get them too
     return app
 
 
@@ -174,8 +181,7 @@ def sink_health(services: AppServices) -> dict[str, dict]:
     many more alerts those cards carry since its backlog passed the bound (policies/backlog.py)."""
     r, keys = services.inbox.r, services.keys
     failing = {k.split(":", 1)[1]: int(v) for k, v in stats(r, keys).items() if k.startswith("sink_failing:")}
-    return {name: {"failing_since": failing.get(name), "waiting": backlog_of(r, keys.alerts, keys.sink_group(name)),
-                   "folded": folded_waiting(r, keys.sink_folds(name))}
+    return {name: {"failing_since": failing.get(name), **sink_backlog(r, keys, name)}
             for name in services.settings.sinks}
 
 
@@ -184,18 +190,21 @@ def redis_unavailable(request: Request, exc: redis.RedisError):
     unless all of it was, and message ids make the retry harmless either way."""
     log.warning("Redis unavailable for %s %s (%s); answered 503", request.method, request.url.path,
                 type(exc).__name__)  # the type only: a connection error's text may carry the server address
-    response = refused_or_page(request, Refused(REDIS_DOWN_ZH, REDIS_DOWN_EN, 503))
+    zh, en = (words.format(retry_s=REDIS_RETRY_S) for words in REDIS_DOWN)
+    response = error_or_page(request, 503, zh, en)
     response.headers["Retry-After"] = str(REDIS_RETRY_S)
     return response
 
 
 def refused_or_page(request: Request, exc: Refused):
-    if request.url.path.startswith("/api/"):
-        return refused_response(request, exc)
-    from sales_assistant.web.api import lang_of
-    from sales_assistant.web.i18n import translator
-    from sales_assistant.web.pages import TEMPLATES
+    return error_or_page(request, exc.status, refusal_text(exc, "zh"), refusal_text(exc, "en"), exc.code.value)
 
+
+def error_or_page(request: Request, status: int, zh: str, en: str, code: str | None = None):
+    """The API answers JSON (error_response); a page request gets the error page in its language."""
+    if request.url.path.startswith("/api/"):
+        return error_response(request, status, zh, en, code)
+    lang = lang_of(request)
     return TEMPLATES.TemplateResponse(request, "error.html", {
-        "t": translator(lang_of(request)), "lang": lang_of(request), "actor": None, "csrf": "", "path": "",
-        "fmt": str, "lark_behind": None, "message": exc.text(lang_of(request))}, status_code=exc.status)
+        "t": translator(lang), "lang": lang, "actor": None, "csrf": "", "path": "",
+        "fmt": str, "lark_behind": None, "message": en if lang == "en" else zh}, status_code=status)

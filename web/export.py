@@ -1,36 +1,30 @@
-"""Tables as CSV (UTF-8 with BOM, so Excel reads the Chinese right) or XLSX (openpyxl)."""
+"""Tables as CSV (UTF-8 with BOM, so Excel reads the Chinese right) or XLSX (openpyxl).
+
+Customers write what they like, and a manager opens the export in a spreadsheet, so every text cell is
+made inert here, at the boundary (OWASP, CSV injection): a cell that starts with = + - @ TAB CR (or NUL)
+is never a formula. CSV quotes every field, so a separator inside a customer's text (a ";" for a
+semicolon-locale Excel) cannot start a new cell that begins with one of them, and such a leading
+character gets a "'" in front. XLSX cells are typed: a text cell is a string, never a formula, and one
+with such a leading character also carries Excel's quote-prefix style, so editing it keeps it text.
+XML 1.0, inside XLSX, cannot hold most C0 control characters nor U+FFFE/U+FFFF: those are written as
+visible escapes (\\x00, \\x1b) instead of failing the whole export.
+"""
 from __future__ import annotations
 
 import csv
 import io
+import re
 
 from fastapi import HTTPException
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 
 from sales_assistant.core.timeutil import iso
+from sales_assistant.web.i18n import COLUMNS_ZH
 
 REPORT_TABLES = ("sales", "rooms", "episodes", "alerts", "by_hour", "over_threshold_by_day", "leaderboard",
                  "quality_examples", "longest_waits")
 ROOM_LIST_TABLES = ("today", "rooms-all")
-
-# Column headers people read, per language; a column without one keeps its field name.
-HEADERS = {
-    "zh": {"room_id": "群ID", "topic": "群名", "owner_id": "负责人ID", "owner_name": "负责人", "stage": "阶段",
-           "staff_id": "员工ID", "name": "姓名", "role": "角色", "episodes": "回复次数", "over_threshold": "超时次数",
-           "avg_reply_minutes": "平均回复(分钟)", "total_messages": "消息总数", "cancelled_episodes": "取消计时",
-           "open_episodes": "未回复", "checked_messages": "已检查消息", "flagged_messages": "有问题消息",
-           "flagged_per_100": "每百条问题数", "waiting": "等待中", "waited_minutes": "已等待(分钟)",
-           "level": "警报级别",
-           "last_speaker": "最后说话者", "last_text": "最后一句话", "priority": "优先级", "why": "排序原因",
-           "customer_name": "客户", "customer_message": "客户消息", "customer_at": "客户发言时间",
-           "reply_message": "回复", "reply_at": "回复时间", "reply_minutes": "回复用时(分钟)", "ended_by": "结束方式",
-           "at": "时间", "hour": "小时", "replies": "回复数", "team_messages": "团队消息",
-           "customer_messages": "客户消息数",
-           "day": "日期", "rank": "名次", "text": "原文", "corrected": "建议改为", "phrasing": "措辞问题",
-           "sender_name": "发送人", "ts": "时间", "open": "仍在等待", "started_at": "开始等待"},
-    "en": {},
-}
-
 
 def check_table(table: str) -> None:
     """404 unless `table` is one this module exports; asked before any data is read."""
@@ -57,28 +51,47 @@ def _flatten(table: str, rows: list[dict], tz: str) -> list[dict]:
 def render(table: str, rows: list[dict], fmt: str, lang: str, tz: str) -> tuple[bytes, str]:
     flat = _flatten(table, rows, tz)
     columns = list(flat[0]) if flat else ["room_id"]
-    names = HEADERS.get(lang, {})
+    names = COLUMNS_ZH if lang == "zh" else {}  # an English export keeps the field names
     header = [names.get(c, c) for c in columns]
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL)
         writer.writerow(header)
         for row in flat:
-            writer.writerow(["" if row.get(c) is None else _cell(row.get(c)) for c in columns])
+            writer.writerow(["" if row.get(c) is None else csv_cell(row.get(c)) for c in columns])
         return ("\ufeff" + out.getvalue()).encode(), "text/csv; charset=utf-8"
     book = Workbook()
     sheet = book.active
     sheet.title = table[:31]
     sheet.append(header)
     for row in flat:
-        sheet.append([_cell(row.get(c)) for c in columns])
+        sheet.append([xlsx_cell(sheet, row.get(c)) for c in columns])
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _cell(value: object) -> object:
-    # A customer's text starting with "=" must not become a formula in the manager's spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP; NUL per ASVS 1.2.10).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
+# What XML 1.0 cannot hold (openpyxl refuses the C0 ones; Excel refuses the file for U+FFFE/U+FFFF).
+NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def csv_cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+def xlsx_cell(sheet, value: object) -> object:
+    """Numbers as they are; text as a string cell, never a formula, with its unholdable characters escaped."""
+    if not isinstance(value, str):
+        return value
+    cell = Cell(sheet, value=NOT_XML.sub(_escape, value))
+    cell.data_type = "s"  # openpyxl makes a text that starts with "=" a formula cell
+    cell.quotePrefix = value.startswith(FORMULA_START)
+    return cell
+
+
+def _escape(match: re.Match) -> str:
+    return match[0].encode("unicode_escape").decode("ascii")

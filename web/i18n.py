@@ -6,6 +6,7 @@ shared with the Lark card and the console.
 """
 from __future__ import annotations
 
+from sales_assistant.connectors.i18n import STAGES
 from sales_assistant.core import levels
 
 TEXTS: dict[str, tuple[str, str]] = {
@@ -23,11 +24,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "username": ("用户名", "Username"),
     "password": ("密码", "Password"),
     "bad_login": ("用户名或密码错误", "wrong username or password"),
+    "login_wait": ("登录失败次数过多，请 {s} 秒后再试", "Too many failed logins: try again in {s} s"),
     "room": ("群聊", "Room"),
     "owner": ("负责人", "Owner"),
     "stage": ("阶段", "Stage"),
-    "pre_sales": ("售前", "Pre-sales"),
-    "after_sales": ("售后", "After-sales"),
+    **STAGES,
     "waiting": ("等待", "Waiting"),
     "not_waiting": ("未在计时", "not waiting"),
     "last_speaker": ("最后说话者", "Last speaker"),
@@ -89,6 +90,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "before": ("之前", "Before"),
     "after": ("之后", "After"),
     "via": ("来源", "Via"),
+    "on_behalf_of": ("代表", "on behalf of"),
     "name": ("姓名", "Name"),
     "role": ("角色", "Role"),
     "team": ("团队", "Team"),
@@ -120,6 +122,29 @@ TEXTS: dict[str, tuple[str, str]] = {
     "employee": ("员工", "employee"),
     "bot": ("机器人", "bot"),
 }
+
+# Export column headers (web/export.py) in Chinese; an English export keeps the field names, which
+# programs read. A column the dashboard already names borrows its word (column -> TEXTS key).
+_DASHBOARD_WORD = {"stage": "stage", "name": "name", "role": "role", "episodes": "episodes", "priority": "priority",
+                   "why": "why", "last_speaker": "last_speaker", "team_messages": "team_messages", "hour": "hour",
+                   "day": "day", "rank": "rank", "corrected": "corrected", "open": "open", "owner_name": "owner",
+                   "last_text": "last_message", "avg_reply_minutes": "avg_reply", "at": "time", "ts": "time",
+                   "customer_name": "customer", "reply_message": "reply"}
+COLUMNS_ZH: dict[str, str] = {
+    **{column: TEXTS[key][0] for column, key in _DASHBOARD_WORD.items()},
+    "room_id": "群ID", "topic": "群名", "owner_id": "负责人ID", "staff_id": "员工ID", "over_threshold": "超时次数",
+    "total_messages": "消息总数", "cancelled_episodes": "取消计时", "open_episodes": "未回复",
+    "checked_messages": "已检查消息", "flagged_messages": "有问题消息", "flagged_per_100": "每百条问题数",
+    "waiting": "等待中", "waited_minutes": "已等待(分钟)", "level": "警报级别", "customer_message": "客户消息",
+    "customer_at": "客户发言时间", "reply_at": "回复时间", "reply_minutes": "回复用时(分钟)", "ended_by": "结束方式",
+    "replies": "回复数", "customer_messages": "客户消息数", "text": "原文", "phrasing": "措辞问题",
+    "sender_name": "发送人", "started_at": "开始等待",
+}
+
+# str.format templates over retry_s: Redis is restarting or loading its data
+REDIS_DOWN = ("数据库暂时不可用（正在重启或加载数据），请 {retry_s} 秒后重试；重复发送的消息不会被重复计入",
+              "the database is unavailable (restarting or loading its data); retry in {retry_s} s: "
+              "a message sent twice is never counted twice")
 
 ACTIONS = {
     "cancel_clock": ("消除计时", "cancelled a clock"),

@@ -2,25 +2,35 @@
 what application/workspace.py answers, in the reader's language, as the JSON API does (web/api.py)."""
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from sales_assistant.application.workspace import RoomFilter, Workspace
+from sales_assistant.connectors.i18n import refusal_text
+from sales_assistant.core import levels
 from sales_assistant.core.roster import OWNER_ROLES, Role, Stage
 from sales_assistant.core.timeutil import iso
 from sales_assistant.policies.access import Refused
-from sales_assistant.store.folds import folded_waiting
-from sales_assistant.store.state import backlog_of, stats
+from sales_assistant.store.folds import sink_backlog
+from sales_assistant.store.state import stats
 from sales_assistant.web.api import LANGS, detail_json, lang_of, rooms_json, staff_and_users
-from sales_assistant.web.auth import CSRF_FIELD, SESSION_USER, actor_of, check_csrf, csrf_token
+from sales_assistant.web.auth import CSRF_FIELD, actor_of, check_csrf, csrf_token, end_session, start_session
 from sales_assistant.web.i18n import translator
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# A room id in a URL is one path segment: "/" and "?" are encoded too (Jinja's urlencode keeps "/"),
+# so no id can walk a link or a button to another path.
+TEMPLATES.env.filters["segment"] = lambda value: quote(str(value), safe="")
 PAGE_ROWS = 300  # the alerts and audit pages show the latest entries
+# The level badges' colours (class lv-<level>), written from core/levels.py so a level has one home;
+# a stylesheet of its own rather than inline styles, which the content security policy forbids.
+LEVEL_CSS = "".join(f".lv-{level.value}{{background:{info.web}}}\n" for level, info in levels.LEVELS.items())
 
 
 def _time(tz: str):
@@ -61,6 +71,10 @@ def pages_router() -> APIRouter:
         # Sales first: the forms' first choice then fits their first stage, 售前.
         return sorted((s for s in staff if s.role in OWNER_ROLES), key=lambda s: (s.role is not Role.SALES, s.id))
 
+    @router.get("/levels.css", include_in_schema=False)
+    def level_colours() -> Response:
+        return Response(LEVEL_CSS, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+
     @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_page(request: Request, error: bool = False) -> HTMLResponse:
         return render(request, "login.html", None, error=error)
@@ -69,17 +83,26 @@ def pages_router() -> APIRouter:
     def login(request: Request, username: str = Form(max_length=64), password: str = Form(max_length=256),
               csrf_token_field: str = Form("", alias=CSRF_FIELD)) -> Response:
         check_csrf(request, csrf_token_field)
-        user = request.app.state.services.accounts.authenticate(username, password)
+        accounts = request.app.state.services.accounts
+        # Wall time, even when the pipeline runs on virtual time: a guesser waits in real seconds.
+        address, now = request.client.host if request.client else "", int(time.time() * 1000)
+        wait_s = accounts.attempts.wait_s(username, address, now)
+        if wait_s:  # refused unheard: while it waits, even the right password is not tried
+            page = render(request, "login.html", None, status=429, retry_after=wait_s)
+            page.headers["Retry-After"] = str(wait_s)
+            return page
+        user = accounts.authenticate(username, password)
         if user is None:
+            accounts.attempts.failed(username, address, int(time.time() * 1000))  # the wait runs from the answer
             return RedirectResponse("/login?error=1", status_code=303)
-        request.session.clear()  # a fresh session (and CSRF token) at every login
-        request.session[SESSION_USER] = user.username
+        accounts.attempts.succeeded(username)
+        start_session(request, user.username)
         return RedirectResponse("/", status_code=303)
 
     @router.post("/logout", include_in_schema=False)
     def logout(request: Request, csrf_token_field: str = Form("", alias=CSRF_FIELD)) -> Response:
         check_csrf(request, csrf_token_field)
-        request.session.clear()
+        end_session(request)
         return RedirectResponse("/login", status_code=303)
 
     @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -114,13 +137,13 @@ def pages_router() -> APIRouter:
         actor, ws = who(request), workspace(request)
         return render(request, "approvals.html", actor, approvals=ws.approvals(actor), name_of=ws.roster().name_of)
 
-    @router.get("/rooms/{room_id}", response_class=HTMLResponse, include_in_schema=False)
+    @router.get("/rooms/{room_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def room_page(request: Request, room_id: str) -> HTMLResponse:
         actor, ws = who(request), workspace(request)
         try:
             room = detail_json(ws.room(actor, room_id), lang_of(request))
         except Refused as e:
-            return render(request, "error.html", actor, message=e.text(lang_of(request)), status=e.status)
+            return render(request, "error.html", actor, message=refusal_text(e, lang_of(request)), status=e.status)
         return render(request, "room.html", actor, room=room, owners=owners(request), now=ws.now())
 
     @router.get("/performance", response_class=HTMLResponse, include_in_schema=False)
@@ -155,9 +178,7 @@ def lark_behind(services, counters: dict[str, int]) -> dict[str, int] | None:
     """While Lark fails: the cards waiting for it and the alerts folded into them (None when it does not)."""
     if "lark" not in services.settings.sinks or "sink_failing:lark" not in counters:
         return None
-    r, keys = services.inbox.r, services.keys
-    return {"waiting": backlog_of(r, keys.alerts, keys.sink_group("lark")),
-            "folded": folded_waiting(r, keys.sink_folds("lark"))}
+    return sink_backlog(services.inbox.r, services.keys, "lark")
 
 
 class LoginFirst(Exception):

@@ -16,6 +16,8 @@ from sales_assistant.store.state import trim_alert_log
 from sales_assistant.store.streams import ensure_group
 from tests.support.polling import wait_for
 
+TZ = "Asia/Shanghai"  # the service's `timezone` in these tests
+
 pytestmark = pytest.mark.integration
 DAY = 86_400_000
 NOW = 400 * DAY
@@ -74,7 +76,7 @@ def test_the_notifier_trims_on_its_own_clock_once_every_ten_minutes(log):
     r.xadd(keys.alerts, {"d": alert("new")}, id=f"{NOW - DAY}-0")
     started = time.monotonic()
     ten_minutes_a_second = lambda: NOW + int((time.monotonic() - started) * RETENTION_EVERY_MS)  # noqa: E731
-    notifier = Notification(url, keys.ns, [SinkSpec("null")], now=ten_minutes_a_second, alert_log_days=90)
+    notifier = Notification(url, keys.ns, [SinkSpec("null", tz=TZ)], now=ten_minutes_a_second, alert_log_days=90)
     try:  # the null sink takes and acknowledges both; then the job trims the old one
         assert wait_for(lambda: ids(r, keys) == [NOW - DAY], 10), (ids(r, keys), notifier.failing, r.xinfo_groups(keys.alerts))
     finally:

@@ -118,9 +118,10 @@ def test_the_served_demo_stops_cleanly_on_ctrl_c(tmp_path):
 def test_replay_joins_an_existing_cluster_through_ray_address(tmp_path):
     """RAY_ADDRESS: the pipeline's actors run on a cluster started beforehand (`ray start --head`)."""
     import glob
+    import re
     import tempfile
-    import time
 
+    from tests.support.polling import wait_for
     from tests.support.service import free_port, stop_ray_node
 
     messages, roster = write_inputs(tmp_path)
@@ -133,11 +134,15 @@ def test_replay_joins_an_existing_cluster_through_ray_address(tmp_path):
                              "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
                              f"--temp-dir={temp_dir}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
+
+    def node_registered() -> bool:
+        """The head's raylet has joined its GCS: a driver connecting now finds a node to run on."""
+        status = subprocess.run([ray_bin, "status", f"--address=127.0.0.1:{port}"], env=env, capture_output=True,
+                                text=True, timeout=60)
+        return re.search(r"Active:\s*\n\s*1 node_", status.stdout) is not None
+
     try:
-        deadline = time.monotonic() + 60
-        while not glob.glob(f"{temp_dir}/session_latest/logs/gcs_server.out") and time.monotonic() < deadline:
-            time.sleep(0.5)
-        time.sleep(3)  # the raylet registers right after the GCS
+        assert wait_for(node_registered, timeout_s=120, interval_s=0.5), "the test cluster did not come up"
         out = tmp_path / "report.json"
         done = cli("replay", str(messages), "--roster", str(roster), "--report", str(out), "--quiet",
                    env={**BUILT_IN_NLP, "RAY_AUTH_MODE": "disabled", "RAY_ADDRESS": f"127.0.0.1:{port}"})

@@ -4,8 +4,9 @@ one card per rep per interval, never twice)."""
 from __future__ import annotations
 
 import logging
-import time
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -48,11 +49,35 @@ def local_ms(day: int, hhmm: str, seconds: int = 0) -> int:
 
 
 class Clock:
+    """The notifier's `now`, moved by the test (`clock.ms = ...`). It notes which thread read it since it
+    last moved, so a test can wait until the scheduled jobs have looked at the new time instead of
+    sleeping and hoping they did."""
+
     def __init__(self, ms: int) -> None:
+        self._lock = threading.Lock()
+        self._reads: Counter[str] = Counter()
         self.ms = ms
 
+    @property
+    def ms(self) -> int:
+        return self._ms
+
+    @ms.setter
+    def ms(self, value: int) -> None:
+        with self._lock:
+            self._ms = value
+            self._reads.clear()
+
     def __call__(self) -> int:
-        return self.ms
+        with self._lock:
+            self._reads[threading.current_thread().name] += 1
+            return self._ms
+
+    def ticked(self, notifier: Notification) -> bool:
+        """Every scheduled job of `notifier` has run a whole tick at the current time: each reads the
+        clock once per tick, so its second read since the move starts the tick after that one."""
+        with self._lock:
+            return all(self._reads[thread.name] >= 2 for thread in notifier.jobs.threads)
 
 
 
@@ -164,19 +189,20 @@ def test_the_notifier_sends_it_on_its_own_clock_and_skips_it_without_a_chat(day_
                                                                             caplog) -> None:
     r, keys, url = day_of_work
     clock = Clock(local_ms(20, "21:59", 58))
-    spec = SinkSpec("lark", lark=lark_settings(lark, leaderboard_chat="oc_board"))
+    spec = SinkSpec("lark", tz=TZ, lark=lark_settings(lark, leaderboard_chat="oc_board"))
     notifier = Notification(url, keys.ns, [spec], now=clock)
     try:
-        time.sleep(1.5)
+        assert wait_for(lambda: clock.ticked(notifier))
         assert lark.messages == []
         clock.ms = local_ms(20, "22:00", 1)
         assert wait_for(lambda: chats(lark) == ["oc_board"])
-        time.sleep(1.5)
+        clock.ms = local_ms(20, "22:00", 3)
+        assert wait_for(lambda: clock.ticked(notifier))
         assert chats(lark) == ["oc_board"]
     finally:
         notifier.close()
     caplog.set_level(logging.INFO, logger=lark_log.name)
-    quiet = Notification(url, keys.ns, [SinkSpec("lark", lark=lark_settings(lark))], now=Clock(local_ms(21, "22:00")))
+    quiet = Notification(url, keys.ns, [SinkSpec("lark", tz=TZ, lark=lark_settings(lark))], now=Clock(local_ms(21, "22:00")))
     quiet.close()
     assert "no lark.leaderboard_chat configured" in caplog.text
 
@@ -210,7 +236,7 @@ def test_lower_levels_wait_for_one_card_per_rep_the_rest_go_out_at_once(redis, l
     for room_id in ("R1", "R2", "R3", "R4"):
         waiting_room(r, keys, room_id, f"m-{room_id}", t0)
     clock = Clock(local_ms(20, "10:05"))
-    notifier = Notification(url, keys.ns, [SinkSpec("lark", lark=lark_settings(lark, digest=DIGEST))], now=clock)
+    notifier = Notification(url, keys.ns, [SinkSpec("lark", tz=TZ, lark=lark_settings(lark, digest=DIGEST))], now=clock)
     try:
         fire(r, keys, "R1", "m-R1", 0, "green", 5, t0)
         fire(r, keys, "R1", "m-R1", 1, "yellow", 10, t0)
@@ -221,7 +247,7 @@ def test_lower_levels_wait_for_one_card_per_rep_the_rest_go_out_at_once(redis, l
         assert wait_for(notifier.drained)
         assert sorted(chats(lark)) == ["oc_s1", "oc_team", "oc_team"]  # R2's orange twice, R3's green
         clock.ms = local_ms(20, "10:29", 59)
-        time.sleep(1.5)
+        assert wait_for(lambda: clock.ticked(notifier))
         assert len(lark.messages) == 3
         clock.ms = local_ms(20, "10:30")  # the half hour: s1's digest
         assert wait_for(lambda: len(lark.messages) == 4)
@@ -235,7 +261,7 @@ def test_lower_levels_wait_for_one_card_per_rep_the_rest_go_out_at_once(redis, l
         assert "网易严选 · 09:55" not in shown  # R1's green is old news: its yellow is on the card
         assert "华东客户群" not in shown  # R2's green was overtaken by its orange, which went out at once
         clock.ms = local_ms(20, "11:30")
-        time.sleep(1.5)
+        assert wait_for(lambda: clock.ticked(notifier))
         assert len(lark.messages) == 4  # nothing more was held
     finally:
         notifier.close()
@@ -247,15 +273,14 @@ def test_held_alerts_survive_the_notifier_and_answered_rooms_are_left_out(redis,
     waiting_room(r, keys, "R1", "m-R1", t0)
     waiting_room(r, keys, "R2", "m-R2", t0)
     clock = Clock(local_ms(20, "10:05"))
-    first = Notification(url, keys.ns, [SinkSpec("lark", lark=lark_settings(lark, digest=DIGEST))], now=clock)
+    first = Notification(url, keys.ns, [SinkSpec("lark", tz=TZ, lark=lark_settings(lark, digest=DIGEST))], now=clock)
     fire(r, keys, "R1", "m-R1", 0, "green", 5, t0)
     fire(r, keys, "R2", "m-R2", 0, "green", 5, t0)
     assert wait_for(first.drained)
-    first.close()  # the notifier dies before the half hour
-    time.sleep(1.2)
+    first.close()  # the notifier dies before the half hour (its threads are joined)
     waiting_room(r, keys, "R2", "m-R2-later", t0 + 30 * 60_000)  # R2 was answered and asks again: a new wait
     clock.ms = local_ms(20, "10:31")
-    second = Notification(url, keys.ns, [SinkSpec("lark", lark=lark_settings(lark, digest=DIGEST))], now=clock)
+    second = Notification(url, keys.ns, [SinkSpec("lark", tz=TZ, lark=lark_settings(lark, digest=DIGEST))], now=clock)
     try:
         assert wait_for(lambda: len(lark.messages) == 1)
         shown = text(lark.messages[0])
@@ -303,7 +328,7 @@ def test_a_card_that_goes_out_after_its_room_was_answered_says_so_without_button
     waiting_room(r, keys, "R1", "m-R1", t0)
     waiting_room(r, keys, "R2", "m-R2", t0)
     waiting_room(r, keys, "R1", "m-R1-later", t0 + 20 * 60_000)  # R1 was answered and asks again: a new wait
-    notifier = Notification(url, keys.ns, [SinkSpec("lark", lark=lark_settings(lark))], now=Clock(t0 + 21 * 60_000))
+    notifier = Notification(url, keys.ns, [SinkSpec("lark", tz=TZ, lark=lark_settings(lark))], now=Clock(t0 + 21 * 60_000))
     try:
         fire(r, keys, "R1", "m-R1", 0, "orange", 15, t0)  # late: its wait ended before the card could go out
         fire(r, keys, "R2", "m-R2", 0, "orange", 15, t0)

@@ -13,7 +13,7 @@ from sales_assistant.cli.bootstrap import build_pipeline, load_config
 from sales_assistant.config.roster_file import RosterFile
 from sales_assistant.core.messages import Message
 from sales_assistant.models.lm import build_lm_from_texts
-from sales_assistant.store.state import load_findings, stats
+from sales_assistant.store.state import load_findings, nlp_state, stats
 from tests.support import scenario
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ def nlp_pipeline(ray_session, redis_dir, namespace, tmp_path):
     lm = build_lm_from_texts(CORPUS, tmp_path / "tiny.arpa", order=3)
     config = load_config(data_dir=data, redis_url=url, namespace=namespace, closing_model="learned",
                          nlp={"check_staff": True, "lm_path": str(lm)}, alerts_jsonl=tmp_path / "alerts.jsonl")
-    p = build_pipeline(config, "virtual", [SinkSpec("jsonl", path=str(tmp_path / "alerts.jsonl"))])
+    p = build_pipeline(config, "virtual", [SinkSpec("jsonl", path=str(tmp_path / "alerts.jsonl"), tz=config.settings.timezone)])
     roster = dict(scenario.ROSTER, staff=[{**s, "lark_open_id": "ou_dongsen"} if s["id"] == "s1" else s
                                           for s in scenario.ROSTER["staff"]])
     p.load_roster(RosterFile.model_validate(roster).to_roster(), overwrite_rooms=True)
@@ -80,3 +80,31 @@ def test_clocks_keep_running_when_the_nlp_actor_is_gone(nlp_pipeline):
     eps = episodes_by_clock(p)
     assert eps["R1/b1"]["ended_by"] == "reply" and "R1/b3" not in eps and eps["R1/b4"]["ended_by"] == "open"
     assert stats(p.r, p.keys)["nlp_fallback"] >= 3
+
+
+def test_past_its_ready_timeout_the_ingest_labels_with_the_built_in_list_and_says_so(ray_session, redis_dir, namespace,
+                                                                                     tmp_path):
+    """The wait for the models is bounded: past it the built-in list labels, each such label is counted and
+    the state is "failed"; once the actor answers, its model labels again and the state is "ready"."""
+    data, url = redis_dir
+    config = load_config(data_dir=data, redis_url=url, namespace=namespace, closing_model="learned",
+                         nlp={"check_staff": False, "ready_timeout_s": 0.01}, alerts_jsonl=tmp_path / "alerts.jsonl")
+    sinks = [SinkSpec("jsonl", path=str(tmp_path / "alerts.jsonl"), tz=config.settings.timezone)]
+    p = build_pipeline(config, "virtual", sinks)
+    p.load_roster(scenario.roster(), overwrite_rooms=True)
+    p.start(log_to_driver=False)
+    try:
+        p.replay([Message("c1", "R1", "c1", "在吗", T), Message("c2", "R1", "s1", "在的", T + M),
+                  Message("c3", "R1", "c1", "收到，谢谢", T + 2 * M)], chunk=3)  # the model still loading
+        assert nlp_state(p.r, p.keys)["state"] == "failed"
+        assert stats(p.r, p.keys)["nlp_fallback"] == 2
+        assert "R1/c3" in episodes_by_clock(p)  # the list does not know these thanks: a clock started
+
+        ray.get(p.actors["nlp"].ping.remote(), timeout=600)  # loaded now
+        p.replay([Message("d1", "R2", "c2", "发票开了吗", T + 3 * M), Message("d2", "R2", "s2", "开好了", T + 4 * M),
+                  Message("d3", "R2", "c2", "收到，谢谢", T + 5 * M)], chunk=3)
+        assert nlp_state(p.r, p.keys)["state"] == "ready"
+        assert stats(p.r, p.keys)["nlp_fallback"] == 2
+        assert "R2/d3" not in episodes_by_clock(p)
+    finally:
+        p.stop()

@@ -19,6 +19,8 @@ from tests.support.clock import SteppedClock
 from tests.support.lark_standin import LarkStandIn
 from tests.support.polling import wait_for
 
+TZ = "Asia/Shanghai"  # the service's `timezone` in these tests
+
 pytestmark = pytest.mark.integration
 
 T = 1_795_000_000_000
@@ -55,7 +57,7 @@ def test_a_burst_reaches_the_jsonl_sink_once_and_in_order_even_after_a_restart(r
     def written() -> list[dict]:
         return [orjson.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
 
-    notifier = Notification(url, keys.ns, [SinkSpec("jsonl", path=str(path))])
+    notifier = Notification(url, keys.ns, [SinkSpec("jsonl", path=str(path), tz=TZ)])
     try:
         assert wait_for(notifier.drained)
     finally:
@@ -65,7 +67,7 @@ def test_a_burst_reaches_the_jsonl_sink_once_and_in_order_even_after_a_restart(r
     assert lines[0]["owner_name"] == "董森" and lines[0]["team"] == "east" and lines[0]["priority_why"]
 
     r.xgroup_setid(keys.alerts, keys.sink_group("jsonl"), "0")  # as if none had been acknowledged
-    again = Notification(url, keys.ns, [SinkSpec("jsonl", path=str(path))])
+    again = Notification(url, keys.ns, [SinkSpec("jsonl", path=str(path), tz=TZ)])
     try:
         assert wait_for(again.drained)
     finally:
@@ -89,7 +91,7 @@ def test_a_rate_limited_lark_is_waited_out_as_long_as_it_asks(redis) -> None:
         lark.rate_limit_next(1, reset_s=30)
         r.xadd(keys.alerts, {"d": orjson.dumps(alert(1))})
         clock = SteppedClock(T)
-        spec = SinkSpec("lark", lark={"app_id": lark.app_id, "app_secret": "s3cret", "domain": lark.url,
+        spec = SinkSpec("lark", tz=TZ, lark={"app_id": lark.app_id, "app_secret": "s3cret", "domain": lark.url,
                                       "timeout_s": 2, "private_chats": {"s1": "oc_s1"}})
         notifier = Notification(url, keys.ns, [spec], now=clock.now, wait=clock.wait)
         try:
@@ -112,10 +114,10 @@ def test_under_a_burst_lark_keeps_to_its_bound_while_the_jsonl_sink_gets_every_a
     pipe.execute()
     path = tmp_path / "alerts.jsonl"
     with LarkStandIn(app_id=f"cli_{uuid.uuid4().hex[:8]}", app_secret="s3cret") as lark:
-        spec = SinkSpec("lark", lark={"app_id": lark.app_id, "app_secret": "s3cret", "domain": lark.url,
+        spec = SinkSpec("lark", tz=TZ, lark={"app_id": lark.app_id, "app_secret": "s3cret", "domain": lark.url,
                                       "timeout_s": 2, "max_waiting": 20, "public_chats": {"default": "oc_team"},
                                       "private_chats": {"s1": "oc_s1"}})
-        notifier = Notification(url, keys.ns, [SinkSpec("jsonl", path=str(path)), spec])
+        notifier = Notification(url, keys.ns, [SinkSpec("jsonl", path=str(path), tz=TZ), spec])
         try:
             assert wait_for(notifier.drained, 60)
         finally:

@@ -54,7 +54,7 @@ while sum(n["Alive"] for n in ray.nodes()) < 2:
 def where(p):
     return {n: ray.get(a.node_id.remote()) for n, a in p.actors.items() if n.startswith("shard-")}
 
-p = build_pipeline(config, "virtual", [SinkSpec("null")])
+p = build_pipeline(config, "virtual", [SinkSpec("null", tz=config.settings.timezone)])
 p.load_roster(scenario.roster(), overwrite_rooms=True)
 p.start(log_to_driver=False)
 try:
@@ -67,7 +67,7 @@ finally:
     p.stop()
 packed_config = load_config(namespace=settings.namespace + "-packed", placement="pack",
                             shard_labels=json.loads(sys.argv[1]))
-q = build_pipeline(packed_config, "virtual", [SinkSpec("null")]).start(log_to_driver=False)
+q = build_pipeline(packed_config, "virtual", [SinkSpec("null", tz=packed_config.settings.timezone)]).start(log_to_driver=False)
 try:
     packed = where(q)
 finally:

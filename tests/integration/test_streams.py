@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import orjson
 
+from sales_assistant.policies.backlog import Card
+from sales_assistant.store.folds import card_to_json, sink_backlog
 from sales_assistant.store.keys import Keys
 from sales_assistant.store.redis import connect
-from sales_assistant.store.streams import StreamConsumer
+from sales_assistant.store.streams import StreamConsumer, backlog_of, caught_up
 
 
 def _add(r, stream: str, n: int, start: int = 0) -> list[str]:
@@ -68,3 +70,32 @@ def test_consumers_of_one_group_split_the_new_entries(redis_dir, namespace) -> N
     _add(r, keys.alerts, 3)
     got = a.read() + b.read()
     assert sorted(e.data["i"] for e in got) == [0, 1, 2]
+
+
+def test_how_far_a_group_is_behind_counts_taken_and_untaken_entries(redis_dir, namespace) -> None:
+    r, keys = connect(redis_dir[1]), Keys(namespace)
+    group = keys.sink_group("lark")
+    assert caught_up(r, keys.alerts, group) and backlog_of(r, keys.alerts, group) == 0  # no stream yet
+    consumer = StreamConsumer(r, keys.alerts, group, "lark-0", count=2)
+    _add(r, keys.alerts, 3)
+    assert not caught_up(r, keys.alerts, group)
+    assert backlog_of(r, keys.alerts, group) == 3 and backlog_of(r, keys.alerts, group, cap=2) == 2
+    taken = consumer.read()
+    assert backlog_of(r, keys.alerts, group) == 3 and not caught_up(r, keys.alerts, group)  # taken is not done
+    consumer.ack([e.id for e in taken])
+    assert backlog_of(r, keys.alerts, group) == 1 and not caught_up(r, keys.alerts, group)
+    last = consumer.read()
+    assert not caught_up(r, keys.alerts, group)  # delivered, not yet acknowledged
+    consumer.ack([e.id for e in last])
+    assert caught_up(r, keys.alerts, group) and backlog_of(r, keys.alerts, group) == 0
+
+
+def test_a_sinks_backlog_counts_its_waiting_cards_and_what_folded_into_them(redis_dir, namespace) -> None:
+    r, keys = connect(redis_dir[1]), Keys(namespace)
+    consumer = StreamConsumer(r, keys.alerts, keys.sink_group("lark"), "lark-0")
+    ids = _add(r, keys.alerts, 2)
+    r.hset(keys.sink_folds("lark"), ids[1], card_to_json(Card(ids[1], {"room_id": "R1"}, folded=4)))
+    assert sink_backlog(r, keys, "lark") == {"waiting": 2, "folded": 4}
+    assert sink_backlog(r, keys, "jsonl") == {"waiting": 0, "folded": 0}  # another sink's group is apart
+    consumer.ack([e.id for e in consumer.read()])
+    assert sink_backlog(r, keys, "lark")["waiting"] == 0

@@ -102,9 +102,10 @@ def test_cancel_enters_the_stream_as_an_order(client):
     client.post("/api/clock/tick", json={"now": T}, headers=API)
     r = client.post("/api/rooms/R1/cancel", json={"by": "manager", "reason": "客户说好的"}, headers=API)
     assert r.status_code == 202
-    assert entries(client) == [["R1", "manager", T, "客户说好的"]]
+    assert entries(client) == [["R1", "api", T, "客户说好的"]]  # the caller, never the body's "by"
     audit = client.get("/api/audit", headers=API).json()["audit"]
-    assert [(a["user"], a["action"], a["target"]) for a in audit] == [("manager", "cancel_clock", "R1")]
+    assert [(a["user"], a["on_behalf_of"], a["action"], a["target"]) for a in audit] == [
+        ("api", "manager", "cancel_clock", "R1")]
 
 
 def test_tick_and_health(client):

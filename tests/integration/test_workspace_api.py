@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from sales_assistant.actors.notifier import SinkSpec
 from sales_assistant.cli.bootstrap import build_pipeline, build_services, load_config
+from sales_assistant.core.levels import LEVELS
 from sales_assistant.core.messages import Message
 from sales_assistant.core.roster import Role, RoomInfo, Roster, Staff
 from sales_assistant.policies.access import UserRole
@@ -34,7 +35,7 @@ def ws(ray_session, redis_dir, namespace):
     data, url = redis_dir
     config = load_config(data_dir=data, redis_url=url, namespace=namespace, shards=2, closing_model="keywords",
                          nlp={"check_staff": False}, api_token="api-secret-0123456789")
-    p = build_pipeline(config, "virtual", [SinkSpec("null")])
+    p = build_pipeline(config, "virtual", [SinkSpec("null", tz=config.settings.timezone)])
     p.load_roster(roster(), overwrite_rooms=True)
     p.start(log_to_driver=False)
     services = build_services(config, p.inbox, advance=p.advance)
@@ -120,6 +121,8 @@ def test_take_over_and_manager_reassignment(ws):
     assert green["owner_id"] == "s1" and green["targets"] == ["private"]  # the new owner's private group
     bad = ws.post("/api/rooms/R3/owner", json={"owner_id": "a1", "stage": "pre_sales"}, headers=API)
     assert bad.status_code == 422 and "不是售前人员" in bad.json()["error_zh"]
+    assert bad.json()["code"] == "wrong_role" and bad.json()["error_en"] == (
+        "荣生 is not sales staff and cannot own a pre_sales room")
     assert ws.post("/api/rooms/R3/owner", json={"owner_id": "s2", "stage": "pre_sales"},
                    headers=as_(ws, "rep1")).status_code == 403
     assert ws.post("/api/rooms/R3/owner", json={"owner_id": "s2", "stage": "pre_sales"}, headers=API).status_code == 202
@@ -190,5 +193,10 @@ def test_session_login_csrf_and_pages(ws):
     for path in ("/rooms", "/approvals", "/unassigned", "/performance", "/alerts", "/roster", "/rooms/R1"):
         assert ws.get(path).status_code == 200, path
     assert "这不是您负责的群聊" in ws.get("/rooms/R2").text
+    assert "this room is not yours" in ws.get("/rooms/R2?lang=en").text
+    css = ws.get("/levels.css")  # the badges' colours, from core/levels.py
+    assert css.headers["content-type"].startswith("text/css")
+    assert all(f".lv-{level.value}{{background:{info.web}}}" in css.text for level, info in LEVELS.items())
+    assert '<link rel="stylesheet" href="/levels.css">' in html
     assert ws.get("/audit").status_code == 403
     assert "Today" in ws.get("/?lang=en").text and "Today" in ws.get("/").text  # English, remembered

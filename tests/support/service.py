@@ -1,15 +1,22 @@
 """Start `sales-assistant run` as a real process (its own Ray, the embedded Redis) for tests."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import httpx
+import psutil
+
+from sales_assistant.benchmarks.process_tree import kill_tree
+from sales_assistant.core.messages import Message
 
 
 def free_port() -> int:
@@ -62,10 +69,13 @@ class Service:
         wait_answering(self.proc, f"{self.url}/api/health", self.log, timeout_s)
         return self
 
-    def kill(self) -> None:
-        """SIGKILL the service and everything it started in its session (Ray included)."""
+    def kill(self, while_frozen: Callable[[list[psutil.Process]], None] | None = None) -> None:
+        """A crash of the whole service: every process of its tree (the web process, Ray's GCS, raylet and
+        actor workers) frozen at once, then SIGKILLed; returns when none is left. `while_frozen` runs
+        in between, when nothing of the service moves: the place to assert what the crash interrupts
+        (e.g. that the inbox still held a backlog). The embedded Redis is a daemon apart and survives."""
         assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
+        kill_tree(self.proc.pid, while_frozen)
         self.proc.wait(10)
 
     def stop(self) -> None:
@@ -85,3 +95,38 @@ class Service:
                 return value
             time.sleep(0.1)
         raise TimeoutError(f"{what} not reached in {timeout_s}s; log: {self.log.read_text()[-3000:]}")
+
+
+# --- driving the service as the chat platform does, and the replay it must equal --------------------
+
+
+def wire(m: Message) -> dict:
+    """The payload the platform posts for `m` to /api/messages."""
+    return {"id": m.id, "roomId": m.room_id, "fromId": m.sender_id, "text": m.text, "timestamp": m.ts,
+            "type": int(m.type), "mentionIdList": []}
+
+
+def comparable(report: dict) -> dict:
+    """What must be equal between the live service and a replay: every alert, episode and metric view."""
+    return {"alerts": sorted(json.dumps(a, sort_keys=True) for a in report["alerts"]),
+            "episodes": report["episodes"], "sales": report["sales"], "rooms": report["rooms"]}
+
+
+def replay_report(data_dir: Path, redis_url: str, items: list[Message], roster_dict: dict, until: int, day: date,
+                  **settings: object) -> dict:
+    """The reference: the same messages replayed in-process on virtual time (needs the test's Ray), then
+    time moved to `until`; its report for `day`. `settings` as the service's (shards, closing_model, nlp)."""
+    from sales_assistant.actors.notifier import SinkSpec
+    from sales_assistant.cli.bootstrap import build_pipeline, load_config
+    from sales_assistant.config.roster_file import RosterFile
+
+    config = load_config(data_dir=data_dir, redis_url=redis_url, namespace=f"reference-{data_dir.name}", **settings)
+    p = build_pipeline(config, "virtual", [SinkSpec("null", tz=config.settings.timezone)])
+    p.load_roster(RosterFile.model_validate(roster_dict).to_roster(), overwrite_rooms=True)
+    p.start(log_to_driver=False)
+    try:
+        p.replay(items, chunk=50)
+        p.advance(until)
+        return p.report(day, day)
+    finally:
+        p.stop()

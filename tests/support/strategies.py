@@ -8,7 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from sales_assistant.connectors.wechaty import MAX_TEXT_CHARS
+from sales_assistant.connectors.wechaty import MAX_TEXT_CHARS, NOT_IN_ROOM_ID
 from sales_assistant.core.messages import MessageType
 
 # Text a real chat sends and parsers trip on: emoji sequences, right-to-left marks, NUL, BOM, CJK.
@@ -23,6 +23,11 @@ any_text = st.one_of(hostile_text, st.text(max_size=20))  # lone surrogates incl
 
 def ids(max_size: int = 128) -> st.SearchStrategy[str]:
     return st.one_of(st.text(safe_chars, min_size=1, max_size=max_size), st.sampled_from(NASTY))
+
+
+def room_ids() -> st.SearchStrategy[str]:
+    """Hostile room ids the door still accepts (connectors/wechaty.py: one path segment, no controls)."""
+    return ids().map(lambda text: NOT_IN_ROOM_ID.sub("", text)).filter(lambda text: text not in ("", ".", ".."))
 
 
 def long_text(max_chars: int) -> st.SearchStrategy[str]:
@@ -54,7 +59,7 @@ def wechaty_messages(id_strategy: st.SearchStrategy[str] | None = None) -> st.Se
     return st.fixed_dictionaries(
         {
             "id": ids() if id_strategy is None else id_strategy,
-            "roomId": ids(),
+            "roomId": room_ids(),
             "fromId": ids(),
             "text": st.one_of(hostile_text, long_text(MAX_TEXT_CHARS)),
             "timestamp": st.integers(T_MIN, T_MAX),
@@ -68,7 +73,8 @@ def wechaty_messages(id_strategy: st.SearchStrategy[str] | None = None) -> st.Se
 # Per field of a Wechaty message, values that must be refused (lax pydantic turns "5" into 5, so no digits).
 BROKEN_MESSAGE_FIELDS: dict[str, list] = {
     "id": ["", None, 7, [], {}, "x" * 129],
-    "roomId": ["", None, 1.5, ["R1"], "r" * 129],
+    "roomId": ["", None, 1.5, ["R1"], "r" * 129, "R:1/../../rooms/R:2", "..", "R\\1", "R\x001", "R\x1b[31m",
+               "R\u202e1"],
     "fromId": ["", None, True, {"id": "c1"}],
     "text": [None, 12, ["hi"], "字" * (MAX_TEXT_CHARS + 1)],
     "timestamp": ["yesterday", "1795136400000", 1.7951364e12, True, None, 0, -1, 10**13, 946_684_800_000],

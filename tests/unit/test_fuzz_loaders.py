@@ -284,7 +284,7 @@ def test_replay_reader_keeps_text_exactly(messages):
 
 def test_replay_with_unicode_and_nul_everywhere(tmp_path):
     file = tmp_path / "m.jsonl"
-    msg = {"id": "m\x001", "roomId": "R\u202e1", "fromId": "👨‍👩‍👧", "text": "好的\x00👌", "timestamp": 1_795_136_400_000,
+    msg = {"id": "m\x001", "roomId": "R:群1", "fromId": "👨‍👩‍👧\u202e", "text": "好的\x00👌", "timestamp": 1_795_136_400_000,
            "type": 7}
     file.write_bytes(orjson.dumps(msg) + b"\n\n  \n" + b'{"id": "\\ud800", "roomId": "R", "fromId": "c", '
                                                           b'"timestamp": 1795136400000, "type": 7}\n')

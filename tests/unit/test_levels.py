@@ -7,6 +7,7 @@ def test_order_is_the_ladder_and_every_level_is_described_once():
     assert [lv.value for lv in ORDER] == ["green", "yellow", "orange", "red", "purple", "grey"]
     assert [LEVELS[lv].rank for lv in ORDER] == list(range(len(ORDER)))
     assert len({info.colour for info in LEVELS.values()}) == len({info.zh for info in LEVELS.values()}) == len(ORDER)
+    assert len({info.web for info in LEVELS.values()}) == len(ORDER)  # each badge tells its level apart
 
 
 def test_unknown_or_missing_levels_rank_lowest_and_show_loud():

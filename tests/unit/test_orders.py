@@ -1,13 +1,17 @@
 """People's orders on a room (reassign, snooze) and who may give them."""
+from string import Formatter
+
 import pytest
 
 from sales_assistant.config.settings import default_policy
+from sales_assistant.connectors.i18n import REFUSALS, refusal_text
 from sales_assistant.core.messages import Message, Reassign, Snooze
 from sales_assistant.core.room import ClockReassigned, ClockSnoozed, Rejection, Room
 from sales_assistant.core.roster import Role, RoomInfo, Roster, Staff, Stage
 from sales_assistant.policies.access import (
     Action,
     Actor,
+    Refusal,
     Refused,
     UserRole,
     can_view_room,
@@ -40,7 +44,7 @@ def test_reassign_changes_owner_and_stage_and_tells_the_supervisor_while_a_clock
     room = waiting_room()
     outcome = room.reassign(Reassign("R1", "boss", T + M, "a1", "after_sales"), seq=2)
     assert (room.owner_id, room.stage) == ("a1", "after_sales")
-    assert outcome.event == ClockReassigned("R1", "m1", "a1", "after_sales")
+    assert outcome.event == ClockReassigned("R1", "m1", "a1", "after_sales", at=T + M)
     assert room.reassign(Reassign("R1", "boss", T + M, "a1", "after_sales"), seq=2).rejected is Rejection.DUPLICATE
 
 
@@ -54,7 +58,7 @@ def test_snooze_holds_only_the_clock_it_names_and_survives_a_snapshot():
     room = waiting_room()
     assert room.snooze(Snooze("R1", "rep1", T, "other-clock", T + 30 * M), seq=2).event is None
     outcome = room.snooze(Snooze("R1", "rep1", T, "m1", T + 30 * M), seq=3)
-    assert outcome.event == ClockSnoozed("R1", "m1", T + 30 * M)
+    assert outcome.event == ClockSnoozed("R1", "m1", T + 30 * M, at=T)
     assert Room.from_dict(room.to_dict()).clock.snoozed_until == T + 30 * M
 
 
@@ -118,7 +122,7 @@ def test_who_may_do_what(actor, action, owner, allowed):
     else:
         with pytest.raises(Refused) as e:
             check(actor, action, owner)
-        assert e.value.zh and e.value.en and e.value.status == 403
+        assert refusal_text(e.value, "zh") and refusal_text(e.value, "en") and e.value.status == 403
     if action is Action.VIEW:
         assert can_view_room(actor, owner) == allowed
 
@@ -134,7 +138,22 @@ def test_who_may_do_what(actor, action, owner, allowed):
 def test_impossible_stage_changes_are_refused_with_the_reason(stage, to_stage, to_owner, pending, reason):
     with pytest.raises(Refused) as e:
         check_proposal(ROSTER, stage, "s1", to_stage, to_owner, pending)
-    assert reason in e.value.zh
+    assert reason in refusal_text(e.value, "zh")
+
+
+def test_a_refusal_is_said_with_its_facts_in_both_languages():
+    with pytest.raises(Refused) as e:
+        check_owner(ROSTER, "s2", Stage.AFTER_SALES)
+    assert e.value.code is Refusal.WRONG_ROLE and e.value.status == 422
+    assert refusal_text(e.value, "zh") == "曾路 不是售后人员，不能负责售后群"
+    assert refusal_text(e.value, "en") == "曾路 is not after_sales staff and cannot own a after_sales room"
+    with pytest.raises(Refused) as e:
+        check_owner(ROSTER, "nobody", Stage.PRE_SALES)
+    assert refusal_text(e.value, "en") == "no staff member 'nobody' on the roster"
+    for code in Refusal:  # every code has words in both languages, well-formed templates over its facts
+        zh, en = REFUSALS[code]
+        facts = {name: "x" for _, name, _, _ in Formatter().parse(zh + en) if name and name != "stage_zh"}
+        assert refusal_text(Refused(code, **facts), "zh") and refusal_text(Refused(code, **facts), "en")
 
 
 def test_a_hand_over_to_after_sales_staff_is_fine():

