@@ -52,15 +52,16 @@ def tick(svc: Service, now: int) -> None:
     httpx.post(f"{svc.url}/api/clock/tick", json={"now": now}, headers=API, timeout=60).raise_for_status()
 
 
+@pytest.mark.parametrize("closing", ["learned", "keywords"])  # the shipped default and the built-in list
 @pytest.mark.parametrize("crash", [False, True], ids=["late-backlog", "late-backlog-and-whole-tree-kill"])
-def test_a_late_backlog_gives_the_alerts_and_episodes_of_replay(ray_session, tmp_path, redis_dir, crash):
+def test_a_late_backlog_gives_the_alerts_and_episodes_of_replay(ray_session, tmp_path, redis_dir, crash, closing):
     items = workload.day(rooms=60, messages=2000, start_ms=START, span_ms=SPAN, seed=11)
     roster_dict = workload.roster(60, reps=5)
     (tmp_path / "roster.json").write_text(json.dumps(roster_dict, ensure_ascii=False))
     data = tmp_path / "svc"
     env = {"SA_INGEST_TOKEN": "ingest-token", "SA_API_TOKEN": "api-token", "SA_SINKS": '["jsonl"]',
            "SA_ROSTER_FILE": str(tmp_path / "roster.json"), "SA_BATCH_SIZE": "4", "SA_NAMESPACE": NS,
-           "SA_CLOSING_MODEL": "keywords", "SA_NLP__CHECK_STAFF": "false"}
+           "SA_CLOSING_MODEL": closing, "SA_NLP__CHECK_STAFF": "false"}
     svc = Service(data, env)
     try:
         svc.start(timeout_s=300)
@@ -85,10 +86,12 @@ def test_a_late_backlog_gives_the_alerts_and_episodes_of_replay(ray_session, tmp
         tick(svc, UNTIL)
         got = httpx.get(f"{svc.url}/api/metrics", params={"start": str(DAY), "end": str(DAY)}, headers=API,
                         timeout=60).json()
+        health = httpx.get(f"{svc.url}/api/health", timeout=30).json()
     finally:
         svc.stop()
         stop_embedded(data)
     expected = replay_report(tmp_path / "ref", redis_dir[1], items, roster_dict, UNTIL, DAY, shards=2,
-                             closing_model="keywords", nlp={"check_staff": False})
+                             closing_model=closing, nlp={"check_staff": False})
     assert len(expected["alerts"]) > 30
     assert comparable(got) == comparable(expected)
+    assert health["stats"].get("nlp_fallback", 0) == 0, health  # every label the model's or the list's, as configured
