@@ -8,6 +8,7 @@ both the actors and the web layer; tests and benchmarks that need a service buil
 """
 from __future__ import annotations
 
+import atexit
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from sales_assistant.config.settings import Settings, load_policy, load_roster_f
 from sales_assistant.policies.escalation import Policy
 from sales_assistant.policies.priority import PriorityRules
 from sales_assistant.store.keys import Keys
-from sales_assistant.store.redis import connect, ensure_embedded
+from sales_assistant.store.redis import connect, embedded_pid, ensure_embedded, stop_if_idle
 from sales_assistant.store.sessions import SessionKey
 from sales_assistant.store.users import Accounts
 
@@ -58,6 +59,10 @@ def redis_url(settings: Settings) -> str:
 
 
 def open_redis(settings: Settings) -> redis.Redis:
+    """Redis for a short command (users, report). What the command starts it stops: an embedded server it
+    had to start is shut down when the command exits, unless a service has connected to it meanwhile."""
+    if not settings.redis_url and embedded_pid(settings.data_dir) is None:
+        atexit.register(stop_if_idle, settings.data_dir)
     return connect(redis_url(settings))
 
 

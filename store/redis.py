@@ -146,6 +146,18 @@ def stopped_after(data_dir: Path | None) -> Iterator[None]:
             stop_embedded(data_dir)
 
 
+def stop_if_idle(data_dir: Path) -> None:
+    """Stop `data_dir`'s embedded server unless another process is connected to it: a short command
+    (users, report) that had to start the server leaves nothing running, and never stops one that a
+    service began to use meanwhile."""
+    try:
+        clients = len(connect(embedded_url(data_dir)).client_list())
+    except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError):
+        return  # not running any more
+    if clients <= 1:  # the connection asking is the only one
+        stop_embedded(data_dir)
+
+
 def embedded_pid(data_dir: Path) -> int | None:
     """The pid in `data_dir`'s pid file, if that process is alive and is the server of this data dir
     (redis-server runs in its --dir; a pid reused by another process is not ours to stop)."""

@@ -177,3 +177,27 @@ def test_after_a_crash_the_next_start_adopts_redis_and_labels_its_backlog_as_rep
     finally:
         service.stop()
     assert servers_on(data) == []
+
+
+def _users(data: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sales_assistant.cli.main", "users", *args, "--data-dir", str(data)],
+                          input="pw-for-the-test-1\n", capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items() if k != "REDIS_URL"})
+
+
+def test_a_short_command_stops_the_server_it_started_and_leaves_a_running_one_alone(tmp_path):
+    data = tmp_path / "short"
+    done = _users(data, "add", "alice", "--role", "manager", "--password-stdin")
+    assert done.returncode == 0, done.stderr
+    assert embedded_pid(data) is None and not socket_path(data).exists()  # it started the server: it stopped it
+
+    ensure_embedded(data)  # a server the command finds running (a service's) ...
+    held = connect(embedded_url(data))
+    held.ping()  # ... with the service connected
+    try:
+        pid = embedded_pid(data)
+        done = _users(data, "list")
+        assert done.returncode == 0 and "alice" in done.stdout, done.stderr
+        assert embedded_pid(data) == pid  # left running
+    finally:
+        stop_embedded(data)
