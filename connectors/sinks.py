@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -74,14 +75,23 @@ class RetryLater(Exception):
         self.retry_after_s = retry_after_s
 
 
-class Sink:
-    """The base of every sink: `deliver` one alert; `deliver_batch` many (one write where it can)."""
+class UndeclaredCapability(RuntimeError):
+    """The notifier asked a sink for something its `caps` do not declare: a wiring error, never bad input."""
+
+    def __init__(self, sink: str, capability: str) -> None:
+        super().__init__(f"sink {sink} does not declare {capability} in its caps")
+
+
+class Sink(ABC):
+    """The base of every sink: `deliver` one alert; `deliver_batch` many (one write where it can). The
+    optional parts answer only for a sink whose `caps` declare them; the notifier asks no other."""
 
     name: str = "sink"
     caps: Capabilities = Capabilities()
 
+    @abstractmethod
     def deliver(self, alert: dict) -> None:
-        raise NotImplementedError
+        """One alert, idempotent per alert id."""
 
     def deliver_batch(self, alerts: list[dict]) -> None:
         """Every alert in order; a sink that can write many at once overrides it. A failure part-way is
@@ -90,11 +100,11 @@ class Sink:
             self.deliver(alert)
 
     def deliver_suggestion(self, suggestion: dict) -> None:
-        raise NotImplementedError(f"sink {self.name} takes no suggestions")
+        raise UndeclaredCapability(self.name, "suggestions")
 
     def deliver_catch_up(self, team: str | None, rooms: list[dict], alerts: int, card_id: str) -> None:
         """A bounded sink (`caps.max_waiting`): one card for rooms whose waiting alerts folded together."""
-        raise NotImplementedError(f"sink {self.name} has no bounded backlog")
+        raise UndeclaredCapability(self.name, "max_waiting")
 
     def digest_chat(self, alert: dict) -> str | None:
         """The chat whose digest holds this alert instead of it going there now; None: it goes out now."""
@@ -102,9 +112,9 @@ class Sink:
 
     def deliver_digest(self, chat_id: str, alerts: list[dict], batch_id: str) -> None:
         """A digest sink (`caps.digest_minutes`): one card for the alerts a chat's digest held."""
-        raise NotImplementedError(f"sink {self.name} holds no digests")
+        raise UndeclaredCapability(self.name, "digest_minutes")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a default: most sinks hold nothing to release
         """Release what the sink holds (a file); it takes no alerts after."""
 
 

@@ -16,3 +16,16 @@ def test_every_sink_gets_the_configured_time_zone(tmp_path):
 def test_a_sink_without_a_time_zone_is_refused():
     with pytest.raises(TypeError, match="tz"):
         SinkSpec("console")
+
+
+def test_a_sink_asked_for_a_capability_it_does_not_declare_says_which():
+    import pytest
+
+    from sales_assistant.connectors.sinks import NullSink, Sink, UndeclaredCapability
+
+    sink = NullSink()
+    assert not sink.caps.max_waiting
+    with pytest.raises(UndeclaredCapability, match="max_waiting"):
+        sink.deliver_catch_up(None, [], 0, "card")
+    with pytest.raises(TypeError):  # a sink that cannot deliver one alert is not a sink
+        type("Mute", (Sink,), {})()
