@@ -130,9 +130,8 @@ def test_a_same_site_page_cannot_frame_the_logged_in_dashboard(rep, site, framin
     rep.goto(f"{svc.url}/")  # logged in: the dashboard itself shows the rep's rooms
     assert rep.locator("header .who").count() == 1
     rep.goto(framing_page)
-    rep.wait_for_load_state("load")  # the frame has loaded, or failed to
+    rep.wait_for_load_state("load")  # the parent's load waits for its frame: loaded, or refused
     [frame] = [f for f in rep.frames if f is not rep.main_frame]
-    time.sleep(1)
     shown = 0 if not frame.url.startswith(svc.url) else frame.locator("header .who, button[data-post]").count()
     assert shown == 0, f"the dashboard rendered inside {framing_page} ({frame.url})"
 
@@ -161,7 +160,7 @@ def test_take_over_on_a_room_whose_id_walks_up_the_path_acts_on_that_room_only(r
     row.locator("button", has_text="我来跟进").click()
     expect(rep.locator("#toast")).to_have_text("已提交", timeout=5_000)
     svc.wait_until(lambda: room(EVIL)["owner_id"] == "s1", 10, "the rep owns the room they pressed on")
-    time.sleep(1.0)  # an order for the other room would have been applied by now
+    svc.wait_until(lambda: httpx.get(f"{svc.url}/api/health").json()["caught_up"], 10, "every order applied")
     assert room(VICTIM)["owner_id"] is None, "the take-over landed on another room"
     rep.goto(f"{svc.url}/rooms/{quote(EVIL, safe='')}")
     assert rep.locator("main h1").inner_text().startswith("友好的小群")

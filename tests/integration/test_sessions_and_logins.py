@@ -25,6 +25,7 @@ import httpx
 import itsdangerous
 import pytest
 
+from sales_assistant.benchmarks.process_tree import kill_tree
 from tests.support.service import Service, free_port, wait_answering
 
 pytestmark = pytest.mark.integration
@@ -250,7 +251,7 @@ def test_the_demo_gives_the_manager_and_the_rep_two_passwords(tmp_path):
             try:
                 demo.wait(60)
             except subprocess.TimeoutExpired:
-                os.killpg(demo.pid, signal.SIGKILL)
+                kill_tree(demo.pid)  # the whole tree: Ray's workers live in process groups of their own
 
 
 @pytest.mark.parametrize("secure", [False, True])
