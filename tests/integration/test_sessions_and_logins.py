@@ -26,6 +26,7 @@ import itsdangerous
 import pytest
 
 from sales_assistant.benchmarks.process_tree import kill_tree
+from tests.support.polling import wait_for
 from tests.support.service import Service, free_port, wait_answering
 
 pytestmark = pytest.mark.integration
@@ -155,7 +156,8 @@ def forged(key: str, payload: dict) -> str:
 def test_nothing_in_redis_files_signs_a_cookie_and_rotate_secret_ends_every_session(svc):
     name, password = add_user(svc)
     _, cookie = logged_in(svc, name, password)
-    time.sleep(1.5)  # the AOF is written every second
+    # The AOF is flushed every second: wait until it holds the session just made.
+    assert wait_for(lambda: any(b":session:" in p.read_bytes() for p in svc.data_dir.rglob("*.aof")), 10)
     strings = redis_strings(svc.data_dir)
     assert strings  # the files were found and read
     # An attacker holding a copy of the AOF: any value in it as the signing key, any value in it as a session id.
