@@ -3,10 +3,13 @@
 Messages are deduplicated by id at the door (an atomic Lua script: mark seen, then XADD), and
 consumed through a consumer group; an entry is acknowledged only after its effects are persisted.
 
-The inbox also keeps its watermark: every accepted entry's event time sits in a sorted set until the
-entry is acknowledged (added by the same script as the entry, removed in the same transaction as the
-acknowledgement), so the lowest of them bounds the event time up to which all accepted input has been
-applied. The supervisor fires no deadline at or past it (actors/supervisor.py): a late backlog must
+The inbox also keeps its watermark: every push adds one member to a sorted set, its last entry's id
+scored by the earliest event time among the entries it added (in the same script as the entries), and a
+member leaves when that last entry is acknowledged (in the same script as the acknowledgement). The
+ingest acknowledges in stream order, so by then every entry of the push was acknowledged, and the lowest
+score bounds the event time up to which all accepted input has been applied. One member per push, not per
+entry: the bound may stay a little earlier than it must while a push is half applied, never later.
+The supervisor fires no deadline at or past it (actors/supervisor.py): a late backlog must
 not let a clock's alert fire before the stop that is still waiting in the inbox.
 """
 from __future__ import annotations
@@ -23,28 +26,60 @@ from sales_assistant.store.wire import InboxRow, MessageRow, decode_inbox_row, e
 
 SEEN_TTL_S = 14 * 24 * 3600  # chat platforms redeliver within hours; two weeks is plenty
 
-# KEYS[1]: inbox, KEYS[2]: stats, KEYS[3]: the unacknowledged entries' event times. ARGV: seen-prefix,
-# ttl, max backlog, then (id, kind, data, event time) quadruples. An empty id skips deduplication
-# (manager orders carry no platform id). The door's counters and the event times are written in the
-# same script: a crash right after it cannot leave a message added but not counted, or not timed.
+# KEYS[1]: inbox, KEYS[2]: stats, KEYS[3]: the watermark (zset: a push's last entry id -> the push's
+# earliest event time), KEYS[4]: those ids in push order (a list). ARGV: seen-prefix, ttl, max backlog,
+# then (id, kind, data, event time) quadruples. An empty id skips deduplication (manager orders carry no
+# platform id). The door's counters and the watermark are written in the same script: a crash right after
+# it cannot leave a message added but not counted, or not timed.
 _PUSH = """
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[3]) then
   return redis.error_reply('BACKLOG inbox holds ' .. ARGV[3] .. ' unprocessed entries')
 end
-local out, added = {}, 0
+local out, added, last, earliest = {}, 0, nil, nil
 for i = 4, #ARGV, 4 do
   local id = ARGV[i]
   if id == '' or redis.call('SET', ARGV[1] .. id, '1', 'NX', 'EX', ARGV[2]) then
-    redis.call('ZADD', KEYS[3], ARGV[i + 3], redis.call('XADD', KEYS[1], '*', 'k', ARGV[i + 1], 'd', ARGV[i + 2]))
+    last = redis.call('XADD', KEYS[1], '*', 'k', ARGV[i + 1], 'd', ARGV[i + 2])
+    local ts = tonumber(ARGV[i + 3])
+    if earliest == nil or ts < earliest then earliest = ts end
     out[#out + 1] = 1
     added = added + 1
   else
     out[#out + 1] = 0
   end
 end
+if last then
+  redis.call('ZADD', KEYS[3], earliest, last)
+  redis.call('RPUSH', KEYS[4], last)
+end
 redis.call('HINCRBY', KEYS[2], 'accepted', added)
 if #out > added then redis.call('HINCRBY', KEYS[2], 'duplicates', #out - added) end
 return out
+"""
+
+# KEYS[1]: inbox, KEYS[2]: the watermark zset, KEYS[3]: its ids in push order. ARGV[1]: the group, then the
+# acknowledged ids, in stream order, the newest last. Every push whose last entry is at or before the
+# newest acknowledged id is fully applied (acknowledgements come in stream order) and leaves the watermark.
+_ACK = """
+local n = #ARGV
+for i = 2, n, 1000 do  -- unpack in slices: Lua's stack holds some thousands of values at most
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, i, math.min(i + 999, n)))
+end
+local function parse(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+local top_ms, top_seq = parse(ARGV[n])
+while true do
+  local head = redis.call('LINDEX', KEYS[3], 0)
+  if not head then break end
+  local ms, seq = parse(head)
+  if ms > top_ms or (ms == top_ms and seq > top_seq) then break end
+  redis.call('LPOP', KEYS[3])
+  redis.call('ZREM', KEYS[2], head)
+end
+redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[n])
+return n - 1
 """
 
 
@@ -72,6 +107,7 @@ class Inbox:
     def __init__(self, r: redis.Redis, keys: Keys, max_backlog: int = 2_000_000) -> None:
         self.r, self.keys, self.max_backlog = r, keys, max_backlog
         self._push = r.register_script(_PUSH)
+        self._ack = r.register_script(_ACK)
         # The reader skips redis-py's reply-to-dict conversion: it was half of the ingest's CPU.
         self._raw = redis.Redis(connection_pool=r.connection_pool)
         self._raw.set_response_callback("XREADGROUP", lambda response, **_: response)
@@ -85,7 +121,8 @@ class Inbox:
             row = inbox_row(item)
             args += [row.id if isinstance(row, MessageRow) else "", row.kind, encode(row), row.ts]
         try:
-            flags = self._push(keys=[self.keys.inbox, self.keys.stats, self.keys.inbox_times], args=args)
+            flags = self._push(keys=[self.keys.inbox, self.keys.stats, self.keys.inbox_times,
+                                     self.keys.inbox_pushes], args=args)
         except redis.ResponseError as e:
             if "BACKLOG" in str(e):
                 raise Backlogged(str(e)) from None
@@ -115,15 +152,13 @@ class Inbox:
         return entries
 
     def ack(self, stream_ids: list[str]) -> None:
-        """Acknowledge and drop the entries' event times at once (MULTI): an acknowledged entry whose time
-        stayed behind would hold the watermark, and every alert after it, back for good."""
+        """Acknowledge entries, given in stream order, and release the watermark of every push they complete,
+        in one script: an acknowledged push whose time stayed behind would hold every alert back for good.
+        The one consumer acknowledges its batches in the order it read them, which this relies on."""
         if not stream_ids:
             return
-        pipe = self.r.pipeline(transaction=True)
-        pipe.xack(self.keys.inbox, INBOX_GROUP, *stream_ids)
-        pipe.zrem(self.keys.inbox_times, *stream_ids)
-        pipe.xtrim(self.keys.inbox, minid=stream_ids[-1], approximate=True)
-        pipe.execute()
+        self._ack(keys=[self.keys.inbox, self.keys.inbox_times, self.keys.inbox_pushes],
+                  args=[INBOX_GROUP, *stream_ids])
 
     def backlog(self) -> int:
         return self.r.xlen(self.keys.inbox)

@@ -13,8 +13,12 @@ class Keys:
         return f"{self.ns}:inbox"
 
     @property
-    def inbox_times(self) -> str:  # zset inbox entry id -> its event time, while the entry is unacknowledged
+    def inbox_times(self) -> str:  # zset: a push's last inbox entry id -> the push's earliest event time
         return f"{self.ns}:inbox:times"
+
+    @property
+    def inbox_pushes(self) -> str:  # list: those last entry ids, in push order, until acknowledged
+        return f"{self.ns}:inbox:pushes"
 
     def seen(self, message_id: str) -> str:  # idempotency marker per message id
         return f"{self.ns}:seen:{message_id}"

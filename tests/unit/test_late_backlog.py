@@ -158,7 +158,8 @@ def test_a_reply_waiting_in_the_backlog_holds_back_the_alert_of_the_wait_it_ends
     question = Message("q", "R1", "c1", "在吗？", T)
     answer = Message("a", "R1", "s1", "在的", T + 27 * M)
     svc = Service(redis_url)
-    svc.push([question, answer])
+    svc.push([question])
+    svc.push([answer])
     svc.supervisor.advance(T + 40 * M)  # the tick of the outage, while the backlog waits
     assert unapplied_since(svc.r, svc.keys) == T
     svc.take(1)
@@ -171,3 +172,22 @@ def test_a_reply_waiting_in_the_backlog_holds_back_the_alert_of_the_wait_it_ends
     alerts = load_alerts(svc.r, svc.keys)
     assert [(a["level"], a["at"]) for a in alerts] == [("green", T + 5 * M), ("yellow", T + 10 * M),
                                                        ("orange", T + 20 * M)]
+
+
+def test_a_push_holds_the_watermark_until_all_of_it_is_applied(redis_url):
+    """The watermark keeps one member per push: while part of a push waits, the bound stays at the push's
+    earliest time (earlier than it must be, never later), and it is released when the push is done."""
+    svc = Service(redis_url)
+    late, later = Message("l1", "R1", "c1", "在吗？", T + 5 * M), Message("l2", "R2", "c2", "在吗？", T)
+    svc.push([late, later])
+    svc.push([Message("l3", "R3", "c9", "在吗？", T + 50 * M)])
+    assert unapplied_since(svc.r, svc.keys) == T
+    svc.take(1)
+    svc.settle()
+    assert unapplied_since(svc.r, svc.keys) == T, "half of the first push still waits"
+    svc.take(1)
+    svc.settle()
+    assert unapplied_since(svc.r, svc.keys) == T + 50 * M
+    svc.drain()
+    assert unapplied_since(svc.r, svc.keys) is None
+    assert svc.r.llen(svc.keys.inbox_pushes) == 0 and svc.r.zcard(svc.keys.inbox_times) == 0
