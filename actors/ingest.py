@@ -20,9 +20,10 @@ from typing import Literal
 import ray
 
 from sales_assistant.actors import Pingable, actor_name, settle_heap
-from sales_assistant.models.closing import is_closing, load_closing_detector
+from sales_assistant.models.closing import load_closing_detector
 from sales_assistant.store.inbox import Inbox
 from sales_assistant.store.keys import Keys
+from sales_assistant.store.language_health import record_fallbacks
 from sales_assistant.store.redis import connect
 from sales_assistant.store.state import load_roster, set_nlp_state, shard_of
 from sales_assistant.store.wire import MessageRow, ShardBatch, ShardEntry
@@ -36,11 +37,13 @@ NlpState = Literal["off", "loading", "ready", "failed"]
 
 class Ingestion(Pingable):
     def __init__(self, redis_url: str, namespace: str, shards: int, closing_model: str, batch_size: int,
-                 clock: str, consume: bool, nlp_ready_timeout_s: float = 300.0) -> None:
+                 clock: str, consume: bool, nlp_ready_timeout_s: float = 300.0,
+                 closing_confident: float = 0.9) -> None:
         """`consume`: keep reading the inbox on a thread of its own (the service); otherwise the
         driver calls pump() (replay, benchmarks). `clock`: on "virtual" time each batch advances
         the supervisor to the newest event time it carried. `nlp_ready_timeout_s`: how long the
-        first batch waits for the NLP actor to load its models."""
+        first batch waits for the NLP actor to load its models. `closing_confident`: a closing label scored
+        below it carries its score to the room, which keeps it in sight (core.room.Judgement)."""
         self.r, self.keys = connect(redis_url), Keys(namespace)
         self.inbox = Inbox(self.r, self.keys)
         self.inbox.ensure_group()
@@ -53,6 +56,7 @@ class Ingestion(Pingable):
         self.fallback = load_closing_detector("keywords")
         self.nlp = ray.get_actor(actor_name(namespace, "nlp")) if closing_model != "keywords" else None
         self.nlp_ready_timeout_s = nlp_ready_timeout_s
+        self.closing_confident = closing_confident
         self._nlp_state: NlpState | None = None
         # A ping answered once the NLP actor has loaded its models (it loads them in its constructor);
         # None while it is known to answer.
@@ -144,11 +148,12 @@ class Ingestion(Pingable):
         if not asks:
             return
         texts = [row.text for row in asks]
-        labels = self._ask_nlp(texts) if self.nlp is not None else None
-        if labels is None:
-            labels = is_closing(self.fallback, texts)
-        for row, closing in zip(asks, labels, strict=True):
-            row.label_closing(closing)
+        answer = self._ask_nlp(texts) if self.nlp is not None else None
+        # The built-in list's scores are 1 or 0: its labels are never doubtful.
+        scores, threshold = answer or (self.fallback.scores(texts), self.fallback.threshold)
+        for row, score in zip(asks, scores, strict=True):
+            closing = score >= threshold
+            row.label_closing(closing, score if closing and score < self.closing_confident else None)
 
     def _await_nlp(self) -> None:
         """Before the first batch: until the NLP actor has loaded its models, or `nlp_ready_timeout_s`
@@ -179,17 +184,18 @@ class Ingestion(Pingable):
         self._set_nlp_state("ready")
         return True
 
-    def _ask_nlp(self, texts: list[str]) -> list[bool] | None:
-        """The NLP actor's labels, or None when it cannot give them now (a failure: counted and logged)."""
+    def _ask_nlp(self, texts: list[str]) -> tuple[list[float], float] | None:
+        """The NLP actor's closing scores and its threshold, or None when it cannot give them now (a failure:
+        counted and logged)."""
         reason = "not ready"
         if self._nlp_answers():
             try:
-                return ray.get(self.nlp.closing.remote(texts), timeout=NLP_TIMEOUT_S)
+                return ray.get(self.nlp.closing_scores.remote(texts), timeout=NLP_TIMEOUT_S)
             except (ray.exceptions.GetTimeoutError, ray.exceptions.RayError) as e:
                 reason = type(e).__name__
                 self._nlp_probe = self.nlp.ping.remote()
         # Clocks must not wait for a model: the built-in list decides this batch.
-        self.r.hincrby(self.keys.stats, "nlp_fallback", len(texts))
+        record_fallbacks(self.r, self.keys, len(texts), int(time.time() * 1000))
         self._set_nlp_state("failed")
         log.warning("NLP actor unavailable (%s); %d closing labels from the built-in list", reason, len(texts))
         return None

@@ -195,6 +195,8 @@ class Notification(Pingable):
             self._follow(_Lane(name, sink, self.keys.alerts, group, self._deliver_alerts, backlog))
             if sink.caps.suggestions:
                 self._follow(_Lane(name, sink, self.keys.suggestions, group, self._deliver_suggestions))
+            if sink.caps.followups:
+                self._follow(_Lane(name, sink, self.keys.followups, group, self._deliver_followups))
 
     # --- delivery ----------------------------------------------------------------------------------
 
@@ -238,6 +240,15 @@ class Notification(Pingable):
         for entry in batch:
             if entry.data is not None:
                 self._with_backoff(lane, lambda entry=entry: lane.sink.deliver_suggestion(entry.data))
+        self._ack(lane, batch)
+
+    def _deliver_followups(self, lane: _Lane, batch: list[Entry]) -> None:
+        """Follow-ups of idle rooms, each with its owner's name and team (the chat a card falls back to)."""
+        roster = self.staff.roster()
+        for entry in batch:
+            if entry.data is not None:
+                followup = with_owner(entry.data, roster)
+                self._with_backoff(lane, lambda followup=followup: lane.sink.deliver_followup(followup))
         self._ack(lane, batch)
 
     def _prepare(self, sink: Sink, items: list[dict]) -> list[dict]:
@@ -338,8 +349,9 @@ class Notification(Pingable):
     def drained(self) -> bool:
         """True when every sink has taken and acknowledged every alert and suggestion so far."""
         return all(caught_up(self.r, stream, self.keys.sink_group(name)) for name, sink in self.sinks.items()
-                   for stream in (self.keys.alerts, self.keys.suggestions)
-                   if stream == self.keys.alerts or sink.caps.suggestions)
+                   for stream in (self.keys.alerts, self.keys.suggestions, self.keys.followups)
+                   if stream == self.keys.alerts or (sink.caps.suggestions and stream == self.keys.suggestions)
+                   or (sink.caps.followups and stream == self.keys.followups))
 
     def received(self) -> list[tuple[str, int, float]]:
         sink = self.sinks.get("null")

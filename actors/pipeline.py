@@ -16,7 +16,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from sales_assistant.actors import actor_name
 from sales_assistant.actors.ingest import IngestActor
-from sales_assistant.actors.nlp import NlpActor
+from sales_assistant.actors.nlp import CheckActor, NlpActor
 from sales_assistant.actors.notifier import NotifierActor, SinkSpec
 from sales_assistant.actors.shard import ShardActor
 from sales_assistant.actors.supervisor import SupervisorActor
@@ -26,6 +26,7 @@ from sales_assistant.core.roster import Roster
 from sales_assistant.policies.escalation import Policy
 from sales_assistant.store.inbox import Inbox
 from sales_assistant.store.keys import Keys
+from sales_assistant.store.language_health import mark_service_start
 from sales_assistant.store.redis import connect
 from sales_assistant.store.report import build_report
 from sales_assistant.store.state import NLP_GROUP, save_roster
@@ -67,6 +68,14 @@ def shard_placement(settings: Settings, here: str, nodes: list[dict]) -> list[di
     return [options | {"scheduling_strategy": NodeAffinitySchedulingStrategy(node, soft=True)} for node in chosen]
 
 
+def check_placement(count: int, nodes: list[dict]) -> list[dict]:
+    """The Ray options that place each staff-check actor: the alive nodes in turn, so that a cluster's
+    nodes share the checks (softly, as for the shards: a dead node's actor is restarted elsewhere)."""
+    alive = sorted(n["NodeID"] for n in nodes if n["Alive"])
+    return [{"scheduling_strategy": NodeAffinitySchedulingStrategy(alive[i % len(alive)], soft=True)}
+            for i in range(count)]
+
+
 def misplaced(placement: list[dict], landed: list[str], alive: set[str]) -> list[int]:
     """The shards that run elsewhere than their placement names, though that node is alive (a soft
     affinity is a wish, not a promise). A shard whose node has died is right to be elsewhere."""
@@ -101,18 +110,19 @@ class Pipeline:
             url, ns, self.policy, self.clock)
         notifier = NotifierActor.options(name=actor_name(ns, "notifier"), num_cpus=0).remote(
             url, ns, self.sink_specs, alert_log_days=s.alert_log_days)
+        mark_service_start(self.r, self.keys, int(time.time() * 1000))  # fallbacks since start count from here
         nlp = None
-        if s.closing_model != "keywords" or s.nlp.check_staff:
-            nlp = NlpActor.options(name=actor_name(ns, "nlp"), num_cpus=0).remote(
-                url, ns, s.closing_model, s.nlp.typo_model if s.nlp.check_staff else None,
-                str(s.nlp.lm_path) if s.nlp.lm_path else None,
-                list(s.nlp.domain_words), s.timezone, s.lang)
+        if s.closing_model != "keywords":
+            nlp = NlpActor.options(name=actor_name(ns, "nlp"), num_cpus=0).remote(s.closing_model)
+        checks = self._start_checks() if s.nlp.check_staff else []
         ingest = IngestActor.options(name=actor_name(ns, "ingest"), num_cpus=0).remote(
-            url, ns, s.shards, s.closing_model, s.batch_size, self.clock, self.consume, s.nlp.ready_timeout_s)
+            url, ns, s.shards, s.closing_model, s.batch_size, self.clock, self.consume, s.nlp.ready_timeout_s,
+            s.nlp.closing_confident)
         self.actors = {"supervisor": supervisor, "notifier": notifier, "ingest": ingest,
-                       **{f"shard-{i}": a for i, a in enumerate(shards)}, **({"nlp": nlp} if nlp else {})}
-        # Not the NLP actor: it may take a while to load its models, and the ingest waits for it before
-        # its first batch, while the service already answers (GET /api/health says "nlp": "loading").
+                       **{f"shard-{i}": a for i, a in enumerate(shards)}, **({"nlp": nlp} if nlp else {}),
+                       **{f"check-{i}": a for i, a in enumerate(checks)}}
+        # Not the NLP actors: they may take a while to load their models (the ingest waits for the closing one before
+        # its first batch), while the service already answers (GET /api/health says "nlp": "loading").
         ray.get([supervisor.ping.remote(), notifier.ping.remote(), ingest.ping.remote()])
         return self
 
@@ -123,12 +133,27 @@ class Pipeline:
         # A sliver of CPU, not none: Ray 2.60 ignores a soft node affinity for an actor that asks for no
         # resources at all and puts it on a random node (measured: 4–5 of 8 where named, 8 of 8 with this).
         shards = [ShardActor.options(name=actor_name(ns, f"shard-{i}"), num_cpus=SHARD_CPUS, **placement[i])
-                  .remote(i, s.shards, url, ns, s.timezone, s.nlp.check_staff) for i in range(s.shards)]
+                  .remote(i, s.shards, url, ns, s.timezone, s.nlp.check_staff, self._followup_days())
+                  for i in range(s.shards)]
         landed = ray.get([a.node_id.remote() for a in shards])
         if wrong := misplaced(placement, landed, {n["NodeID"] for n in ray.nodes() if n["Alive"]}):
             log.warning("shards %s run on another node than placement %r names: %s", wrong, s.placement,
                         [landed[i] for i in wrong])
         return shards
+
+    def _start_checks(self) -> list:
+        """`nlp.check_actors` staff-check actors over the cluster's nodes, one consumer of the staff-texts
+        group each. A sliver of CPU, as the shards have, so that Ray keeps to the node each one is given."""
+        s, url, ns = self.settings, self.redis_url, self.settings.namespace
+        placement = check_placement(s.nlp.check_actors, ray.nodes())
+        return [CheckActor.options(name=actor_name(ns, f"check-{i}"), num_cpus=SHARD_CPUS, **placement[i]).remote(
+                    i, url, ns, s.nlp.typo_model, str(s.nlp.lm_path) if s.nlp.lm_path else None,
+                    list(s.nlp.domain_words), s.timezone, s.lang, s.nlp.check_claim_idle_s)
+                for i in range(s.nlp.check_actors)]
+
+    def _followup_days(self) -> dict[str, int]:
+        """Stage -> idle days before a follow-up: the shards keep each room's due moment by it."""
+        return {str(stage): days for stage, days in self.policy.followup_days.items()}
 
     # --- driving ----------------------------------------------------------------------------------
 
@@ -162,7 +187,8 @@ class Pipeline:
 
     def report(self, first: date, last: date, now_ms: int | None = None) -> dict:
         s = self.settings
-        return build_report(self.r, self.keys, first, last, s.timezone, s.over_threshold_minutes, now_ms)
+        return build_report(self.r, self.keys, first, last, s.timezone, s.over_threshold_minutes, now_ms,
+                            policy=self.policy)
 
     def stop(self) -> None:
         for actor in self.actors.values():

@@ -3,21 +3,34 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 
 import ray
 
 from sales_assistant.actors import settle_heap
 from sales_assistant.core.messages import MessageType
-from sales_assistant.core.room import ClockStopped, Episode, Rejection, Room
+from sales_assistant.core.room import ClockStopped, Correction, Episode, Rejection, Room, correction_of
 from sales_assistant.core.roster import RoomInfo, Roster, Speaker
 from sales_assistant.core.timeutil import day_of, hour_of
+from sales_assistant.policies.followups import Due, FollowUpCrossed, crossed, due
+from sales_assistant.policies.presence import Presence, PresenceChanged
 from sales_assistant.store.keys import Keys
 from sales_assistant.store.redis import connect
-from sales_assistant.store.state import commit_shard_batch, load_roster, load_shard_rooms, record_rejections, shard_of
+from sales_assistant.store.state import (
+    commit_shard_batch,
+    load_presence,
+    load_roster,
+    load_shard_rooms,
+    record_rejections,
+    shard_of,
+)
 from sales_assistant.store.wire import (
     KIND_CANCEL,
+    KIND_FOLLOWUP_HOLD,
     KIND_MESSAGE,
+    KIND_PRESENCE,
     KIND_REASSIGN,
+    KIND_RESTART,
     KIND_SNOOZE,
     MessageRow,
     RecentRow,
@@ -29,20 +42,25 @@ log = logging.getLogger("sales_assistant.shard")
 
 STAFF_SPEAKERS = frozenset({Speaker.OWNER, Speaker.EMPLOYEE})
 RECENT_TEXT_CHARS = 500  # the dashboard shows recent messages; a whole essay is not needed there
-APPLY_ORDER = {KIND_CANCEL: Room.cancel, KIND_REASSIGN: Room.reassign, KIND_SNOOZE: Room.snooze}
+APPLY_ORDER = {KIND_CANCEL: Room.cancel, KIND_REASSIGN: Room.reassign, KIND_SNOOZE: Room.snooze,
+               KIND_FOLLOWUP_HOLD: Room.hold_follow_up, KIND_RESTART: Room.restart}
+CORRECTING = frozenset({KIND_CANCEL, KIND_RESTART})  # orders that say what the closing label should have been
 
 
 class RoomShard:
     """The shard's logic without Ray, so tests and the benchmark can drive it in-process too."""
 
     def __init__(self, shard_id: int, shards: int, redis_url: str, namespace: str, tz: str,
-                 check_staff: bool = False) -> None:
-        """`check_staff`: hand what staff write to the NLP actor's typo and phrasing checks."""
+                 check_staff: bool = False, followup_days: dict[str, int] | None = None) -> None:
+        """`check_staff`: hand what staff write to the NLP actor's typo and phrasing checks. `followup_days`:
+        stage -> idle days after which its rooms are due a follow-up (the policy's `followup`)."""
+        self.followup_days = dict(followup_days or {})
         self.shard_id, self.tz, self.check_staff = shard_id, tz, check_staff
         self.r, self.keys = connect(redis_url), Keys(namespace)
         self.shards = shards
         self.rooms: dict[str, Room] = load_shard_rooms(self.r, self.keys, shard_id, shards)
         self.roster: Roster = load_roster(self.r, self.keys, self._is_new_here)
+        self.presence: dict[str, Presence] = load_presence(self.r, self.keys, self._is_here)
         settle_heap()
         self._settled_rooms = len(self.rooms)
         self._in_step = False  # has applied the batch before the next one (see apply)
@@ -69,6 +87,7 @@ class RoomShard:
         if self._ahead_of_redis:
             self.rooms = load_shard_rooms(self.r, self.keys, self.shard_id, self.shards)
             self.roster = load_roster(self.r, self.keys, self._is_new_here)
+            self.presence = load_presence(self.r, self.keys, self._is_here)
         self._in_step, self._ahead_of_redis = False, True
         counts = self._apply(entries)
         self._in_step, self._ahead_of_redis = True, False
@@ -85,18 +104,35 @@ class RoomShard:
         staff_texts: list[StaffTextRow] = []
         recent: dict[str, list[RecentRow]] = defaultdict(list)
         hourly: dict[tuple[str, int, Speaker], int] = defaultdict(int)
+        corrections: list[Correction] = []
+        presence: dict[str, Presence] = {}
+        refollow: set[str] = set()  # rooms whose stage or hold an order changed: their follow-up is looked at again
         for entry in entries:
             row = entry.row
+            if entry.kind == KIND_PRESENCE:
+                member = self.presence.setdefault(row.staff_id, Presence(row.staff_id))
+                if member.apply(row.order(), entry.seq):
+                    presence[member.staff_id] = member
+                    events.append(PresenceChanged(Presence(member.staff_id, member.seq, member.spells)))
+                else:
+                    stats["redelivered"] += 1
+                continue
             if entry.kind == KIND_MESSAGE:
                 msg = row.message()
                 room = self._room(msg.room_id, msg.room_topic)
+                was_due, was = (self._due(room), (room.owner_id, room.stage)) if self.followup_days else (None, None)
                 outcome = room.handle(msg, self.roster.role_of(msg.sender_id), entry.seq)
             else:
                 room = self._room(row.room_id, None)
-                outcome = APPLY_ORDER[entry.kind](room, row.order(), entry.seq)
+                order = row.order()
+                was_due, was = (self._due(room), (room.owner_id, room.stage)) if self.followup_days else (None, None)
+                outcome = APPLY_ORDER[entry.kind](room, order, entry.seq)
+                refollow.add(room.room_id)
             if outcome.rejected is Rejection.DUPLICATE:
                 stats["redelivered"] += 1
                 continue
+            if was_due is not None and outcome.rejected is None and crossed(was_due, row.ts):  # see FollowUpCrossed
+                events.append(FollowUpCrossed(room.room_id, was_due, was[0], str(was[1]), room.topic, row.ts))
             touched[room.room_id] = room
             if outcome.rejected is not None:
                 stats[f"rejected:{outcome.rejected.value}"] += 1
@@ -113,13 +149,16 @@ class RoomShard:
                 if self.check_staff and outcome.speaker in STAFF_SPEAKERS and msg.text and msg.type == MessageType.TEXT:
                     staff_texts.append(StaffTextRow(msg.id, room.room_id, msg.sender_id, msg.sender_name, room.owner_id,
                                                     room.topic, msg.text, msg.ts))
+                    stats["staff_texts"] += 1  # minus stats staff_checked: the check backlog (/api/health)
             if outcome.event is not None:
                 events.append(outcome.event)
+                if entry.kind in CORRECTING and (label := correction_of(order, outcome.event, room.owner_id)):
+                    corrections.append(label)
                 if isinstance(outcome.event, ClockStopped):
                     ep = outcome.event.episode
                     episodes.append((day_of(ep.started_at, self.tz), ep))
         commit_shard_batch(self.r, self.keys, touched.values(), counts, episodes, events, stats, staff_texts, recent,
-                           hourly)
+                           hourly, presence.values(), self._followups_due(touched.values(), refollow), corrections)
         if len(self.rooms) > 1.1 * self._settled_rooms + 1000:  # many new rooms: out of the collector's sight too
             settle_heap()
             self._settled_rooms = len(self.rooms)
@@ -130,6 +169,24 @@ class RoomShard:
         return {"applied": stats["applied"], "events": len(events), "rejected": len(rejected),
                 "redelivered": stats["redelivered"]}
 
+    def _due(self, room: Room) -> Due | None:
+        """The room's follow-up as it stands (policies/followups.py), when its stage has them."""
+        days = self.followup_days.get(room.stage)
+        return None if days is None else due(room.active_at, room.clock is not None, room.free_at, room.hold, days)
+
+    def _followups_due(self, rooms: Iterable[Room], refollow: set[str]) -> dict[str, int | None]:
+        """When each room the batch touched is due a follow-up (policies/followups.py), None when not; nothing
+        for rooms of a stage without follow-ups, unless an order changed their stage or hold."""
+        if not self.followup_days:
+            return {}
+        out = {}
+        for room in rooms:
+            days = self.followup_days.get(room.stage)
+            if days is not None or room.room_id in refollow:
+                d = due(room.active_at, room.clock is not None, room.free_at, room.hold, days)
+                out[room.room_id] = None if d is None else d.at
+        return out
+
     def _room(self, room_id: str, topic: str | None) -> Room:
         room = self.rooms.get(room_id)
         if room is None:
@@ -138,6 +195,9 @@ class RoomShard:
             info = self.roster.rooms.pop(room_id, None) or RoomInfo(room_id, topic or "")
             room = self.rooms[room_id] = Room(info)
         return room
+
+    def _is_here(self, staff_id: str) -> bool:
+        return shard_of(staff_id, self.shards) == self.shard_id
 
     def _is_new_here(self, room_id: str) -> bool:
         """A Room carries its own owner and stage: the roster matters only for rooms not seen yet."""

@@ -9,6 +9,9 @@ capped by the inbox's watermark (store/inbox.py), the earliest event time still 
 an outage the backlog arrives at once; a clock's start may be applied a batch before its stop, and
 without the cap its alerts would fire for a wait that had already ended. Deadlines past the watermark
 wait for the backlog; those the clock really crossed then fire, late, with their true `at`.
+
+Each alert is addressed by its owner's focus/away state at its `at` (actors/presence.py), and the
+follow-ups of idle rooms fire in the same step, under the same watermark (actors/followups.py).
 """
 from __future__ import annotations
 
@@ -20,12 +23,16 @@ import orjson
 import ray
 
 from sales_assistant.actors import Pingable, settle_heap
+from sales_assistant.actors.followups import FollowUpDesk
+from sales_assistant.actors.presence import PresenceDesk
 from sales_assistant.policies.deadlines import SETTLED, DeadlineBoard, Watch
 from sales_assistant.policies.escalation import Policy
+from sales_assistant.policies.followups import FollowUpCrossed
+from sales_assistant.policies.presence import PresenceChanged
 from sales_assistant.store.inbox import unapplied_since
 from sales_assistant.store.keys import EVENTS_GROUP, Keys
 from sales_assistant.store.redis import connect
-from sales_assistant.store.state import commit_escalation, iter_rooms, load_watches
+from sales_assistant.store.state import commit_escalation, iter_rooms, load_staff, load_watches
 from sales_assistant.store.streams import StreamConsumer
 from sales_assistant.store.wire import event_from_wire
 
@@ -39,13 +46,18 @@ class Supervision(Pingable):
     def __init__(self, redis_url: str, namespace: str, policy: Policy, clock: str) -> None:
         self.r, self.keys = connect(redis_url), Keys(namespace)
         self.policy = policy  # validated once, at start-up (config/settings.py: load_policy)
-        self.board = DeadlineBoard(self.policy, self._topic_of)
+        self._teams: dict[str, str] = {}  # owner -> team, for teams with calendars of their own
+        self._roster_version: str | None = None
+        self.board = DeadlineBoard(self.policy, self._topic_of, self._team_of)
         self._stale = False  # a step failed half-way: the board may be ahead of Redis
         self.clock = clock
         self.now = 0
         self._lock = threading.Lock()
         # After a restart it reads first the events it took but never acknowledged.
         self.events = StreamConsumer(self.r, self.keys.clock_events, EVENTS_GROUP, CONSUMER, count=500)
+        self.desk = PresenceDesk(self.r, self.keys)
+        self.followups = FollowUpDesk(self.r, self.keys, policy)
+        self._follow_teams()
         self._rebuild()
         settle_heap()
         if clock == "wall":
@@ -83,7 +95,8 @@ class Supervision(Pingable):
                 with self._lock:
                     now = int(time.time() * 1000)
                     self._step(now)
-                    nxt = self.board.next_deadline()
+                    nxt = min((t for t in (self.board.next_deadline(), self.desk.next_release(),
+                                           self.followups.next_due()) if t is not None), default=None)
                 # A deadline at or before `now` still on the board is held by the inbox's watermark: it
                 # waits for the backlog, which the next clock event or tick will show applied.
                 held = nxt is not None and nxt <= now
@@ -105,8 +118,9 @@ class Supervision(Pingable):
         that were never committed: the board is then rebuilt from Redis before the next step, so
         those alerts fire again and those events are read again, instead of being lost."""
         if self._stale:
-            self.board = DeadlineBoard(self.policy, self._topic_of)
+            self.board = DeadlineBoard(self.policy, self._topic_of, self._team_of)
             self._rebuild()
+            self.desk = PresenceDesk(self.r, self.keys)
             self.events.rewind()
         self._stale = True
         fired = self._drain_and_fire(now_ms)
@@ -117,7 +131,22 @@ class Supervision(Pingable):
         raw = self.r.hget(self.keys.rooms, room_id)
         return orjson.loads(raw).get("topic", "") if raw else ""
 
+    def _team_of(self, owner_id: str | None) -> str | None:
+        return self._teams.get(owner_id) if owner_id else None
+
+    def _follow_teams(self) -> None:
+        """Owners' teams, reloaded when the roster moved; asked only when a team has a business calendar
+        of its own (with the default one alone, every owner's clock counts in it)."""
+        if not (self.policy.counts_business and len(self.policy.calendars) > 1):
+            return
+        version = self.r.get(self.keys.roster_version) or ""
+        if version != self._roster_version:
+            self._teams = {s.id: s.team for s in load_staff(self.r, self.keys).values()}
+            self._roster_version = version
+            self.board.reschedule()
+
     def _drain_and_fire(self, now_ms: int) -> int:
+        self._follow_teams()
         self.now = max(self.now, now_ms)
         # Read before the drain: an inbox entry acknowledged before this read committed its clock events
         # before its acknowledgement, so the drain below sees them.
@@ -126,16 +155,28 @@ class Supervision(Pingable):
         fired = 0
         while True:
             batch = self.events.read()  # [] once every event is applied: only then is anything due
-            alerts = []
+            alerts, crossed = [], []
             for entry in batch:
                 for row in entry.data or ():  # None: trimmed while pending
-                    alerts += self.board.apply(event_from_wire(row))
+                    event = event_from_wire(row)
+                    if isinstance(event, PresenceChanged):
+                        self.desk.apply(event)
+                    elif isinstance(event, FollowUpCrossed):
+                        crossed.append(event)
+                    else:
+                        alerts += self.board.apply(event)
+            if crossed:  # committed before the events are acknowledged: a crash in between sends nothing twice
+                self.followups.fire_crossed(crossed, self.desk.roster())
             if not batch:
                 alerts += self.board.due(until)
+            out, held = self.desk.address(alerts)
+            released = self.desk.release(until) if not batch else []
             # The events are acknowledged in the same script that records what they fired.
-            commit_escalation(self.r, self.keys, alerts, self.board.drain_changes(), [e.id for e in batch])
+            commit_escalation(self.r, self.keys, out + released, self.board.drain_changes(), [e.id for e in batch],
+                              held, [a["alert_id"] for a in released])
             fired += len(alerts)
             if not batch:
+                self.followups.fire(until, self.desk.roster)
                 return fired
 
     def watching(self) -> int:

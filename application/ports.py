@@ -10,9 +10,10 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from sales_assistant.core.messages import Order
-from sales_assistant.core.room import Episode, Room
+from sales_assistant.core.room import Correction, Episode, Room
 from sales_assistant.core.roster import Roster, Speaker
 from sales_assistant.policies.deadlines import Watch
+from sales_assistant.policies.presence import Presence
 
 
 class Orders(Protocol):
@@ -61,6 +62,22 @@ class RoomReads(Protocol):
         """The supervisor's watches: each room's latest clock that fired, with the level it reached."""
         ...
 
+    def presences(self) -> dict[str, Presence]:
+        """The reps' focus/away spells, by staff id, as the shards applied the orders."""
+        ...
+
+    def followups(self, start_ms: int | None = None, end_ms: int | None = None) -> list[dict]:
+        """The follow-ups of idle rooms sent, oldest first, optionally those fired in [start_ms, end_ms)."""
+        ...
+
+
+class Says(Protocol):
+    """Where what the service says in a chat room goes: the outbox the WeChat bridge consumes (store/outbox.py)."""
+
+    def add(self, room_id: str, text: str, mentions: list[str], at: int, by: str) -> str:
+        """Queue a say; returns its id, the bridge's idempotency key."""
+        ...
+
 
 class Approvals(Protocol):
     """Proposed stage changes and their decisions, by approval id."""
@@ -83,6 +100,11 @@ class AuditLog(Protocol):
 
     def audit(self, room_id: str | None, limit: int) -> list[dict]:
         """The newest entries first, all of them or those about one room."""
+        ...
+
+    def corrections(self, since_ms: int | None = None) -> list[Correction]:
+        """The closing labels people's applied cancels and restarts gave, oldest first, optionally those
+        whose order came at or after `since_ms`."""
         ...
 
 
@@ -114,3 +136,5 @@ class ReportSource(Protocol):
     def findings(self, days: Sequence[str]) -> list[dict]: ...
 
     def alerts(self, start_ms: int | None = None, end_ms: int | None = None) -> list[dict]: ...
+
+    def followups(self, start_ms: int | None = None, end_ms: int | None = None) -> list[dict]: ...

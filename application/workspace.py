@@ -9,15 +9,15 @@ reasons with their codes); the interfaces turn them into text in the reader's la
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sales_assistant.application.ports import Orders, WorkspaceStore
+from sales_assistant.application.ports import Orders, Says, WorkspaceStore
 from sales_assistant.application.report import build_report, check_days, scope_of
-from sales_assistant.core.messages import CancelClock, Reassign, Snooze
+from sales_assistant.core.messages import CancelClock, HoldFollowUp, Reassign, RestartClock, SetPresence, Snooze
 from sales_assistant.core.metrics import DEFAULT_THRESHOLD_MINUTES
-from sales_assistant.core.room import Clock, Room
+from sales_assistant.core.room import Clock, Correction, Judgement, Room, last_word
 from sales_assistant.core.roster import Roster, Stage
 from sales_assistant.core.timeutil import day_of, day_start, days, today
 from sales_assistant.policies import priority
@@ -33,12 +33,33 @@ from sales_assistant.policies.access import (
     check_proposal,
     take_over_stage_fits,
 )
+from sales_assistant.policies.escalation import Policy
+from sales_assistant.policies.followups import HOLDS
+from sales_assistant.policies.presence import PRIVATE, PresenceState, route
 
 MAX_SNOOZE_MINUTES = 24 * 60
 MAX_RANGE_DAYS = 366
 MINUTE_MS = 60_000
 ROOM_ALERTS = 50  # a room's page shows its latest alerts and audit entries, not its whole history
 ROOM_AUDIT = 50
+MAX_PRESENCE_DAYS = 30  # a focus or away state lasts at most this long when given an end
+MAX_FOLLOWUP_SNOOZE_MINUTES = 30 * 24 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class RepState:
+    """A rep's focus/away state now, as the dashboard shows it: since and until when, and who gets their
+    private alerts meanwhile (`covered_by`; None with `held`: they wait until the rep is back)."""
+
+    staff_id: str
+    name: str
+    team: str
+    state: str | None
+    since: int | None
+    until: int | None
+    covered_by: str | None
+    covered_by_name: str | None
+    held: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +112,15 @@ class RoomView:
 
 @dataclass(frozen=True, slots=True)
 class RoomDetail:
-    """One room's page: its row, recent messages, this week's wording findings, alerts and audit."""
+    """One room's page: its row, recent messages, this week's wording findings, alerts and audit, and a
+    doubtful closing label that silenced a customer (a clock a person may restart)."""
 
     view: RoomView
     messages: list[dict]
     findings: list[dict]
     alerts: list[dict]
     audit: list[dict]
+    judged: Judgement | None = None
 
 
 class Workspace:
@@ -105,11 +128,14 @@ class Workspace:
 
     def __init__(self, store: WorkspaceStore, orders: Orders, tz: str, now: Callable[[], int], *,
                  rules: priority.PriorityRules = priority.DEFAULT_RULES,
-                 threshold_minutes: float = DEFAULT_THRESHOLD_MINUTES) -> None:
+                 threshold_minutes: float = DEFAULT_THRESHOLD_MINUTES, policy: Policy | None = None,
+                 says: Says | None = None) -> None:
         """`now`: the service's clock in epoch ms (wall time live, virtual time in replays and tests);
-        `threshold_minutes`: when an answer counts as late in the report."""
+        `threshold_minutes`: when an answer counts as late in the report; `policy`: which stages count
+        business time, for the report's business reply times."""
         self.store, self.orders, self.tz, self.rules = store, orders, tz, rules
-        self.threshold_minutes, self.now = threshold_minutes, now
+        self.threshold_minutes, self.now, self.policy = threshold_minutes, now, policy
+        self.says = says  # the outbox to the chat rooms (the WeChat bridge); None where nothing can be said
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -146,7 +172,7 @@ class Workspace:
             findings=sorted((f for f in self.store.findings(week) if f["room_id"] == room_id),
                             key=lambda f: f["ts"], reverse=True),
             alerts=[a for a in self.store.alerts(start) if a["room_id"] == room_id][-ROOM_ALERTS:],
-            audit=self.store.audit(room_id, ROOM_AUDIT))
+            audit=self.store.audit(room_id, ROOM_AUDIT), judged=room.judged)
 
     def approvals(self, actor: Actor, status: str | None = None) -> list[dict]:
         """Stage changes the actor may see, newest first; only those in `status` when given."""
@@ -184,7 +210,12 @@ class Workspace:
 
     def report(self, actor: Actor, first: date, last: date) -> dict:
         """The period report (application/report.py) as the actor may see it."""
-        return build_report(self.store, first, last, self.tz, self.threshold_minutes, self.now(), scope_of(actor))
+        return build_report(self.store, first, last, self.tz, self.threshold_minutes, self.now(), scope_of(actor),
+                            self.policy)
+
+    def holiday_gaps(self) -> dict[str, list[int]]:
+        """team -> years its calendar's statutory holidays are unknown for and that matter now (a warning)."""
+        return self.policy.holiday_gaps(self.now()) if self.policy is not None else {}
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -199,6 +230,27 @@ class Workspace:
         return self._record(actor, "cancel_clock", room_id,
                             {"clock_id": clock.clock_id, "started_at": clock.started_at},
                             {"cancelled_at": now, "reason": reason}, on_behalf_of)
+
+    def restart_clock(self, actor: Actor, room_id: str, message_id: str | None = None) -> dict:
+        """Start the clock a doubtful closing label silenced, from the judged message's time (`message_id`:
+        the judgement the person saw, when they name it). The room applies it once: a second order finds
+        the clock running and does nothing."""
+        room = self._load_room(room_id)
+        check(actor, Action.RESTART, room.owner_id)
+        judged = room.judged
+        if judged is None or room.clock is not None or (message_id is not None and judged.message_id != message_id):
+            raise Refused(Refusal.NO_JUDGEMENT, 409)
+        now = self.now()
+        self.orders.push([RestartClock(room_id, actor.user, max(now, judged.at), judged.message_id)])
+        return self._record(actor, "restart_clock", room_id,
+                            {"message_id": judged.message_id, "text": judged.text, "score": judged.score,
+                             "judged_at": judged.at},
+                            {"restarted_at": now, "clock_started_at": judged.at})
+
+    def labels(self, actor: Actor, since_ms: int | None = None) -> list[Correction]:
+        """The closing labels people's cancels and restarts gave (one per message, the latest), of the rooms
+        the actor may see: a rep's own rooms, every room for a manager or viewer."""
+        return [c for c in last_word(self.store.corrections(since_ms)) if can_view_room(actor, c.owner_id)]
 
     def snooze(self, actor: Actor, room_id: str, minutes: int, clock_id: str | None = None) -> dict:
         if not 1 <= minutes <= MAX_SNOOZE_MINUTES:
@@ -269,7 +321,93 @@ class Workspace:
                       "owner": approval["to_owner"] if approve else room.owner_id, "note": note})
         return decided
 
+    # --- focus and away states -------------------------------------------------------------------
+
+    def presence_board(self, actor: Actor) -> list[RepState]:
+        """Every rep's state now and who covers them; a rep sees everyone's (to know whom to ask)."""
+        now, roster, presences = self.now(), self.roster(), self.store.presences()
+        rows = []
+        for member in sorted(roster.owners(), key=lambda s: s.id):
+            spell = presences[member.id].at(now) if member.id in presences else None
+            r = route((PRIVATE,), member, now, presences, roster.team(member.team))
+            rows.append(RepState(member.id, member.name, member.team, spell.state.value if spell else None,
+                                 spell.start if spell else None, spell.end if spell else None, r.private_to,
+                                 roster.name_of(r.private_to) if r.private_to else None, bool(r.held)))
+        return rows
+
+    def set_presence(self, actor: Actor, staff_id: str, state: str | None, minutes: int | None = None,
+                     until: int | None = None) -> dict:
+        """专注 / 会议 / 外出 / 下班 for `minutes`, until `until` (epoch ms), or until cleared; `state` None clears."""
+        roster = self.roster()
+        if staff_id not in roster.staff:
+            raise Refused(Refusal.NOT_ON_ROSTER, 404, staff_id=staff_id)
+        check(actor, Action.SET_PRESENCE, staff_id)
+        if state is not None and state not in set(PresenceState):
+            raise Refused(Refusal.PRESENCE_STATE, 422, states=", ".join(PresenceState))
+        now = self.now()
+        if minutes is not None:
+            if not 1 <= minutes <= MAX_PRESENCE_DAYS * 24 * 60:
+                raise Refused(Refusal.PRESENCE_LENGTH, 422, field="minutes", max_days=MAX_PRESENCE_DAYS)
+            until = now + minutes * MINUTE_MS
+        elif until is not None and not now < until <= now + MAX_PRESENCE_DAYS * 24 * 60 * MINUTE_MS:
+            raise Refused(Refusal.PRESENCE_LENGTH, 422, field="until", max_days=MAX_PRESENCE_DAYS)
+        known = self.store.presences().get(staff_id)
+        spell = known.at(now) if known else None
+        self.orders.push([SetPresence(staff_id, actor.user, now, state, until if state else None)])
+        return self._record(actor, "set_presence" if state else "clear_presence", staff_id,
+                            {"state": spell.state.value if spell else None, "until": spell.end if spell else None},
+                            {"state": state, "until": until if state else None})
+
+    # --- follow-ups of idle rooms -------------------------------------------------------------------
+
+    def hold_follow_up(self, actor: Actor, room_id: str, hold: str, minutes: int | None = None) -> dict:
+        """稍后提醒 ("snooze" for `minutes`, or "customer": until the customer writes), 不再跟进 ("stop"), or
+        "resume"; 我来跟进 is `take_over` (or nothing to do for the owner)."""
+        if hold not in HOLDS:
+            raise Refused(Refusal.FOLLOWUP_HOLD, 422, holds=", ".join(HOLDS))
+        room = self._load_room(room_id)
+        check(actor, Action.FOLLOW_UP, room.owner_id)
+        now, until = self.now(), 0
+        if hold == "snooze":
+            if minutes is None or not 1 <= minutes <= MAX_FOLLOWUP_SNOOZE_MINUTES:
+                raise Refused(Refusal.FOLLOWUP_MINUTES, 422, max=MAX_FOLLOWUP_SNOOZE_MINUTES)
+            until = now + minutes * MINUTE_MS
+        self.orders.push([HoldFollowUp(room_id, actor.user, now, hold, until)])
+        return self._record(actor, "followup_" + hold, room_id, {"hold": list(room.hold) if room.hold else None},
+                            {"hold": hold, "until": until or None})
+
     # --- internals -------------------------------------------------------------------------------
+
+    def say(self, actor: Actor, room_id: str, text: str, mentions: Sequence[str] = ()) -> dict:
+        """Say `text` in the room through the WeChat bridge, as a person: a rep only in their own rooms."""
+        room = self._load_room(room_id)
+        check(actor, Action.SAY, room.owner_id)
+        return self._say(actor, room_id, text, mentions)
+
+    def automated_say(self, feature: str, room_id: str, text: str, mentions: Sequence[str] = ()) -> dict:
+        """Say `text` in the room for one of the product's own automations (`feature`: "faq", "ticket",
+        "sop", "follow_up", ...). No person asks, so no role is checked; it is audited under the feature's
+        name, and the bot's echo of it, like every bot message, never starts or stops a clock."""
+        self._load_room(room_id)
+        return self._say(Actor(f"automation:{feature}", feature, UserRole.MANAGER, via="automation"), room_id, text,
+                         mentions)
+
+    def said(self, say: dict, error: str | None) -> dict | None:
+        """The bridge's outcome of a say: a failure (the bot is not in the room, the platform refused) is
+        audited on the room, so its page shows it; a success was audited when it was asked for."""
+        if error is None:
+            return None
+        bridge = Actor("wechaty-bridge", "WeChat bridge", UserRole.MANAGER, via="bridge")
+        return self._record(bridge, "say_failed", say["roomId"], {"say_id": say["id"], "text": say["text"]},
+                            {"error": error})
+
+    def _say(self, actor: Actor, room_id: str, text: str, mentions: Sequence[str]) -> dict:
+        if self.says is None:
+            raise RuntimeError("this workspace has no outbox to say anything through")
+        if not text.strip():
+            raise Refused(Refusal.EMPTY_SAY, 422)
+        say_id = self.says.add(room_id, text, list(mentions), self.now(), actor.user)
+        return self._record(actor, "say", room_id, None, {"say_id": say_id, "text": text, "mentions": list(mentions)})
 
     def _reassign(self, actor: Actor, action: str, room: Room, owner_id: str | None, stage: Stage) -> dict:
         self.orders.push([Reassign(room.room_id, actor.user, self.now(), owner_id, stage.value)])

@@ -1,7 +1,12 @@
 """`sales-assistant bench pipeline`: synthetic messages through the whole live pipeline.
 
-Phase 1 (throughput): M messages over N rooms pushed into the Redis inbox while the ingest, the
-shards and the supervisor consume on their own, state persisted. Phase 2 (alert latency): the
+It runs the configuration the product ships (config/app.yaml: the learned closing model, staff checks
+on every rep message) unless told otherwise (`--closing-model keywords --no-check-staff`: the reply
+clocks alone). Phase 1 (throughput): M messages over N rooms pushed into the Redis inbox (as fast as
+it takes them, or at `rate` messages/s) while the ingest, the shards and the supervisor consume on
+their own, state persisted; the closing labels' count, speed, fallbacks and the share the model had to
+decide come with it. The staff checks run beside it at their own pace: their lag (from a staff
+message's commit to its findings' commit) and throughput are measured until they have caught up. Phase 2 (alert latency): the
 clocks left unanswered cross their 5-minute threshold on the wall clock a few seconds after the
 ingest has caught up; latency = the notifier holding the alert minus the threshold moment.
 The same run also measures a bare redis-py stream loop as the baseline the pipeline is held to.
@@ -28,8 +33,10 @@ from sales_assistant.benchmarks import workload
 from sales_assistant.cli.bootstrap import build_pipeline, load_config
 from sales_assistant.config.roster_file import RosterFile
 from sales_assistant.core.messages import Message
+from sales_assistant.store.keys import NLP_GROUP
 from sales_assistant.store.redis import embedded_pid, ensure_embedded, stop_embedded
-from sales_assistant.store.state import RECENT_PER_ROOM
+from sales_assistant.store.state import RECENT_PER_ROOM, stats
+from sales_assistant.store.streams import caught_up
 
 MINUTE = 60_000
 
@@ -105,17 +112,23 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_size: int = 1000,
-                           latency_lead_s: float | None = None, alert_span_s: float = 8.0) -> dict:
+                           latency_lead_s: float | None = None, alert_span_s: float = 8.0,
+                           closing_model: str | None = None, check_staff: bool | None = None,
+                           check_actors: int | None = None, rate: float | None = None,
+                           checks_timeout_s: float = 600.0) -> dict:
     """`alert_span_s`: the conversations' time span, so also the window in which the unanswered
-    questions' alerts fall due (a burst when short; a steadier rate when long)."""
+    questions' alerts fall due (a burst when short; a steadier rate when long). `closing_model`,
+    `check_staff`, `check_actors`: None keeps the configured value. `rate`: messages offered per second
+    (None: as fast as the inbox takes them). `checks_timeout_s`: how long to wait, after the alerts, for
+    the staff checks to catch up."""
     data = Path(tempfile.mkdtemp(prefix="sa-bench-"))
     try:
         url = ensure_embedded(data)
         baseline = baseline_stream_rate(url, min(messages, 50_000))
-        # The reply-clock pipeline itself: closing labels from the built-in list, no staff checks
-        # (the NLP models have their own benchmark: `sales-assistant bench nlp`).
+        overrides: dict = {"closing_model": closing_model} if closing_model else {}
+        nlp = {k: v for k, v in (("check_staff", check_staff), ("check_actors", check_actors)) if v is not None}
         config = load_config(data_dir=data, redis_url=url, namespace="bench", shards=shards, batch_size=batch_size,
-                             closing_model="keywords", nlp={"check_staff": False})
+                             **overrides, **({"nlp": nlp} if nlp else {}))
         settings = config.settings
         pipeline = build_pipeline(config, "wall", [SinkSpec("null", tz=settings.timezone)], consume=True)
         pipeline.load_roster(RosterFile.model_validate(workload.roster(rooms)).to_roster(), overwrite_rooms=True)
@@ -126,7 +139,10 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
         empty_uss = ray.get(probe.memory.remote())["uss"]
         ray.kill(probe)
         roles = {f"shard-{i}": m["pid"] for i, m in enumerate(ray.get([a.memory.remote() for a in shard_actors]))}
-        roles |= {n: ray.get(pipeline.actors[n].ping.remote()) for n in ("ingest", "supervisor", "notifier")}
+        nlp_actors = [n for n in pipeline.actors if n == "nlp" or n.startswith("check-")]
+        # Ready before the clock starts: loading the models is not what is measured.
+        roles |= {n: ray.get(pipeline.actors[n].ping.remote())
+                  for n in ("ingest", "supervisor", "notifier", *nlp_actors)}
         roles |= {"redis": embedded_pid(data), "driver": os.getpid()}
         pids = [p for p in roles.values() if p]
         cpu_before = cpu_seconds(roles)
@@ -142,6 +158,8 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
         with RssSampler(pids) as rss:
             t0 = time.perf_counter()
             for i in range(0, len(items), 1000):
+                if rate:  # offered at `rate`: chunk i waits for its moment
+                    time.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
                 pipeline.push(items[i:i + 1000])
             while not pipeline.inbox.caught_up():
                 time.sleep(0.005)
@@ -155,7 +173,10 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
             received = all_alerts(pipeline)
             waiting = ray.get(pipeline.actors["supervisor"].watching.remote())  # each of them owes one alert
             cpu_alerts = {k: round(v - cpu_mid[k], 2) for k, v in cpu_seconds(roles).items()}
+        checks = staff_checks(pipeline, t0, checks_timeout_s, cpu_before, roles) if settings.nlp.check_staff else {}
+        closing = closing_figures(pipeline, items, elapsed, cpu_used.get("nlp"))
         answer_everyone(pipeline, items)  # every room at rest before it is weighed
+        fallbacks = stats(pipeline.r, pipeline.keys).get("nlp_fallback", 0)
         pipeline.stop()
         idle = idle_room_memory(url, settings.namespace, shards, settings.timezone, empty_uss)
         footprint = redis_footprint(url, settings.namespace, rooms)
@@ -164,6 +185,13 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
             "messages": len(items),
             "rooms": rooms,
             "messages_per_second": round(len(items) / elapsed),
+            "closing_model": settings.closing_model,
+            "check_staff": settings.nlp.check_staff,
+            "check_actors": settings.nlp.check_actors if settings.nlp.check_staff else 0,
+            "offered_rate": rate,
+            "nlp_fallback": fallbacks,
+            **closing,
+            **checks,
             "alert_latency_ms": {"p50": round(percentile(latencies, 50), 1), "p99": round(percentile(latencies, 99), 1)},
             "peak_rss_mb": round(rss.peak / 2**20, 1),
             "alerts": len(received),
@@ -184,6 +212,42 @@ def run_pipeline_benchmark(rooms: int, messages: int, shards: int = 2, batch_siz
     finally:
         stop_embedded(data)
         shutil.rmtree(data, ignore_errors=True)
+
+
+def closing_figures(pipeline: Pipeline, items: list, elapsed: float, nlp_cpu_s: float | None) -> dict:
+    """Closing labels given while the inbox was drained: how many, how fast (wall, and per CPU second of
+    the NLP actor: per core), and the share the model decided (the rest the rules decided alone)."""
+    if "nlp" in pipeline.actors:
+        got = ray.get(pipeline.actors["nlp"].closing_stats.remote())
+        labels, share = got["labels"], got["reached_model"] / max(got["labels"], 1)
+    else:  # the built-in list, in the ingest: one label per customer text, as actors/ingest.py asks them
+        staff = {s["id"] for s in workload.roster(0)["staff"]}
+        labels, share = sum(1 for m in items if isinstance(m, Message) and m.sender_id not in staff and m.text), None
+    return {"closing_labels": labels,
+            "closing_labels_per_second": round(labels / elapsed),
+            "closing_labels_per_cpu_second": round(labels / nlp_cpu_s) if nlp_cpu_s else None,
+            "closing_share_model": None if share is None else round(share, 3)}
+
+
+def staff_checks(pipeline: Pipeline, t0: float, timeout_s: float, cpu_before: dict[str, float],
+                 roles: dict[str, int | None]) -> dict:
+    """Wait (at most `timeout_s`) until every staff text is checked; then the lag from each staff
+    message's commit to its findings' commit, and the checks' speed: per wall second since the first
+    push, and per CPU second of the check actors (per core: what sizes a cluster)."""
+    deadline = time.monotonic() + timeout_s
+    while not (done := caught_up(pipeline.r, pipeline.keys.staff_texts, NLP_GROUP)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    wall = time.perf_counter() - t0
+    cpu = sum(v - cpu_before[k] for k, v in cpu_seconds(roles).items() if k.startswith("check-"))
+    got = ray.get([a.check_stats.remote() for n, a in pipeline.actors.items() if n.startswith("check-")])
+    checked = sum(g["checked"] for g in got)
+    lags = [lag for g in got for lag, texts in g["lags"] for _ in range(texts)]
+    return {"staff_checks": checked,
+            "staff_checks_caught_up": done,
+            "staff_check_lag_ms": {"p50": round(percentile(lags, 50)), "p99": round(percentile(lags, 99))}
+            if lags else None,
+            "staff_checks_per_second": round(checked / wall, 1),
+            "staff_checks_per_cpu_second": round(checked / cpu, 1) if cpu else None}
 
 
 def redis_footprint(url: str, namespace: str, rooms: int, sample: int = 2000) -> dict:

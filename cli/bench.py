@@ -39,13 +39,29 @@ def bench_pipeline(
              "give more on a slow machine, so the ingest is done first")] = None,
     alert_span_s: Annotated[float, typer.Option(
         help="seconds over which the unanswered questions' alerts fall due (short: a burst)")] = 8.0,
+    closing_model: Annotated[str | None, typer.Option(
+        help="keywords | learned | learned-model (default: the configured one)")] = None,
+    check_staff: Annotated[bool | None, typer.Option(
+        "--check-staff/--no-check-staff", help="staff typo and phrasing checks (default: as configured)")] = None,
+    check_actors: Annotated[int | None, typer.Option(
+        min=1, help="staff-check actors (default: nlp.check_actors)")] = None,
+    rate: Annotated[float | None, typer.Option(
+        min=1, help="messages offered per second (default: as fast as the inbox takes them)")] = None,
+    checks_timeout_s: Annotated[float, typer.Option(
+        help="seconds to wait, after the alerts, for the staff checks to catch up")] = 600.0,
 ) -> None:
-    """Push synthetic messages through the whole pipeline; report throughput, alert latency, memory."""
+    """Push synthetic messages through the whole pipeline in the configuration the product ships (learned
+    closing model, staff checks); report throughput, closing labels and fallbacks, staff-check lag, alert
+    latency, memory. `--closing-model keywords --no-check-staff`: the reply clocks alone."""
     from sales_assistant.benchmarks.pipeline import run_pipeline_benchmark
+    from sales_assistant.models.closing import KNOWN_DETECTORS
 
+    if closing_model is not None and closing_model not in KNOWN_DETECTORS:
+        raise typer.BadParameter(f"one of {', '.join(KNOWN_DETECTORS)}", param_hint="--closing-model")
     logs.setup(json_lines=False, level=logging.WARNING)
     result = run_pipeline_benchmark(rooms=rooms, messages=messages, shards=shards, latency_lead_s=lead_s,
-                                    alert_span_s=alert_span_s)
+                                    alert_span_s=alert_span_s, closing_model=closing_model, check_staff=check_staff,
+                                    check_actors=check_actors, rate=rate, checks_timeout_s=checks_timeout_s)
     show(result, json_out)
 
 
@@ -72,9 +88,9 @@ def bench_alerts(
 
 @bench_app.command("nlp")
 def bench_nlp(
-    task: Annotated[str, typer.Option(help="closing | csc | all")] = "all",
+    task: Annotated[str, typer.Option(help="closing | csc | staff (demo-day false alarms) | all")] = "all",
     dataset: Annotated[str | None, typer.Option(
-        help="closing: test|dev|train|all|FILE.jsonl; csc: sighan2015|corpus500|dev|FILE.tsv")] = None,
+        help="closing: the test split and the hard set, or one of test|dev|train|all|hard|fresh|FILE.jsonl; csc: sighan2015|corpus500|dev|FILE.tsv")] = None,
     limit: Annotated[int | None, typer.Option(help="csc: only the first N sentence pairs")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
     markdown_out: Annotated[Path, typer.Option("--markdown", help="where to write the Markdown table")] = Path(
@@ -95,6 +111,20 @@ def bench_nlp(
     else:
         console.print(markdown(rows))
         console.print(f"→ {markdown_out}")
+
+
+@bench_app.command("check-startup")
+def bench_check_startup(
+    runs: Annotated[int, typer.Option(min=1, help="timed runs of each way (the figure is their median)")] = 5,
+    closing_model: Annotated[str, typer.Option(help="keywords | learned | learned-model")] = "learned",
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON line on stdout")] = False,
+) -> None:
+    """`sales-assistant check` from start to answer: a staff line here (the baseline: what every check loaded
+    before), a customer's line here, and a customer's line answered by a running service (--url)."""
+    from sales_assistant.benchmarks.check_startup import run_check_startup
+
+    logs.setup(json_lines=False, level=logging.WARNING)
+    show(run_check_startup(runs, closing_model), json_out)
 
 
 @bench_app.command("chaos")

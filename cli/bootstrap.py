@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import atexit
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sales_assistant.config.settings import Settings, load_policy, load_roster_file, load_settings
+from sales_assistant.config.policy_file import check_teams
+from sales_assistant.config.settings import (
+    DEFAULT_POLICY,
+    ConfigError,
+    Settings,
+    load_policy,
+    load_roster_file,
+    load_settings,
+)
+from sales_assistant.core.roster import Roster
 from sales_assistant.policies.escalation import Policy
 from sales_assistant.policies.priority import PriorityRules
 from sales_assistant.store.keys import Keys
@@ -29,6 +39,7 @@ if TYPE_CHECKING:
     from sales_assistant.actors.notifier import SinkSpec
     from sales_assistant.actors.pipeline import Pipeline
     from sales_assistant.application.workspace import Workspace
+    from sales_assistant.models.analysis import Analyzer
     from sales_assistant.store.inbox import Inbox
     from sales_assistant.web.app import AppServices
 
@@ -48,6 +59,14 @@ def load_config(**overrides: Any) -> Config:
     priority rules; raises ConfigError naming the file and the field."""
     settings = load_settings(**overrides)
     return Config(settings, load_policy(settings.policy_file), settings.priority_rules)
+
+
+def check_calendar_teams(config: Config, roster: Roster) -> None:
+    """ConfigError naming `calendars.<team>` when the policy file gives a calendar to a team nobody is in."""
+    try:
+        check_teams(config.policy, roster, str(config.settings.policy_file or DEFAULT_POLICY))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
 
 # --- Redis ------------------------------------------------------------------------------------------
@@ -102,11 +121,13 @@ def build_pipeline(config: Config, clock: str, sinks: list[SinkSpec], consume: b
 
 def build_workspace(config: Config, inbox: Inbox, now: Callable[[], int]) -> Workspace:
     from sales_assistant.application.workspace import Workspace
+    from sales_assistant.store.outbox import Outbox
     from sales_assistant.store.repository import RedisRepository
 
     s = config.settings
     return Workspace(RedisRepository(inbox.r, inbox.keys), inbox, s.timezone, now, rules=config.priority,
-                     threshold_minutes=s.over_threshold_minutes)
+                     threshold_minutes=s.over_threshold_minutes, policy=config.policy,
+                     says=Outbox(inbox.r, inbox.keys))
 
 
 def build_services(config: Config, inbox: Inbox, advance: Callable[[int], int] | None = None) -> AppServices:
@@ -116,7 +137,32 @@ def build_services(config: Config, inbox: Inbox, advance: Callable[[int], int] |
 
     clock = ServiceClock(advance)
     return AppServices(config.settings, inbox, build_workspace(config, inbox, clock.now),
-                       Accounts(inbox.r, inbox.keys), clock, session_key(config.settings))
+                       Accounts(inbox.r, inbox.keys), clock, session_key(config.settings),
+                       language_checks(config.settings, inbox))
+
+
+def language_checks(settings: Settings, inbox: Inbox) -> Callable[[], Analyzer]:
+    """The checks POST /api/check runs (`sales-assistant check --url`): the service's closing model, and its
+    typo and phrasing checks with the roster's names and the domain words protected, as the NLP actors
+    have them. Loaded on the first call (a few seconds, once), then kept: a service nobody asks pays nothing."""
+    loaded: list[Analyzer] = []
+    loading = threading.Lock()  # two first calls at once load the models once
+
+    def analyzer() -> Analyzer:
+        with loading:
+            if not loaded:
+                from sales_assistant.models.analysis import load_analyzer
+                from sales_assistant.store.state import load_roster
+
+                roster = load_roster(inbox.r, inbox.keys)
+                names = [s.name for s in roster.staff.values()] + [r.topic for r in roster.rooms.values() if r.topic]
+                nlp = settings.nlp
+                loaded.append(load_analyzer(
+                    settings.closing_model, typo_model=nlp.typo_model if nlp.check_staff else None,
+                    phrasing=nlp.check_staff, lm_path=nlp.lm_path, protected_words=names + list(nlp.domain_words),
+                    lang=settings.lang))
+            return loaded[0]
+    return analyzer
 
 
 def card_routes(settings: Settings, workspace: Workspace) -> list[APIRouter]:
@@ -145,8 +191,9 @@ def build_app(config: Config, pipeline: Pipeline, http_ticks: bool, card_buttons
 def start_service(config: Config, clock: str) -> tuple[Pipeline, FastAPI]:
     """The live service: the pipeline consuming the webhook's inbox, the configured sinks, the roster
     file loaded (rooms already known keep their state), and the app to serve. Raises ConfigError for a
-    bad roster file and CorpusUnavailable when the language model cannot be built."""
+    bad roster file or a calendar of an unknown team, and CorpusUnavailable when the language model cannot be built."""
     from sales_assistant.actors.notifier import sink_specs
+    from sales_assistant.store.state import load_staff
 
     settings = config.settings
     prepare_models(settings)
@@ -154,5 +201,7 @@ def start_service(config: Config, clock: str) -> tuple[Pipeline, FastAPI]:
     pipeline = build_pipeline(config, clock, sink_specs(settings), consume=True)
     if roster is not None:
         pipeline.load_roster(roster, overwrite_rooms=False)
+    # Without a roster file, the staff the service already knows are the teams to check against.
+    check_calendar_teams(config, roster or Roster(load_staff(pipeline.r, pipeline.keys)))
     pipeline.start()
     return pipeline, build_app(config, pipeline, http_ticks=clock == "virtual", card_buttons=True)

@@ -1,7 +1,9 @@
 """`sales-assistant demo`: the bundled demo day through the real pipeline, then the dashboard on it.
 
-Served, the day is shifted so that its 16:00 is now: the morning is replayed at once, and the rest
-arrives live (cli/demo_feed.py) while the dashboard runs, so clocks tick and alerts fire in front of you.
+Served, the day is moved onto today's local date at the same times of day (core/timeutil.onto_local_day):
+what lies before now is replayed at once, and the rest arrives live (cli/demo_feed.py) while the dashboard
+runs, so clocks tick and alerts fire in front of you. Started before the day's first message (early in
+the morning), it is yesterday's day, all of it past. The start-up output says which day was replayed.
 """
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ from sales_assistant.config.settings import CONFIG_DIR
 
 DEMO_DIR = CONFIG_DIR / "demo"
 DEMO_DAY_END = "2026-11-20T23:59:00+08:00"
-DEMO_ANCHOR = "2026-11-20T16:00:00+08:00"  # the demo day's moment that becomes "now" when it is served
 
 
 def demo(
@@ -62,6 +63,16 @@ def print_summary(result: dict, config: bootstrap.Config, data_dir: Path) -> Non
     console.print(f"报告 report: {data_dir / 'report.json'} · 警报文件 alerts: {settings.alerts_path()}")
 
 
+def replayed_day_line(recorded: str, first: str, last_past: str, live: int, lang: str) -> str:
+    """Which day the served demo shows: the recorded day, moved onto a local date, and what comes live."""
+    day, start, until = first[:10], first[11:16], last_past[11:16]
+    if lang == "zh":
+        rest = f"其余 {live} 条消息将按时实时到达" if live else "这一天的消息已全部回放"
+        return f"演示日 {recorded[:10]} 的消息按本地日期 {day} 的同一时刻回放：{start}–{until} 已回放，{rest}。"
+    rest = f"the other {live} messages arrive live, on time" if live else "the whole day is replayed"
+    return f"The demo day {recorded[:10]} is replayed on {day} at the same local times: {start}–{until} replayed, {rest}."
+
+
 def serve_demo(config: bootstrap.Config, data_dir: Path, port: int) -> None:
     """The morning replayed at once, two demo accounts, then the dashboard while the afternoon arrives."""
     import dataclasses
@@ -71,16 +82,18 @@ def serve_demo(config: bootstrap.Config, data_dir: Path, port: int) -> None:
     import uvicorn
 
     from sales_assistant.cli.demo_feed import DemoFeed
-    from sales_assistant.core.timeutil import parse_iso
+    from sales_assistant.core.timeutil import iso, onto_local_day
     from sales_assistant.policies.access import UserRole
 
     settings = config.settings
     data, roster = read_inputs(DEMO_DIR / "messages.jsonl", DEMO_DIR / "roster.json")
     now = int(time.time() * 1000)
-    shift = now - parse_iso(DEMO_ANCHOR, settings.timezone)
+    shift = onto_local_day(data.items[0].ts, now, settings.timezone)
     items = [dataclasses.replace(i, ts=i.ts + shift) for i in data.items]
     past, future = [i for i in items if i.ts <= now], [i for i in items if i.ts > now]
     console.rule("[bold]销售助理 · 演示[/bold]" if settings.lang == "zh" else "[bold]Sales Assistant · demo[/bold]")
+    console.print(replayed_day_line(iso(data.items[0].ts, settings.timezone), iso(items[0].ts, settings.timezone),
+                                    iso(past[-1].ts, settings.timezone), len(future), settings.lang))
     pipeline, follower = run_replay(config, past, roster, now, follow_alerts=True, chunk=50)
     print_summary(write_report(pipeline, settings, past[0].ts, now, data.errors, data_dir / "report.json", now),
                   config, data_dir)

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -21,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 import orjson
 import typer
 
+from sales_assistant.config.policy_file import check_teams
 from sales_assistant.config.settings import (
     DEFAULT_CONFIG,
     ConfigError,
@@ -29,6 +31,8 @@ from sales_assistant.config.settings import (
     load_roster_file,
     load_settings,
 )
+from sales_assistant.connectors.i18n import holiday_gap_text
+from sales_assistant.core.roster import Roster
 
 Status = Literal["ok", "warn", "fail"]
 MIN_TOKEN_CHARS = 16
@@ -102,17 +106,35 @@ def check_config() -> tuple[Check, Settings | None]:
                  f"loaded {source}" + (f"; overridden by {names}" if names else "")), settings
 
 
-def check_policy(settings: Settings) -> Check:
+def check_policy(settings: Settings, now_ms: int | None = None) -> Check:
+    """The policy file, its calendars' teams against the roster file, and whether a calendar lacks the
+    statutory holidays of a year that matters at `now_ms` (default: now)."""
     try:
         policy = load_policy(settings.policy_file)
-    except ConfigError as e:
+        if (roster := _roster_or_none(settings)) is not None:
+            check_teams(policy, roster, str(settings.policy_file or "policy.yaml"))
+    except (ConfigError, ValueError) as e:
         return Check("policy", "fail", f"升级策略文件有误：{e}", f"the escalation policy is invalid: {e}",
                      "按提示改正该字段，或删去 policy_file 使用内置阶梯", "correct that field, or unset policy_file for "
                      "the built-in ladder")
     where = str(settings.policy_file) if settings.policy_file else "内置 / built-in"
     steps = {stage: len(policy.ladder(stage).steps) for stage in ("pre_sales", "after_sales")}
+    gaps = policy.holiday_gaps(int(time.time() * 1000) if now_ms is None else now_ms)
+    if gaps:
+        return Check("policy", "warn", holiday_gap_text(gaps, "zh"), holiday_gap_text(gaps, "en"),
+                     "在 dates: 中写入该年的假日与调休（或升级 chinese-calendar）",
+                     "list that year's days off and make-up workdays under dates: (or update chinese-calendar)")
     return Check("policy", "ok", f"升级策略 {where}：售前 {steps['pre_sales']} 级，售后 {steps['after_sales']} 级",
                  f"escalation policy {where}: {steps['pre_sales']} pre-sales and {steps['after_sales']} after-sales steps")
+
+
+def _roster_or_none(settings: Settings) -> Roster | None:
+    """The roster file's staff, for the calendars' teams; None when there is none, or it is broken (the roster
+    check says so)."""
+    try:
+        return load_roster_file(settings.roster_file).to_roster() if settings.roster_file else None
+    except ConfigError:
+        return None
 
 
 def check_roster(settings: Settings) -> Check:
@@ -377,6 +399,44 @@ def check_language_model(settings: Settings) -> Check:
                  "现在就构建：python -m sales_assistant.models.lm", "build it now: python -m sales_assistant.models.lm")
 
 
+def check_language_health(settings: Settings, timeout_s: float = 3.0) -> Check:
+    """A running service's closing labels that fell back to the built-in list (since its start, and per
+    minute), and its staff-check backlog: the same facts and limits as /api/health."""
+    import time
+
+    import redis
+
+    from sales_assistant.policies.language_health import checks_behind, fallback_rate_high
+    from sales_assistant.store.keys import Keys
+    from sales_assistant.store.language_health import check_backlog, fallbacks
+    from sales_assistant.store.redis import embedded_pid, embedded_url
+
+    if not settings.redis_url and embedded_pid(settings.data_dir) is None:
+        return Check("nlp_health", "ok", "服务未运行：没有结束语回退与检查积压可看",
+                     "the service is not running: no fallbacks or check backlog to show")
+    url = settings.redis_url or embedded_url(settings.data_dir)
+    try:
+        r = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s, decode_responses=True)
+        now, keys = int(time.time() * 1000), Keys(settings.namespace)
+        got, backlog = fallbacks(r, keys, now), check_backlog(r, keys, now)
+    except (redis.RedisError, OSError) as e:
+        return Check("nlp_health", "warn", f"读不到语言检查状态：{type(e).__name__}",
+                     f"cannot read the language checks' state: {type(e).__name__}", "见上面的 Redis 检查",
+                     "see the Redis check above")
+    age = "—" if backlog.oldest_age_s is None else f"{backlog.oldest_age_s:.0f}"
+    zh = (f"启动以来结束语回退到内置词表 {got.since_start} 次（累计 {got.total}），近 5 分钟每分钟 {got.per_min:.1f} 次；"
+          f"员工用语检查积压 {backlog.texts} 条，最早等待 {age} 秒")
+    en = (f"closing labels from the built-in list since start: {got.since_start} (all time {got.total}), "
+          f"{got.per_min:.1f} per minute over 5 min; staff-check backlog {backlog.texts}, oldest waiting {age} s")
+    if fallback_rate_high(got, settings.nlp.fallback_warn_per_min):
+        return Check("nlp_health", "warn", zh, en, "结束语模型跟不上或已停止：查看 NLP 日志，或减小 batch_size",
+                     "the closing model falls behind or is down: see the NLP actor's log, or lower batch_size")
+    if settings.nlp.check_staff and checks_behind(backlog, settings.nlp.check_lag_warn_s):
+        return Check("nlp_health", "warn", zh, en, "增加 nlp.check_actors，或向 Ray 集群加入节点",
+                     "raise nlp.check_actors, or add nodes to the Ray cluster")
+    return Check("nlp_health", "ok", zh, en)
+
+
 def check_token(settings: Settings, name: Literal["ingest_token", "api_token"]) -> Check:
     env = f"SA_{name.upper()}"
     unset_zh, unset_en = {
@@ -421,6 +481,49 @@ def check_http(settings: Settings) -> Check:
                  "session cookies are sent over HTTPS only; no API docs served")
 
 
+def check_node() -> Check:
+    """The WeChat bridge (bridges/wechaty) runs on Node; the service itself does not need it."""
+    from sales_assistant.cli.bridge import MIN_NODE, install_problem, node_version
+
+    found = node_version()
+    if found is None or found[0] < MIN_NODE:
+        seen = found[1] if found else "无 / none"
+        return Check("node", "warn", f"微信桥接需要 Node ≥ {MIN_NODE}（当前：{seen}）",
+                     f"the WeChat bridge needs Node >= {MIN_NODE} (found: {seen})",
+                     "make node（或 apt-get install nodejs npm）", "make node (or apt-get install nodejs npm)")
+    if (problem := install_problem()) is not None:
+        return Check("node", "warn", f"Node {found[1]}；{problem[0]}", f"Node {found[1]}; {problem[1]}",
+                     "make node（在 bridges/wechaty 中执行 npm ci）", "make node (npm ci in bridges/wechaty)")
+    return Check("node", "ok", f"Node {found[1]}，微信桥接依赖已按 package-lock.json 安装",
+                 f"Node {found[1]}; the WeChat bridge's dependencies installed as locked")
+
+
+def check_bridge(settings: Settings, timeout_s: float = 3.0) -> Check:
+    """The running service's view of the WeChat bridge: when it last called, logged in or not."""
+    import httpx
+
+    url = f"http://{settings.http.host}:{settings.http.port}/api/health"
+    start_zh, start_en = "启动桥接：sales-assistant bridge wechaty", "start it: sales-assistant bridge wechaty"
+    try:
+        bridge = httpx.get(url, timeout=timeout_s).json().get("bridge")
+    except (httpx.HTTPError, ValueError) as e:
+        return Check("bridge", "warn", f"服务未在 {url} 应答，无法查看微信桥接：{e}",
+                     f"the service does not answer at {url}, so the WeChat bridge cannot be seen: {e}",
+                     "先启动服务：sales-assistant run", "start the service first: sales-assistant run")
+    if bridge is None:
+        return Check("bridge", "warn", "微信桥接从未连接过服务", "the WeChat bridge never called the service",
+                     start_zh, start_en)
+    facts_zh = f"上次联系 {bridge['silent_s']:g} 秒前，登录状态 {bridge['login']}，暂存 {bridge['spool']} 条"
+    facts_en = f"last contact {bridge['silent_s']:g} s ago, login {bridge['login']}, {bridge['spool']} spooled"
+    if bridge["silent"]:
+        return Check("bridge", "warn", f"微信桥接已失联：{facts_zh}", f"the WeChat bridge is silent: {facts_en}",
+                     start_zh, start_en)
+    if bridge["login"] != "logged_in":
+        return Check("bridge", "warn", f"微信桥接未登录：{facts_zh}", f"the WeChat bridge is not logged in: {facts_en}",
+                     "在桥接终端中扫码登录", "scan the QR code in the bridge's terminal")
+    return Check("bridge", "ok", f"微信桥接在线：{facts_zh}", f"the WeChat bridge is up: {facts_en}")
+
+
 def run_checks(timeout_s: float = 5.0) -> list[Check]:
     config, settings = check_config()
     if settings is None:
@@ -428,7 +531,9 @@ def run_checks(timeout_s: float = 5.0) -> list[Check]:
     checks = [config, check_policy(settings), check_roster(settings), check_data_dir(settings),
               check_redis(settings, timeout_s), check_ray(max(timeout_s, 20.0)), check_lark(settings, timeout_s),
               check_closing_model(settings), check_language_model(settings), check_typo_judge(settings),
-              check_token(settings, "ingest_token"), check_token(settings, "api_token"), check_http(settings)]
+              check_language_health(settings, timeout_s),
+              check_token(settings, "ingest_token"), check_token(settings, "api_token"), check_http(settings),
+              check_node(), check_bridge(settings, timeout_s)]
     secrets = secrets_of(settings)
     return [c.scrubbed(secrets) for c in checks]
 
@@ -437,8 +542,9 @@ def run_checks(timeout_s: float = 5.0) -> list[Check]:
 
 NAMES = {"config": "配置", "policy": "升级策略", "roster": "名册", "data_dir": "数据目录", "redis": "Redis",
          "ray": "Ray", "lark": "飞书", "closing_model": "结束语模型", "language_model": "语言模型",
-         "typo_judge": "错别字判别模型",
-         "ingest_token": "接收令牌", "api_token": "管理令牌", "http": "网页安全"}
+         "typo_judge": "错别字判别模型", "nlp_health": "语言检查",
+         "ingest_token": "接收令牌", "api_token": "管理令牌", "http": "网页安全", "node": "Node",
+         "bridge": "微信桥接"}
 STATUS = {"zh": {"ok": "[green]✓ 正常[/green]", "warn": "[yellow]! 注意[/yellow]", "fail": "[red]✗ 失败[/red]"},
           "en": {"ok": "[green]✓ ok[/green]", "warn": "[yellow]! warn[/yellow]", "fail": "[red]✗ fail[/red]"}}
 

@@ -60,10 +60,10 @@ class Follower:
 
         self.pipeline, self.settings, self.out = pipeline, settings, out
         self.names = load_roster(pipeline.r, pipeline.keys).staff
-        self.cursors = {"alerts": "0", "suggestions": "0"}
+        self.cursors = {"alerts": "0", "suggestions": "0", "followups": "0"}
 
     def show(self) -> None:
-        from sales_assistant.connectors.console import alert_line, suggestion_line
+        from sales_assistant.connectors.console import alert_line, followup_line, suggestion_line
         from sales_assistant.store.state import entries_after
 
         p, s = self.pipeline, self.settings
@@ -71,6 +71,10 @@ class Follower:
         for alert in sorted(fired, key=lambda a: a["at"]):
             owner = self.names.get(alert.get("owner_id") or "")
             self.out.print(alert_line({**alert, "owner_name": owner.name if owner else None}, s.lang, s.timezone))
+        followups, self.cursors["followups"] = entries_after(p.r, p.keys.followups, self.cursors["followups"])
+        for followup in sorted(followups, key=lambda f: f["at"]):
+            owner = self.names.get(followup.get("owner_id") or "")
+            self.out.print(followup_line({**followup, "owner_name": owner.name if owner else None}, s.lang, s.timezone))
         tips, self.cursors["suggestions"] = entries_after(p.r, p.keys.suggestions, self.cursors["suggestions"])
         for tip in tips:
             self.out.print(suggestion_line(tip, s.lang))
@@ -133,6 +137,10 @@ def replay_file(config: bootstrap.Config, file: Path, roster_path: Path, until: 
     from sales_assistant.core.timeutil import parse_iso
 
     data, roster = read_inputs(file, roster_path)
+    try:
+        bootstrap.check_calendar_teams(config, roster)
+    except ConfigError as e:
+        fail(str(e))
     until_ms = None
     if until:
         try:
@@ -175,4 +183,5 @@ def replay(
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    console.print(f"[green]✓[/green] {len(result['episodes'])} episodes, {len(result['alerts'])} alerts → {report}")
+    console.print(f"[green]✓[/green] {len(result['episodes'])} episodes, {len(result['alerts'])} alerts, "
+                  f"{len(result['followups'])} follow-ups → {report}")

@@ -27,7 +27,8 @@ def report(
     from sales_assistant.store.keys import Keys
     from sales_assistant.store.report import build_report
 
-    settings = config_or_exit(data_dir=data_dir, lang=lang).settings
+    config = config_or_exit(data_dir=data_dir, lang=lang)
+    settings = config.settings
     try:
         first = date.fromisoformat(start) if start else today(int(time.time() * 1000), settings.timezone)
         last = date.fromisoformat(end) if end else first
@@ -36,7 +37,7 @@ def report(
     if last < first:
         fail("--to: the range ends before it starts")
     result = build_report(bootstrap.open_redis(settings), Keys(settings.namespace), first, last, settings.timezone,
-                          settings.over_threshold_minutes)
+                          settings.over_threshold_minutes, policy=config.policy)
     if out:
         out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
         console.print(f"[green]✓[/green] {out}")

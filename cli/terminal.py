@@ -3,13 +3,13 @@ configuration loaded through the bootstrap with its errors shown as such (exit s
 from __future__ import annotations
 
 import signal
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from sales_assistant.cli.bootstrap import Config, load_config
-from sales_assistant.config.settings import ConfigError
+if TYPE_CHECKING:  # the bootstrap imports Redis, pydantic and the policy: only for commands that load the config
+    from sales_assistant.cli.bootstrap import Config
 
 console = Console()
 err = Console(stderr=True)
@@ -36,6 +36,9 @@ def exit_on_signals(serving: bool) -> None:
 def config_or_exit(**overrides: Any) -> Config:
     """The configuration with the options a command was given (None: not given), validated before
     anything starts."""
+    from sales_assistant.cli.bootstrap import load_config
+    from sales_assistant.config.settings import ConfigError
+
     try:
         return load_config(**{k: v for k, v in overrides.items() if v is not None})
     except ConfigError as e:

@@ -56,6 +56,24 @@ class NlpSettings(BaseModel):
     # How long the ingest waits, before its first batch, for the NLP actor to load its models; past it, it
     # consumes with the built-in closing list (counted as nlp_fallback) until the actor answers.
     ready_timeout_s: float = Field(300.0, gt=0, le=3600)
+    # A customer's message labelled closing with a score below this started no clock on a doubtful verdict: the
+    # room keeps the judgement, shown as "判定为结束语 (0.74)" with a button that restarts the clock.
+    closing_confident: float = Field(0.9, gt=0, le=1)
+    # Staff checks run in this many actors (actors/nlp.py: CheckActor), anywhere on a Ray cluster, sharing
+    # the staff-texts stream through its consumer group: a cluster adds check capacity by adding nodes.
+    check_actors: int = Field(1, ge=1, le=256)
+    # Past this age of the oldest unchecked staff text, /api/health says "behind" and the dashboard a banner.
+    check_lag_warn_s: float = Field(60.0, gt=0)
+    # A check actor takes over another's unacknowledged staff texts once they are this old (a dead actor's).
+    check_claim_idle_s: float = Field(120.0, gt=0)
+    # Closing labels that fell back to the built-in list per minute (over the last 5) that raise a banner.
+    fallback_warn_per_min: float = Field(1.0, ge=0)
+
+
+class BridgeSettings(BaseModel):
+    # The WeChat bridge (bridges/wechaty) calls at least every few seconds (its outbox poll); silent longer
+    # than this, /api/health says so and the dashboard shows a banner. Never heard from: no banner.
+    silent_after_s: float = Field(120.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -87,6 +105,7 @@ class Settings(BaseSettings):
     alerts_jsonl: Path | None = None
     lark: LarkSettings = LarkSettings()
     http: HttpSettings = HttpSettings()
+    bridge: BridgeSettings = BridgeSettings()
     ingest_token: SecretStr | None = None
     api_token: SecretStr | None = None  # a manager-level token for scripts; users' own tokens come from `users token`
     # Signs the dashboard's session cookie; unset: a random key in <data_dir>/session.key (0600), never in Redis.

@@ -11,6 +11,7 @@ import re
 from rich.table import Table
 from rich.text import Text
 
+from sales_assistant.connectors.i18n import FOLLOWUP_WORDS, presence_text
 from sales_assistant.core import levels
 from sales_assistant.core.timeutil import iso
 
@@ -44,6 +45,25 @@ def alert_line(alert: dict, lang: str, tz: str) -> Text:
         line.append(f"{at} {room} · owner {owner or 'unassigned'} · waited {alert['waited_minutes']} min → "
                     f"{'+'.join(alert['targets'])}")
         line.append(f" · customer: {text}", style="dim")
+    if alert.get("presence"):  # the owner was away: who got it instead, or that it waited for them
+        state = presence_text(alert["presence"], lang)
+        covered = printable(str(alert.get("private_to") or ""))
+        if lang == "zh":
+            line.append(f" · 负责人{state}" + (f"，由 {covered} 代收" if covered else ""), style="dim")
+        else:
+            line.append(f" · owner {state.lower()}" + (f", covered by {covered}" if covered else ""), style="dim")
+    return line
+
+
+def followup_line(followup: dict, lang: str, tz: str) -> Text:
+    """A follow-up of an idle room on the console: which room, whose, quiet for how long since when."""
+    w = FOLLOWUP_WORDS["en" if lang == "en" else "zh"]
+    owner = printable(str(followup.get("owner_name") or followup.get("owner_id") or "")) or w["unassigned"]
+    line = Text()
+    line.append("◆ ", style="bold blue")
+    line.append(f"{iso(followup['at'], tz)[11:16]} " + w["line"].format(
+        room=printable(followup.get("topic") or followup["room_id"]), owner=owner,
+        days=followup.get("idle_days") or 0, last=iso(followup["last_message_at"], tz)[:16].replace("T", " ")))
     return line
 
 
@@ -62,23 +82,32 @@ def suggestion_line(suggestion: dict, lang: str = "zh") -> Text:
 
 SALES_COLUMNS = {
     "zh": [("name", "销售"), ("episodes", "回复次数"), ("over_threshold", "超时次数"),
-           ("avg_reply_minutes", "平均回复(分钟)"), ("total_messages", "总消息数")],
+           ("avg_reply_minutes", "平均回复(分钟)"), ("avg_reply_clock", "计法"),
+           ("avg_wall_reply_minutes", "自然时间平均(分钟)"), ("total_messages", "总消息数")],
     "en": [("name", "Sales"), ("episodes", "Episodes"), ("over_threshold", "Over threshold"),
-           ("avg_reply_minutes", "Avg reply (min)"), ("total_messages", "Total messages")],
+           ("avg_reply_minutes", "Avg reply (min)"), ("avg_reply_clock", "Counted in"),
+           ("avg_wall_reply_minutes", "Avg wall (min)"), ("total_messages", "Total messages")],
 }
+# which clock an average counts in (core/metrics.py: avg_reply_clock)
+CLOCK_WORDS = {"zh": {"wall": "自然时间", "business": "工作时间", "mixed": "混合"},
+               "en": {"wall": "wall clock", "business": "business hours", "mixed": "mixed"}}
 ROOM_COLUMNS = {
     "zh": [("owner_name", "负责人"), ("topic", "群聊"), ("episodes", "回复次数"), ("over_threshold", "超时次数"),
-           ("avg_reply_minutes", "平均回复(分钟)"), ("total_messages", "总消息数"), ("sales_messages", "销售发言"),
+           ("avg_reply_minutes", "平均回复(分钟)"), ("avg_reply_clock", "计法"), ("total_messages", "总消息数"),
+           ("sales_messages", "销售发言"),
            ("employee_messages", "其他员工发言"), ("customer_messages", "顾客发言")],
     "en": [("owner_name", "Owner"), ("topic", "Room"), ("episodes", "Episodes"), ("over_threshold", "Over"),
-           ("avg_reply_minutes", "Avg (min)"), ("total_messages", "Total"), ("sales_messages", "Sales"),
+           ("avg_reply_minutes", "Avg (min)"), ("avg_reply_clock", "Counted in"), ("total_messages", "Total"),
+           ("sales_messages", "Sales"),
            ("employee_messages", "Employees"), ("customer_messages", "Customers")],
 }
 EPISODE_COLUMNS = {
     "zh": [("owner_name", "负责人"), ("topic", "群聊"), ("customer_name", "顾客"), ("customer_message", "顾客消息"),
-           ("reply_message", "回复消息"), ("reply_minutes", "回复时长(分钟)"), ("ended_by", "结束方式")],
+           ("reply_message", "回复消息"), ("reply_minutes", "回复时长(分钟)"),
+           ("business_reply_minutes", "工作时间回复时长(分钟)"), ("ended_by", "结束方式")],
     "en": [("owner_name", "Owner"), ("topic", "Room"), ("customer_name", "Customer"), ("customer_message", "Customer said"),
-           ("reply_message", "Reply"), ("reply_minutes", "Minutes"), ("ended_by", "Ended by")],
+           ("reply_message", "Reply"), ("reply_minutes", "Minutes"), ("business_reply_minutes", "Business min"),
+           ("ended_by", "Ended by")],
 }
 TITLES = {"zh": ("销售视角", "群聊视角", "群聊细节"), "en": ("Per sales", "Per room", "Per episode")}
 
@@ -102,8 +131,13 @@ def metric_tables(report: dict, lang: str = "zh", episode_limit: int | None = 20
     slow = sorted((e for e in report["episodes"] if e["reply_minutes"] is not None),
                   key=lambda e: -e["reply_minutes"])
     eps = slow + [e for e in report["episodes"] if e["reply_minutes"] is None]
+    words = CLOCK_WORDS[lang]
+
+    def clocks_said(rows: list[dict]) -> list[dict]:
+        return [{**r, "avg_reply_clock": words.get(r.get("avg_reply_clock"), r.get("avg_reply_clock"))} for r in rows]
+
     return [
-        table(sales_t, report["sales"], SALES_COLUMNS[lang]),
-        table(rooms_t, report["rooms"], ROOM_COLUMNS[lang]),
+        table(sales_t, clocks_said(report["sales"]), SALES_COLUMNS[lang]),
+        table(rooms_t, clocks_said(report["rooms"]), ROOM_COLUMNS[lang]),
         table(eps_t, eps, EPISODE_COLUMNS[lang], limit=episode_limit),
     ]

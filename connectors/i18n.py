@@ -57,6 +57,19 @@ def _waited(minutes: int, en: bool) -> str:
 # A room's stage as people read it: on the Lark card, the dashboard and in refusals.
 STAGES: dict[str, tuple[str, str]] = {"pre_sales": ("售前", "Pre-sales"), "after_sales": ("售后", "After-sales")}
 
+# A rep's focus or away state (policies/presence.PresenceState) as people read it: dashboard, cards, console.
+PRESENCE_STATES: dict[str, tuple[str, str]] = {"focus": ("专注", "Focus"), "meeting": ("会议", "In a meeting"),
+                                               "away": ("外出", "Away"), "off": ("下班", "Off work")}
+
+
+def presence_text(state: str | None, lang: str = "zh") -> str:
+    """"专注" / "Focus"; "在岗" / "At work" when no state is set."""
+    if not state:
+        return "At work" if lang == "en" else "在岗"
+    zh, en = PRESENCE_STATES.get(state, (state, state))
+    return en if lang == "en" else zh
+
+
 # code -> (zh, en), str.format templates over the refusal's facts (and `stage_zh`, the stage's zh name)
 REFUSALS: dict[Refusal, tuple[str, str]] = {
     Refusal.NOT_YOURS: ("这不是您负责的群聊", "this room is not yours"),
@@ -82,8 +95,21 @@ REFUSALS: dict[Refusal, tuple[str, str]] = {
     Refusal.DECIDED: ("这条变更已经处理过了", "this change was decided already"),
     Refusal.NO_ROOM: ("没有这个群聊", "no room {room_id!r}"),
     Refusal.NO_CLOCK: ("该群当前没有在计时", "the room has no running clock"),
+    Refusal.NO_JUDGEMENT: ("该群没有可重新计时的结束语判定（可能已在计时或已回复）",
+                           "nothing to restart: no message of this room was judged closing (or a clock runs, or staff answered)"),
+    Refusal.EMPTY_SAY: ("text：发送内容不能为空", "text: nothing to say"),
     Refusal.INTEGRATION_ONLY: ("{field}：只有集成令牌可以代他人操作", "{field}: only the integration token acts for someone"),
+    Refusal.OWN_STATE_ONLY: ("只能设置自己的状态", "you can only set your own state"),
+    Refusal.PRESENCE_STATE: ("state：状态须为 {states} 之一", "state: one of {states}"),
+    Refusal.PRESENCE_LENGTH: ("{field}：须在现在之后，最多 {max_days} 天", "{field}: after now, at most {max_days} days ahead"),
+    Refusal.FOLLOWUP_HOLD: ("action：须为 {holds} 之一", "action: one of {holds}"),
+    Refusal.FOLLOWUP_MINUTES: ("minutes：稍后提醒的分钟数须在 1 到 {max} 之间", "minutes: between 1 and {max}"),
 }
+
+
+def judged_text(score: float, lang: str = "zh") -> str:
+    """A doubtful closing label that started no clock: "判定为结束语 (0.74)" / "judged closing (0.74)"."""
+    return f"judged closing ({score:.2f})" if lang == "en" else f"判定为结束语 ({score:.2f})"
 
 
 def refusal_text(refused: Refused, lang: str = "zh") -> str:
@@ -93,3 +119,43 @@ def refusal_text(refused: Refused, lang: str = "zh") -> str:
         return en_text.format(**refused.facts)
     stage = refused.facts.get("stage")
     return zh_text.format(**refused.facts, stage_zh=STAGES.get(stage, (stage,))[0])
+
+
+# The follow-up of an idle room (policies/followups.py): its Lark card, console line and button answers.
+FOLLOWUP_WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "跟进提醒 · 群聊已 {days} 天没有新消息",
+        "room": "群聊", "owner": "负责人", "unassigned": "无负责人", "stage": "阶段",
+        "last_message_at": "最后一条消息（{tz}）", "at": "提醒时刻（{tz}）",
+        "exchange": "最近的对话", "customer": "客户", "staff": "我方", "empty": "（没有可显示的文字）",
+        "take": "我来跟进", "snooze": "稍后提醒 {days} 天", "customer_writes": "客户回复后再提醒", "stop": "不再跟进",
+        "id": "跟进编号",
+        "done_take": "{name} 我来跟进", "done_snooze": "{name} 稍后提醒 {days} 天",
+        "done_customer": "{name} 等客户回复后再提醒", "done_stop": "{name} 不再跟进此群",
+        "line": "跟进提醒 {room} · {owner} · 已 {days} 天无新消息（最后一条 {last}）",
+    },
+    "en": {
+        "title": "Follow up · no new message for {days} days",
+        "room": "Room", "owner": "Owner", "unassigned": "unassigned", "stage": "Stage",
+        "last_message_at": "Last message ({tz})", "at": "Reminder at ({tz})",
+        "exchange": "Last exchange", "customer": "Customer", "staff": "Us", "empty": "(no text to show)",
+        "take": "I'll follow up", "snooze": "Remind me in {days} days", "customer_writes": "When the customer writes",
+        "stop": "Stop following up", "id": "Follow-up",
+        "done_take": "{name} is following up", "done_snooze": "{name} snoozed it for {days} days",
+        "done_customer": "{name} waits for the customer", "done_stop": "{name} stopped follow-ups of this room",
+        "line": "Follow up {room} · {owner} · quiet for {days} days (last message {last})",
+    },
+}
+
+
+def holiday_gap_text(gaps: dict[str, list[int]], lang: str = "zh") -> str:
+    """The warning for calendars whose statutory holidays are unknown for a year that matters now
+    (Policy.holiday_gaps): doctor, /api/health and the dashboard's banner say it with these words."""
+    years = sorted({year for found in gaps.values() for year in found})
+    teams = ", ".join(gaps)
+    shown = "、".join(map(str, years)) if lang != "en" else ", ".join(map(str, years))
+    if lang == "en":
+        return (f"China's public holidays for {shown} are not known yet (calendars: {teams}): those days count "
+                f"their weekly hours only. Give them under calendars.<team>.dates, or update chinese-calendar.")
+    return (f"{shown} 年的法定节假日与调休尚未可知（日历：{teams}）：这些日子暂按每周工作时间计算。"
+            f"请在 calendars.<团队>.dates 中写入，或升级 chinese-calendar。")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from sales_assistant.connectors.i18n import STAGES
+from sales_assistant.connectors.i18n import FOLLOWUP_WORDS, STAGES
 from sales_assistant.connectors.sinks import Capabilities, RetryLater, Sink
 from sales_assistant.core import levels
 from sales_assistant.core.timeutil import known_zone, zone
@@ -41,6 +41,10 @@ WHY_LIMIT = 300
 # The 稍后提醒 buttons: minutes a rep can push the next alert back by.
 SNOOZE_MINUTES = (10, 30, 60)
 CARD_ACTIONS = ("cancel", "take_over", "snooze")
+# The follow-up card's buttons (policies/followups.py): 我来跟进, 稍后提醒 N 天, 客户回复后再提醒, 不再跟进.
+FOLLOWUP_ACTIONS = ("followup_take", "followup_snooze", "followup_customer", "followup_stop")
+FOLLOWUP_SNOOZE_DAYS = (1, 3)
+DAY_MINUTES = 24 * 60
 
 # Lark codes meaning "this tenant_access_token is no good"; lark-oapi would keep serving it from its cache.
 TOKEN_INVALID_CODES = frozenset({99991661, 99991663, 99991664, 99991665, 99991666, 99991668})
@@ -452,6 +456,60 @@ def build_leaderboard_card(report: dict, lang: str = "zh") -> dict:
     }
 
 
+def build_followup_card(followup: dict, lang: str = "zh", *, tz: str, note: str | None = None,
+                        buttons: bool = True) -> dict:
+    """The follow-up of an idle room, for its owner: how long it has been quiet, the last exchange, and
+    我来跟进 / 稍后提醒 / 客户回复后再提醒 / 不再跟进 (`note`: who pressed one; `buttons` off after)."""
+    w = FOLLOWUP_WORDS["en" if lang == "en" else "zh"]
+    t = _TEXTS["en" if lang == "en" else "zh"]
+    days = int(followup.get("idle_days") or 0)
+    owner = (clip(followup.get("owner_name") or str(followup["owner_id"]), NAME_LIMIT)
+             if followup.get("owner_id") else w["unassigned"])
+    fields = [
+        _field(w["room"], clip(followup.get("topic") or str(followup.get("room_id", "")), NAME_LIMIT)),
+        _field(w["owner"], owner),
+        _field(w["stage"], t["stages"].get(followup.get("stage"), str(followup.get("stage", "")))),
+        _field(w["last_message_at"].format(tz=tz), local_time(int(followup["last_message_at"]), tz)),
+        _field(w["at"].format(tz=tz), local_time(int(followup["at"]), tz)),
+    ]
+    lines = [f"{w['customer'] if row.get('speaker') == 'customer' else w['staff']}"
+             f"（{local_time(int(row['ts']), tz, '%m-%d %H:%M')}）：{clip(row.get('text') or '', LAST_TEXT_LIMIT)}"
+             for row in followup.get("last") or ()]
+    elements: list[dict[str, Any]] = [
+        {"tag": "div", "fields": fields}, {"tag": "hr"},
+        {"tag": "div", "text": _plain(f"{w['exchange']}：\n" + ("\n".join(lines) or w["empty"]))},
+    ]
+    if note:
+        elements.append({"tag": "note", "elements": [_plain(note)]})
+    if buttons:
+        ref = {"room_id": str(followup.get("room_id", "")), "followup_id": str(followup.get("followup_id", ""))}
+
+        def button(label: str, kind: str, value: dict[str, Any]) -> dict[str, Any]:
+            return {"tag": "button", "text": _plain(label), "type": kind, "value": {**value, **ref}}
+
+        elements.append({"tag": "action", "layout": "flow", "actions": [
+            button(w["take"], "primary", {"action": "followup_take"}),
+            *(button(w["snooze"].format(days=d), "default", {"action": "followup_snooze", "minutes": d * DAY_MINUTES})
+              for d in FOLLOWUP_SNOOZE_DAYS),
+            button(w["customer_writes"], "default", {"action": "followup_customer"}),
+            button(w["stop"], "danger", {"action": "followup_stop"}),
+        ]})
+    elements.append({"tag": "note", "elements": [_plain(f"{w['id']}：{followup.get('followup_id', '')}")]})
+    return {
+        "config": {"wide_screen_mode": True, "update_multi": True},
+        "header": {"template": "blue", "title": _plain(w["title"].format(days=days))},
+        "elements": elements,
+    }
+
+
+def followup_note(action: str, name: str, at_ms: int, lang: str, tz: str, minutes: int | None = None) -> str:
+    """Who did what to the follow-up, and when: "张三 不再跟进此群 · 12-05 10:02"."""
+    w = FOLLOWUP_WORDS["en" if lang == "en" else "zh"]
+    did = w["done_" + action.removeprefix("followup_")].format(name=clip(name, NAME_LIMIT),
+                                                              days=(minutes or 0) // DAY_MINUTES)
+    return f"{did} · {local_time(at_ms, tz, '%m-%d %H:%M')}"
+
+
 def idempotency_key(alert_id: str, chat_id: str) -> str:
     """Same alert to the same chat -> same key, so Lark posts it once (its uuid allows 50 chars)."""
     return hashlib.sha256(f"{alert_id}\x00{chat_id}".encode()).hexdigest()[:32]
@@ -467,10 +525,13 @@ def build_suggestion_card(suggestion: dict, lang: str = "zh") -> dict:
     reasons += [f["message"] + (f" → {f['suggestion']}" if f.get("suggestion") else "")
                 for f in suggestion.get("phrasing", [])]
     room = suggestion.get("topic") or suggestion.get("room_id", "")
+    rewrite = suggestion.get("corrected")
     elements = [
         _field("群聊" if zh else "Room", room),
         _field("已发送" if zh else "You sent", clip(suggestion.get("text", ""), 300)),
-        _field("建议改为" if zh else "Suggested", clip(suggestion.get("corrected", ""), 300)),
+        # no rewrite (None, or the text itself in findings stored before): the card offers none
+        *([_field("建议改为" if zh else "Suggested", clip(rewrite, 300))]
+          if rewrite and rewrite != suggestion.get("text") else []),
         _field("原因" if zh else "Why", clip("；".join(reasons) if zh else "; ".join(reasons), 500)),
     ]
     return {
@@ -551,7 +612,7 @@ class LarkSink(Sink):
         self._lock = threading.Lock()
         self._pacer = SendPacer()
         digest = settings.digest.interval_minutes if settings.digest.enabled else None
-        self.caps = Capabilities(lang=settings.lang, suggestions=True, max_waiting=settings.max_waiting,
+        self.caps = Capabilities(lang=settings.lang, suggestions=True, followups=True, max_waiting=settings.max_waiting,
                                  shows_answered=True, digest_minutes=digest,
                                  leaderboard=bool(settings.leaderboard_chat))
         if not settings.leaderboard_chat:
@@ -603,7 +664,7 @@ class LarkSink(Sink):
         if not digest.enabled or alert.get("level") in digest.immediate_levels or "private" not in (
                 alert.get("targets") or ()):
             return None
-        return self._settings.private_chats.get(alert.get("owner_id") or "") or None
+        return self._settings.private_chats.get(alert.get("private_to") or alert.get("owner_id") or "") or None
 
     def deliver_digest(self, chat_id: str, alerts: list[dict], batch_id: str) -> None:
         """One card for the rep's held alerts; the batch id makes a resend after a crash harmless."""
@@ -633,6 +694,15 @@ class LarkSink(Sink):
         """Any card (the leaderboard, a digest) to one chat, posted once per `uuid`; raises DeliveryError."""
         self._send(chat_id, json.dumps(card, ensure_ascii=False), uuid)
 
+    def deliver_followup(self, followup: dict) -> None:
+        """The follow-up card to the owner's private chat (the team's public chat for a room nobody owns, or
+        an owner without one); its id makes a resend after a crash harmless."""
+        chat = self._private_chat(followup.get("owner_id"), followup.get("team"))
+        if not chat:
+            raise DeliveryError(f"no Lark chat for follow-up {followup.get('followup_id')}")
+        card = build_followup_card(followup, self._settings.lang, tz=self.tz)
+        self.send_card(chat, card, idempotency_key(f"followup/{followup['followup_id']}", chat))
+
     def deliver_suggestion(self, suggestion: dict) -> None:
         """A suggestion is for the rep who wrote the message only: a direct message from the bot when the
         roster knows their Lark open id, else their private chat, never the team's."""
@@ -651,8 +721,8 @@ class LarkSink(Sink):
         """Chat ids for the alert's targets, in order, without duplicates."""
         chats: list[str] = []
         for target in alert.get("targets") or ():
-            if target == "private":
-                chat = self._private_chat(alert.get("owner_id"), alert.get("team"))
+            if target == "private":  # the owner's, or their backup's while they are away (actors/presence.py)
+                chat = self._private_chat(alert.get("private_to") or alert.get("owner_id"), alert.get("team"))
             elif target == "public":
                 chat = self._public_chat(alert.get("team"))
             else:

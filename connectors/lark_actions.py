@@ -16,14 +16,22 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sales_assistant.application.workspace import Workspace
-from sales_assistant.connectors.i18n import refusal_text
-from sales_assistant.connectors.lark import CARD_ACTIONS, LarkSettings, action_note, build_alert_card
+from sales_assistant.connectors.i18n import PRESENCE_STATES, refusal_text
+from sales_assistant.connectors.lark import (
+    CARD_ACTIONS,
+    FOLLOWUP_ACTIONS,
+    LarkSettings,
+    action_note,
+    build_alert_card,
+    followup_note,
+)
 from sales_assistant.connectors.sinks import enrich_alert
 from sales_assistant.core.roster import Role, Roster
 from sales_assistant.policies.access import Actor, Refused, UserRole
 from sales_assistant.store.inbox import Backlogged
 
 if TYPE_CHECKING:  # lark_oapi takes seconds to import: only a configured callback pays for it
+    from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
     from lark_oapi.core.model import RawRequest, RawResponse
     from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTrigger, P2CardActionTriggerResponse
 
@@ -81,6 +89,8 @@ class CardActions:
         if actor is None:
             log.info("card button pressed by %s, who is not on the roster", open_id or "(no open_id)")
             return toast("error", t["not_staff"])
+        if isinstance(value, dict) and value.get("action") in FOLLOWUP_ACTIONS:
+            return self._follow_up(actor, value)
         request = _parse(value)
         if request is None:
             return toast("error", t["bad_action"])
@@ -111,6 +121,58 @@ class CardActions:
             card = build_alert_card(shown, self.lang, tz=ws.tz, note=note, buttons=action == "snooze")
             answer["card"] = {"type": "raw", "data": card}
         return answer
+
+
+    def _follow_up(self, actor: Actor, value: dict) -> dict[str, Any]:
+        """A button of a follow-up card: 我来跟进 takes the room (the owner keeps it), the others hold its reminders."""
+        t, ws = _TEXTS[self.lang], self.workspace
+        action, room_id, minutes = value["action"], value.get("room_id"), value.get("minutes")
+        if not isinstance(room_id, str) or not room_id or not (minutes is None or type(minutes) is int):
+            return toast("error", t["bad_action"])
+        try:
+            if action == "followup_take":
+                entry = ws.take_over(actor, room_id)
+            else:
+                entry = ws.hold_follow_up(actor, room_id, action.removeprefix("followup_"), minutes)
+        except Refused as refused:
+            return toast("error", refusal_text(refused, self.lang))
+        except Backlogged:
+            return toast("warning", t["busy"])
+        return toast("success", followup_note(action, actor.name, entry["at"], self.lang, ws.tz, minutes))
+
+    def command(self, open_id: str | None, text: str) -> str | None:
+        """A rep's message to the bot that sets their state: "专注 45" (minutes), "会议", "外出 120", "下班",
+        "在岗" to clear (or focus / meeting / away / off / back). The audit entry's action, or None when the text
+        is no command or the sender is not staff; a refusal is logged."""
+        actor = actor_for(self.workspace.roster(), open_id)
+        parsed = parse_command(text)
+        if actor is None or actor.staff_id is None or parsed is None:
+            return None
+        state, minutes = parsed
+        try:
+            entry = self.workspace.set_presence(actor, actor.staff_id, state, minutes)
+        except (Refused, Backlogged) as e:
+            log.info("state command %r by %s not applied: %s", text, actor.user, e)
+            return None
+        return entry["action"]
+
+
+# The words a state command starts with (connectors.i18n.PRESENCE_STATES' zh labels, and English), and "back".
+_COMMANDS = {**{zh: state for state, (zh, _) in PRESENCE_STATES.items()}, **{s: s for s in PRESENCE_STATES},
+             "在岗": None, "back": None}
+
+
+def parse_command(text: str) -> tuple[str | None, int | None] | None:
+    """("focus", 45) from "专注 45"; (None, None) from "在岗"; None when the text is not a state command."""
+    words = text.strip().lower().split()
+    if not words or words[0] not in _COMMANDS or len(words) > 2:
+        return None
+    state = _COMMANDS[words[0]]
+    if len(words) == 1:
+        return state, None
+    if state is None or not words[1].isdigit():
+        return None
+    return state, int(words[1])
 
 
 def _parse(value: Any) -> tuple[str, str, str | None, str | None, int | None] | None:
@@ -149,6 +211,7 @@ class CardCallbacks:
         self.actions, self._now = actions, now
         self._handler = (lark_oapi.EventDispatcherHandler.builder(key, token)
                          .register_p2_card_action_trigger(self._on_trigger)
+                         .register_p2_im_message_receive_v1(self._on_message)
                          .build())
 
     def __repr__(self) -> str:
@@ -172,6 +235,20 @@ class CardCallbacks:
             log.warning("rejected a Lark callback to %s: %s", request.uri, reason)
             return _refusal(401, "not a verifiable Lark callback")
         return response
+
+    def _on_message(self, data: P2ImMessageReceiveV1) -> None:
+        """A message to the bot (im.message.receive_v1, subscribed to this same URL): a state command."""
+        event = data.event
+        sender = event.sender if event is not None else None
+        open_id = sender.sender_id.open_id if sender is not None and sender.sender_id is not None else None
+        message = event.message if event is not None else None
+        if message is None or message.message_type != "text":
+            return
+        try:
+            text = json.loads(message.content or "{}").get("text", "")
+            self.actions.command(open_id, text if isinstance(text, str) else "")
+        except Exception:  # noqa: BLE001 - Redis down and the like: Lark must still get its 200
+            log.exception("state command by %s failed", open_id)
 
     def _on_trigger(self, data: P2CardActionTrigger) -> P2CardActionTriggerResponse:
         from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTriggerResponse

@@ -61,6 +61,7 @@ class Capabilities:
 
     lang: str = "zh"  # the language its alerts are enriched in (the priority reason)
     suggestions: bool = False  # deliver_suggestion: wording suggestions for the rep who wrote
+    followups: bool = False  # deliver_followup: reminders to follow up idle rooms (policies/followups.py)
     max_waiting: int | None = None  # bounded: past this many waiting alerts they fold (deliver_catch_up)
     shows_answered: bool = False  # a late alert says how late, and whether the wait ended since (one Redis read per alert)
     digest_minutes: int | None = None  # holds lower levels for a rep's digest (digest_chat, deliver_digest)
@@ -102,6 +103,10 @@ class Sink(ABC):
     def deliver_suggestion(self, suggestion: dict) -> None:
         raise UndeclaredCapability(self.name, "suggestions")
 
+    def deliver_followup(self, followup: dict) -> None:
+        """A follow-up of an idle room for its owner (`caps.followups`), idempotent per followup_id."""
+        raise UndeclaredCapability(self.name, "followups")
+
     def deliver_catch_up(self, team: str | None, rooms: list[dict], alerts: int, card_id: str) -> None:
         """A bounded sink (`caps.max_waiting`): one card for rooms whose waiting alerts folded together."""
         raise UndeclaredCapability(self.name, "max_waiting")
@@ -123,11 +128,16 @@ class NullSink(Sink):
 
     name = "null"
 
+    caps = Capabilities(followups=True)
+
     def __init__(self) -> None:
         self.received: list[tuple[str, int, float]] = []  # (alert_id, at_ms, arrival wall seconds)
 
     def deliver(self, alert: dict) -> None:
         self.received.append((alert["alert_id"], alert["at"], time.time()))
+
+    def deliver_followup(self, followup: dict) -> None:
+        self.received.append((followup["followup_id"], followup["at"], time.time()))
 
 
 class JsonlSink(Sink):
@@ -139,9 +149,10 @@ class JsonlSink(Sink):
     name = "jsonl"
 
     def __init__(self, path: Path, id_field: str = "alert_id", lang: str = "zh") -> None:
-        self.caps = Capabilities(lang=lang, suggestions=True)
+        self.caps = Capabilities(lang=lang, suggestions=True, followups=True)
         self.path, self.id_field = Path(path), id_field
         self._suggestions: JsonlSink | None = None
+        self._followups: JsonlSink | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._written: set[str] = set()
         torn = False
@@ -175,8 +186,16 @@ class JsonlSink(Sink):
 
     def close(self) -> None:
         self._file.close()
-        if self._suggestions is not None:
-            self._suggestions.close()
+        for beside in (self._suggestions, self._followups):
+            if beside is not None:
+                beside.close()
+
+    def deliver_followup(self, followup: dict) -> None:
+        """Follow-ups go to a file beside the alerts (followups.jsonl), once per followup_id."""
+        if self._followups is None:
+            self._followups = JsonlSink(self.path.with_name("followups.jsonl"), id_field="followup_id",
+                                        lang=self.caps.lang)
+        self._followups.deliver(followup)
 
     def deliver_suggestion(self, suggestion: dict) -> None:
         if self._suggestions is None:
@@ -192,7 +211,7 @@ class ConsoleSink(Sink):
         from rich.console import Console
 
         self.console, self.lang, self.tz = Console(), lang, tz
-        self.caps = Capabilities(lang=lang, suggestions=True)
+        self.caps = Capabilities(lang=lang, suggestions=True, followups=True)
 
     def deliver(self, alert: dict) -> None:
         from sales_assistant.connectors.console import alert_line
@@ -203,3 +222,8 @@ class ConsoleSink(Sink):
         from sales_assistant.connectors.console import suggestion_line
 
         self.console.print(suggestion_line(suggestion, self.lang))
+
+    def deliver_followup(self, followup: dict) -> None:
+        from sales_assistant.connectors.console import followup_line
+
+        self.console.print(followup_line(followup, self.lang, self.tz))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from sales_assistant.core.messages import Message, MessageType
 
@@ -25,13 +25,17 @@ class WechatyMessage(BaseModel):
 
     id: str = Field(min_length=1, max_length=128)
     roomId: str = Field(min_length=1, max_length=128)
-    fromId: str = Field(min_length=1, max_length=128)
+    # Wechaty 1.x calls the sender `talkerId` (the bridge, bridges/wechaty, posts that); older bots `fromId`.
+    fromId: str = Field(min_length=1, max_length=128, validation_alias=AliasChoices("fromId", "talkerId"))
     text: str = Field(default="", max_length=MAX_TEXT_CHARS)
     timestamp: int = Field(gt=946_684_800_000, lt=4_102_444_800_000, description="epoch ms")
     type: MessageType
     mentionIdList: list[str] = Field(default_factory=list, max_length=500)
     roomTopic: str | None = Field(default=None, max_length=256)
-    fromName: str | None = Field(default=None, max_length=128)
+    fromName: str | None = Field(default=None, max_length=128, validation_alias=AliasChoices("fromName", "talkerName"))
+    # Wechaty's message.self(): the bot wrote it (its says, their echoes, the bridge's notes of room
+    # events). Such a message is the bot's whoever the roster says it is: it never starts or stops a clock.
+    self_: bool = Field(default=False, validation_alias=AliasChoices("self", "self_"), strict=True)
 
     @field_validator("roomId")
     @classmethod
@@ -61,6 +65,7 @@ class WechatyMessage(BaseModel):
             mentions=tuple(self.mentionIdList),
             room_topic=self.roomTopic,
             sender_name=self.fromName,
+            from_bot=self.self_,
         )
 
 
@@ -72,4 +77,6 @@ def payload_of(m: Message) -> dict:
         payload["roomTopic"] = m.room_topic
     if m.sender_name is not None:
         payload["fromName"] = m.sender_name
+    if m.from_bot:
+        payload["self"] = True
     return payload

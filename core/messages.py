@@ -57,6 +57,10 @@ class Message:
     room_topic: str | None = None
     sender_name: str | None = None
     closing: bool = False  # the NLP verdict, set before the message reaches its room
+    from_bot: bool = False  # the platform says the bot itself sent it: it never starts or stops a clock
+    # The model's score, only on a closing label below the confidence bar (nlp.closing_confident): the room
+    # keeps that judgement, so that a person can see it and restart the clock it silenced.
+    closing_score: float | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -91,4 +95,39 @@ class Snooze:
     until: int
 
 
-Order = CancelClock | Reassign | Snooze
+@dataclass(slots=True, frozen=True)
+class SetPresence:
+    """A rep's focus or away state (policies/presence.py: the states), from `ts` until `until` (epoch ms; None:
+    until cleared). `state` None clears it. Routed to a shard by the rep's id, not a room's."""
+
+    staff_id: str
+    by: str
+    ts: int
+    state: str | None
+    until: int | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class HoldFollowUp:
+    """Hold an idle room's follow-up reminders (policies/followups.py): `hold` is "snooze" (until `until`, epoch
+    ms), "customer" (until the customer writes again), "stop" (no more for this room) or "resume"."""
+
+    room_id: str
+    by: str
+    ts: int
+    hold: str
+    until: int = 0
+
+
+@dataclass(slots=True, frozen=True)
+class RestartClock:
+    """Start the clock a customer's message should have started, from that message's time: a person's
+    answer to "judged closing (0.74)" (core.room.Judgement). `message_id` names the judged message."""
+
+    room_id: str
+    by: str
+    ts: int
+    message_id: str
+
+
+Order = CancelClock | Reassign | Snooze | SetPresence | HoldFollowUp | RestartClock

@@ -1,15 +1,39 @@
-"""The seed's three views (per sales, per room, per episode) computed from episodes and counts."""
+"""The seed's three views (per sales, per room, per episode) computed from episodes and counts.
+
+An answered wait has a wall reply time, and for a stage whose clock counts business time also a business
+reply time (the open minutes of the owner's calendar between question and answer). The averages and the
+over-threshold counts use the time the stage's clock counts, and each row says which (`avg_reply_clock`).
+"""
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from sales_assistant.core.calendar import Calendar
 from sales_assistant.core.room import EndedBy, Episode
 from sales_assistant.core.roster import RoomInfo, Roster, Speaker
 from sales_assistant.core.timeutil import day_of, hour_of, iso
 
 DEFAULT_THRESHOLD_MINUTES = 2.0
+WALL_CLOCK, BUSINESS_CLOCK, MIXED_CLOCKS = "wall", "business", "mixed"
+
+
+def business_reply_ms(episodes: list[Episode], calendar_of: Callable[[Episode], Calendar | None]) -> dict[str, int]:
+    """episode id -> business milliseconds from question to answer, for the answered waits whose stage
+    counts business time (`calendar_of` gives their owner's calendar; None: the stage counts wall time)."""
+    out = {}
+    for ep in episodes:
+        if ep.ended_by is EndedBy.REPLY and ep.ended_at is not None and (cal := calendar_of(ep)) is not None:
+            out[ep.episode_id] = cal.elapsed(ep.started_at, ep.ended_at)
+    return out
+
+
+def _counted_ms(ep: Episode, business: Mapping[str, int]) -> int:
+    """The reply time the stage's clock counts: business where it has one, else wall."""
+    counted = business.get(ep.episode_id)
+    return counted if counted is not None else (ep.ended_at or ep.started_at) - ep.started_at
 
 
 @dataclass(slots=True)
@@ -17,16 +41,20 @@ class _Tally:
     episodes: int = 0
     over_threshold: int = 0
     reply_ms_sum: int = 0  # whole milliseconds: the sum, and so the average, is the same in any order
+    wall_ms_sum: int = 0
+    clocks: set[str] = field(default_factory=set)  # which clocks the counted reply times come from
     cancelled: int = 0
     open: int = 0
     counts: dict[Speaker, int] = field(default_factory=lambda: defaultdict(int))
 
-    def add_episode(self, ep: Episode, threshold: float) -> None:
+    def add_episode(self, ep: Episode, threshold: float, business: Mapping[str, int]) -> None:
         if ep.ended_by is EndedBy.REPLY:
-            minutes = ep.reply_minutes or 0.0
+            counted = _counted_ms(ep, business)
             self.episodes += 1
-            self.reply_ms_sum += ep.ended_at - ep.started_at if ep.ended_at is not None else 0
-            self.over_threshold += minutes > threshold
+            self.reply_ms_sum += counted
+            self.wall_ms_sum += ep.ended_at - ep.started_at if ep.ended_at is not None else 0
+            self.clocks.add(BUSINESS_CLOCK if ep.episode_id in business else WALL_CLOCK)
+            self.over_threshold += counted / 60_000 > threshold
         elif ep.ended_by is EndedBy.CANCELLED:
             self.cancelled += 1  # cancelled waits stay out of the averages
         else:
@@ -34,8 +62,11 @@ class _Tally:
 
     def row(self) -> dict:
         avg = self.reply_ms_sum / self.episodes / 60_000 if self.episodes else 0.0
+        wall = self.wall_ms_sum / self.episodes / 60_000 if self.episodes else 0.0
+        clock = MIXED_CLOCKS if len(self.clocks) > 1 else next(iter(self.clocks), WALL_CLOCK)
         return {"episodes": self.episodes, "over_threshold": self.over_threshold,
-                "avg_reply_minutes": round(avg, 2), "total_messages": sum(self.counts.values()),
+                "avg_reply_minutes": round(avg, 2), "avg_reply_clock": clock,
+                "avg_wall_reply_minutes": round(wall, 2), "total_messages": sum(self.counts.values()),
                 "cancelled_episodes": self.cancelled, "open_episodes": self.open}
 
 
@@ -56,17 +87,20 @@ def compute(
     *,
     tz: str,
     checks: dict[tuple[str, str, str], int] | None = None,
+    business: Mapping[str, int] | None = None,
 ) -> dict[str, list[dict]]:
     """`episodes`: those started in the period (open ones included); `counts`: messages per room
     and speaker in the period; `rooms`: every known room as it stands now; `checks`: the NLP
-    checks of staff messages, (scope, id, "checked"|"flagged") -> count."""
+    checks of staff messages, (scope, id, "checked"|"flagged") -> count; `business`: the business
+    reply times of waits whose stage counts business time (business_reply_ms)."""
     checks = checks or {}
+    business = business or {}
     by_room: dict[str, _Tally] = defaultdict(_Tally)
     by_sales: dict[str, _Tally] = defaultdict(_Tally)
     for ep in episodes:
-        by_room[ep.room_id].add_episode(ep, threshold_minutes)
+        by_room[ep.room_id].add_episode(ep, threshold_minutes, business)
         if ep.owner_id:
-            by_sales[ep.owner_id].add_episode(ep, threshold_minutes)
+            by_sales[ep.owner_id].add_episode(ep, threshold_minutes, business)
     for (room_id, speaker), n in counts.items():
         by_room[room_id].counts[speaker] += n
         owner = rooms[room_id].owner if room_id in rooms else None
@@ -91,13 +125,15 @@ def compute(
             **quality(checks, "room", room_id),
         })
     in_order = sorted(episodes, key=lambda e: (e.started_at, e.room_id))
-    episode_rows = [episode_row(ep, rooms, roster, tz) for ep in in_order]
+    episode_rows = [episode_row(ep, rooms, roster, tz, business.get(ep.episode_id)) for ep in in_order]
     return {"sales": sales_rows, "rooms": room_rows, "episodes": episode_rows}
 
 
-def episode_row(ep: Episode, rooms: dict[str, RoomInfo], roster: Roster, tz: str) -> dict:
+def episode_row(ep: Episode, rooms: dict[str, RoomInfo], roster: Roster, tz: str,
+                business_ms: int | None = None) -> dict:
     info = rooms.get(ep.room_id)
     minutes = ep.reply_minutes
+    answered = ep.ended_by is EndedBy.REPLY
     return {
         "episode_id": ep.episode_id, "room_id": ep.room_id, "topic": info.topic if info else "",
         "owner_id": ep.owner_id, "owner_name": roster.name_of(ep.owner_id) if ep.owner_id else None,
@@ -105,7 +141,8 @@ def episode_row(ep: Episode, rooms: dict[str, RoomInfo], roster: Roster, tz: str
         "customer_message": ep.customer_text, "customer_at": iso(ep.started_at, tz),
         "reply_message": ep.reply_text, "replier_id": ep.replier_id,
         "reply_at": iso(ep.ended_at, tz) if ep.ended_by is EndedBy.REPLY and ep.ended_at else None,
-        "reply_minutes": round(minutes, 2) if minutes is not None and ep.ended_by is EndedBy.REPLY else None,
+        "reply_minutes": round(minutes, 2) if minutes is not None and answered else None,
+        "business_reply_minutes": round(business_ms / 60_000, 2) if business_ms is not None and answered else None,
         "ended_by": ep.ended_by.value, "cancelled_by": ep.cancelled_by,
     }
 
@@ -113,27 +150,32 @@ def episode_row(ep: Episode, rooms: dict[str, RoomInfo], roster: Roster, tz: str
 STAFF_SPEAKERS = (Speaker.OWNER, Speaker.EMPLOYEE)
 
 
-def by_hour(episodes: list[Episode], hourly: dict[tuple[int, Speaker], int], tz: str) -> list[dict]:
-    """Per local hour of day: the team's average reply time (by the hour the customer wrote) and
-    how many messages the team and the customers sent in that hour."""
+def by_hour(episodes: list[Episode], hourly: dict[tuple[int, Speaker], int], tz: str,
+            business: Mapping[str, int] | None = None) -> list[dict]:
+    """Per local hour of day: the team's average reply time (by the hour the customer wrote; the time each
+    stage's clock counts) and how many messages the team and the customers sent in that hour."""
+    business = business or {}
     minutes: dict[int, list[float]] = defaultdict(list)
     for ep in episodes:
         if ep.ended_by is EndedBy.REPLY and ep.reply_minutes is not None:
-            minutes[hour_of(ep.started_at, tz)].append(ep.reply_minutes)
+            minutes[hour_of(ep.started_at, tz)].append(_counted_ms(ep, business) / 60_000)
     return [{"hour": h, "replies": len(minutes[h]),
              "avg_reply_minutes": round(math.fsum(minutes[h]) / len(minutes[h]), 2) if minutes[h] else None,
              "team_messages": sum(hourly.get((h, s), 0) for s in STAFF_SPEAKERS),
              "customer_messages": hourly.get((h, Speaker.CUSTOMER), 0)} for h in range(24)]
 
 
-def over_threshold_by_day(episodes: list[Episode], threshold_minutes: float, tz: str) -> list[dict]:
-    """Per business day the customer wrote: answered waits, and how many of them took too long."""
+def over_threshold_by_day(episodes: list[Episode], threshold_minutes: float, tz: str,
+                          business: Mapping[str, int] | None = None) -> list[dict]:
+    """Per business day the customer wrote: answered waits, and how many of them took too long (in the time
+    each stage's clock counts)."""
+    business = business or {}
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for ep in episodes:
         if ep.ended_by is EndedBy.REPLY and ep.reply_minutes is not None:
             row = tally[day_of(ep.started_at, tz)]
             row[0] += 1
-            row[1] += ep.reply_minutes > threshold_minutes
+            row[1] += _counted_ms(ep, business) / 60_000 > threshold_minutes
     return [{"day": day, "episodes": n, "over_threshold": over} for day, (n, over) in sorted(tally.items())]
 
 

@@ -9,8 +9,22 @@ import sys
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from sales_assistant.core.messages import CLOCK_STARTING_TYPES, SILENT_TYPES, CancelClock, Message, Reassign, Snooze
+from sales_assistant.core.messages import (
+    CLOCK_STARTING_TYPES,
+    SILENT_TYPES,
+    CancelClock,
+    HoldFollowUp,
+    Message,
+    MessageType,
+    Reassign,
+    RestartClock,
+    Snooze,
+)
 from sales_assistant.core.roster import Role, RoomInfo, Speaker, Stage, speaker_of
+
+# Messages that leave a room idle: a sticker and a system note say nothing to follow up on (nor does a
+# customer's closing reply, `Message.closing`, nor a bot).
+QUIET_TYPES = SILENT_TYPES | {MessageType.EMOTICON}
 
 
 class EndedBy(str, Enum):
@@ -34,6 +48,26 @@ class Clock:
         row = [self.clock_id, self.started_at, self.customer_id, self.customer_name, self.customer_text,
                self.last_text]
         return row + [self.snoozed_until] if self.snoozed_until else row
+
+
+JUDGED_TEXT_CHARS = 500  # a judgement keeps the words a restarted clock's alerts and a label need, not an essay
+
+
+@dataclass(slots=True, frozen=True)
+class Judgement:
+    """The model called a customer's message closing, but below the confidence bar, so it started no clock:
+    kept on the room (its latest such message) until a clock starts or staff answer, so that a person
+    can see it and restart the clock it silenced (`Room.restart`)."""
+
+    message_id: str
+    text: str
+    score: float
+    at: int  # the message's event time: a restarted clock runs from here
+    customer_id: str
+    customer_name: str | None
+
+    def to_list(self) -> list:
+        return [self.message_id, self.text, self.score, self.at, self.customer_id, self.customer_name]
 
 
 @dataclass(slots=True, frozen=True)
@@ -123,6 +157,48 @@ class ClockSnoozed:
 ClockEvent = ClockStarted | ClockTouched | ClockStopped | ClockReassigned | ClockSnoozed
 
 
+@dataclass(slots=True, frozen=True)
+class Correction:
+    """What a person's order says the closing model should have said about the customer's message that
+    started (or should have started) a clock: a cancel says it needed no answer (label 1, closing), a
+    restart that it needed one (label 0). A training label from the team's own traffic."""
+
+    room_id: str
+    message_id: str
+    text: str
+    label: int  # 1: closing, 0: needs an answer (the closing model's training labels)
+    source: str  # "cancel" | "restart"
+    at: int  # the order's time
+    by: str
+    owner_id: str | None  # the room's owner then: a rep exports the labels of their own rooms
+
+    def to_dict(self) -> dict:
+        return {"room_id": self.room_id, "message_id": self.message_id, "text": self.text, "label": self.label,
+                "source": self.source, "at": self.at, "by": self.by, "owner_id": self.owner_id}
+
+    def training_row(self) -> dict:
+        """One line of the closing model's training data (models/lab/closing: text, label) and where it came from."""
+        return {"text": self.text, "label": self.label, "room_id": self.room_id, "source": self.source, "at": self.at}
+
+
+def last_word(corrections: list[Correction]) -> list[Correction]:
+    """One label per message, the latest order's (a restart undone by a cancel says closing), in order given."""
+    latest = {(c.room_id, c.message_id): c for c in corrections}
+    return [c for c in corrections if latest[(c.room_id, c.message_id)] is c]
+
+
+def correction_of(order: CancelClock | RestartClock, event: ClockEvent | None,
+                  owner_id: str | None) -> Correction | None:
+    """The label an applied cancel or restart gives; None when the order changed nothing."""
+    if isinstance(order, CancelClock) and isinstance(event, ClockStopped):
+        ep = event.episode
+        return Correction(ep.room_id, ep.clock_id, ep.customer_text, 1, "cancel", order.ts, order.by, owner_id)
+    if isinstance(order, RestartClock) and isinstance(event, ClockStarted):
+        c = event.clock
+        return Correction(event.room_id, c.clock_id, c.customer_text, 0, "restart", order.ts, order.by, owner_id)
+    return None
+
+
 class Rejection(str, Enum):
     DUPLICATE = "duplicate"  # already applied: a redelivery after a crash
     OUT_OF_ORDER = "out_of_order"  # older than what the room has already seen
@@ -138,7 +214,8 @@ class Outcome:
 class Room:
     """The state of one room. Small on purpose: a shard holds hundreds of thousands of these."""
 
-    __slots__ = ("room_id", "topic", "owner_id", "stage", "clock", "last_seq", "last_ts")
+    __slots__ = ("room_id", "topic", "owner_id", "stage", "clock", "last_seq", "last_ts", "active_at", "free_at",
+                 "hold", "judged")
 
     def __init__(self, info: RoomInfo) -> None:
         self.room_id = info.id
@@ -148,6 +225,13 @@ class Room:
         self.clock: Clock | None = None
         self.last_seq = -1  # position in the ingest stream of the last message applied
         self.last_ts = 0
+        # For the follow-ups of idle rooms (policies/followups.py): when the room last said something worth
+        # following up (0: never), when its last clock was cancelled, and a person's hold on its reminders:
+        # ("snooze", until, active_at it was set in) | ("customer",) until the customer writes | ("stop",).
+        self.active_at = 0
+        self.free_at = 0
+        self.hold: tuple | None = None
+        self.judged: Judgement | None = None  # a doubtful closing label that silenced a customer (Judgement)
 
     # --- transitions -------------------------------------------------------------------------
 
@@ -160,10 +244,15 @@ class Room:
         self.last_seq, self.last_ts = seq, msg.ts
         if msg.room_topic and msg.room_topic != self.topic:
             self.topic = msg.room_topic
-        speaker = speaker_of(role, msg.sender_id, self.owner_id)
+        speaker = Speaker.BOT if msg.from_bot else speaker_of(role, msg.sender_id, self.owner_id)
+        if not msg.closing and speaker is not Speaker.BOT and msg.type not in QUIET_TYPES:
+            self.active_at = msg.ts
+            if speaker is Speaker.CUSTOMER and self.hold is not None and self.hold[0] == "customer":
+                self.hold = None
         if speaker is Speaker.CUSTOMER:
             return Outcome(speaker, self._on_customer(msg))
         if speaker is not Speaker.BOT and msg.type not in SILENT_TYPES:
+            self.judged = None  # staff answered: a clock started now would wait for nothing
             return Outcome(speaker, self._stop(msg.ts, EndedBy.REPLY, reply=msg))
         return Outcome(speaker)
 
@@ -174,6 +263,8 @@ class Room:
         # A cancel can be stamped a little before the last message; the episode never ends before it starts.
         ended_at = max(order.ts, self.clock.started_at) if self.clock else order.ts
         self.last_ts = max(self.last_ts, ended_at)
+        if self.clock is not None:
+            self.free_at = ended_at
         return Outcome(event=self._stop(ended_at, EndedBy.CANCELLED, cancelled_by=order.by))
 
     def reassign(self, order: Reassign, seq: int) -> Outcome:
@@ -195,6 +286,35 @@ class Room:
         self.clock.snoozed_until = max(self.clock.snoozed_until, order.until)
         return Outcome(event=ClockSnoozed(self.room_id, self.clock.clock_id, self.clock.snoozed_until, order.ts))
 
+    def restart(self, order: RestartClock, seq: int) -> Outcome:
+        """Start the clock the judged message should have started, from that message's time. Only for the
+        judgement the order names, once: a second order (or one that comes after a clock started or staff
+        answered) finds no judgement and does nothing."""
+        if seq <= self.last_seq:
+            return Outcome(rejected=Rejection.DUPLICATE)
+        self.last_seq = seq
+        judged = self.judged
+        if judged is None or judged.message_id != order.message_id or self.clock is not None:
+            return Outcome()
+        self.judged = None
+        self.last_ts = max(self.last_ts, order.ts)
+        self.clock = Clock(judged.message_id, judged.at, judged.customer_id, judged.customer_name, judged.text,
+                           judged.text)
+        return Outcome(event=ClockStarted(self.room_id, replace(self.clock), self.stage, self.owner_id, self.topic))
+
+    def hold_follow_up(self, order: HoldFollowUp, seq: int) -> Outcome:
+        """A person's hold on the room's follow-up reminders; "resume" lifts it."""
+        if seq <= self.last_seq:
+            return Outcome(rejected=Rejection.DUPLICATE)
+        self.last_seq = seq
+        if order.hold == "resume":
+            self.hold = None
+        elif order.hold == "snooze":
+            self.hold = ("snooze", order.until, self.active_at)
+        else:
+            self.hold = (order.hold,)
+        return Outcome()
+
     # --- internals -----------------------------------------------------------------------------
 
     def _on_customer(self, msg: Message) -> ClockEvent | None:
@@ -204,7 +324,11 @@ class Room:
             self.clock.last_text = msg.text
             return ClockTouched(self.room_id, self.clock.clock_id, msg.text, msg.ts)
         if msg.closing or msg.type not in CLOCK_STARTING_TYPES:
+            if msg.closing and msg.closing_score is not None:  # a doubtful "closing": keep it in sight
+                self.judged = Judgement(msg.id, msg.text[:JUDGED_TEXT_CHARS], msg.closing_score, msg.ts,
+                                        msg.sender_id, msg.sender_name)
             return None  # "好的" / 👌 / a sticker ask for nothing
+        self.judged = None
         self.clock = Clock(msg.id, msg.ts, msg.sender_id, msg.sender_name, msg.text, msg.text)
         # A copy: the event must keep the clock as it started, not as later messages of the same batch
         # change it before the batch is committed.
@@ -252,6 +376,14 @@ class Room:
              "seq": self.last_seq, "ts": self.last_ts}
         if self.clock is not None:
             d["clock"] = self.clock.to_list()
+        if self.active_at:
+            d["act"] = self.active_at
+        if self.free_at:
+            d["free"] = self.free_at
+        if self.hold is not None:
+            d["hold"] = list(self.hold)
+        if self.judged is not None:
+            d["judged"] = self.judged.to_list()
         return d
 
     @classmethod
@@ -263,8 +395,13 @@ class Room:
         room.last_seq, room.last_ts = d.get("seq", -1), d.get("ts", 0)
         if d.get("clock"):
             room.clock = Clock(*d["clock"])
+        room.active_at, room.free_at = d.get("act", 0), d.get("free", 0)
+        if d.get("hold"):
+            room.hold = tuple(d["hold"])
+        if d.get("judged"):
+            room.judged = Judgement(*d["judged"])
         return room
 
 
-__all__ = ["Clock", "ClockEvent", "ClockReassigned", "ClockSnoozed", "ClockStarted", "ClockStopped", "ClockTouched",
-           "EndedBy", "Episode", "Outcome", "Rejection", "Room"]
+__all__ = ["QUIET_TYPES", "Clock", "ClockEvent", "ClockReassigned", "ClockSnoozed", "ClockStarted", "ClockStopped", "ClockTouched",
+           "Correction", "EndedBy", "Episode", "Judgement", "Outcome", "Rejection", "Room", "correction_of", "last_word"]

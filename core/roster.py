@@ -42,6 +42,17 @@ class Staff:
     role: Role
     team: str = "default"
     lark_open_id: str | None = None  # who this is when they press a button on a Lark card
+    backup: str | None = None  # the teammate who covers their private alerts while they are away (focus, off, …)
+
+
+@dataclass(slots=True, frozen=True)
+class Team:
+    """A team's rule for reps in a focus or away state (policies/presence.py): `away` "backup" (private alerts
+    to the rep's backup) or "hold" (kept until the state ends); the public escalation runs unless told not to."""
+
+    name: str
+    away: str = "backup"
+    public_while_away: bool = True
 
 
 # The owner role each stage needs: pre-sales rooms belong to sales, after-sales rooms to after-sales.
@@ -60,6 +71,10 @@ class RoomInfo:
 class Roster:
     staff: dict[str, Staff] = field(default_factory=dict)
     rooms: dict[str, RoomInfo] = field(default_factory=dict)
+    teams: dict[str, Team] = field(default_factory=dict)  # only those the roster file configures
+
+    def team(self, name: str | None) -> Team:
+        return self.teams.get(name or "default") or self.teams.get("default") or Team(name or "default")
 
     def role_of(self, sender_id: str) -> Role | None:
         member = self.staff.get(sender_id)

@@ -70,3 +70,13 @@ def days(first: date, last: date) -> list[str]:
 
 def day_start(day: date, tz: str) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=zone(tz)).timestamp() * 1000)
+
+
+def onto_local_day(first_ms: int, now_ms: int, tz: str) -> int:
+    """How far to move a recorded day, whose first moment is `first_ms`, so that it falls on the local
+    date of `now_ms` at the same local times of day: a replay then shows the morning in the morning.
+    When `now_ms` is earlier in its day than that first moment (a demo started at 03:00), the day before:
+    the whole day is then past. Whole local days, so no moment changes its local time of day."""
+    recorded, here = today(first_ms, tz), today(now_ms, tz)
+    target = here if first_ms + day_start(here, tz) - day_start(recorded, tz) <= now_ms else here - timedelta(1)
+    return day_start(target, tz) - day_start(recorded, tz)

@@ -22,11 +22,15 @@ class Action(str, Enum):
     VIEW = "view"
     CANCEL = "cancel"  # 已处理: stop the running clock
     SNOOZE = "snooze"  # 稍后提醒
+    RESTART = "restart"  # 重新计时: start the clock a doubtful closing label silenced
     TAKE_OVER = "take_over"  # 我来跟进: become the owner
     PROPOSE = "propose"  # ask for a stage change (hand-over to after-sales)
     DECIDE = "decide"  # approve or reject a proposal
     REASSIGN = "reassign"  # set owner and stage directly
     ADMIN = "admin"  # accounts and tokens
+    SAY = "say"  # say something in the room through the WeChat bridge
+    SET_PRESENCE = "set_presence"  # 专注 / 会议 / 外出 / 下班: a rep their own, a manager anyone's
+    FOLLOW_UP = "follow_up"  # hold or stop an idle room's follow-up reminders
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +69,14 @@ class Refusal(str, Enum):
     DECIDED = "decided"
     NO_ROOM = "no_room"  # facts: room_id
     NO_CLOCK = "no_clock"
+    NO_JUDGEMENT = "no_judgement"  # nothing to restart: no doubtful closing label waits on the room (facts: none)
     INTEGRATION_ONLY = "integration_only"  # facts: field
+    EMPTY_SAY = "empty_say"  # a say with no text
+    OWN_STATE_ONLY = "own_state_only"
+    PRESENCE_STATE = "presence_state"  # facts: states
+    PRESENCE_LENGTH = "presence_length"  # facts: field, max_days
+    FOLLOWUP_HOLD = "followup_hold"  # facts: holds
+    FOLLOWUP_MINUTES = "followup_minutes"  # facts: max
 
 
 class Refused(Exception):
@@ -106,6 +117,10 @@ def check(actor: Actor, action: Action, owner_id: str | None = None) -> None:
     if action is Action.TAKE_OVER:
         if owner_id is not None and owner_id != actor.staff_id:
             raise Refused(Refusal.HAS_OWNER)
+        return
+    if action is Action.SET_PRESENCE:  # `owner_id`: the rep whose state it is
+        if owner_id is None or owner_id != actor.staff_id:
+            raise Refused(Refusal.OWN_STATE_ONLY)
         return
     if owner_id is None or owner_id != actor.staff_id:
         raise Refused(Refusal.OWN_ROOMS_ONLY)

@@ -3,7 +3,9 @@
 Fed clock events (in stream order) and `now` (event time in replay, wall time live), it returns
 the alerts that are due, each stamped with the moment its threshold was crossed. An alert fires
 only if the clock was still running at that moment, so the result does not depend on how the
-events were batched or when the board was asked.
+events were batched or when the board was asked. A stage with `clock: business` counts its thresholds
+in the owner's team calendar (Policy.clock_of): a deadline is then the open instant at which that
+many business minutes have passed, so alerts fall due only while the calendar is open.
 
 It lives in policies, next to the ladder it applies, because everything it reasons about past the
 clock events (steps, levels, targets) is escalation policy; core's rooms and clocks know nothing
@@ -15,6 +17,7 @@ import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sales_assistant.core.calendar import Calendar
 from sales_assistant.core.room import (
     ClockEvent,
     ClockReassigned,
@@ -25,7 +28,7 @@ from sales_assistant.core.room import (
     Episode,
 )
 from sales_assistant.core.roster import Stage
-from sales_assistant.policies.escalation import MINUTE_MS, Policy, Target
+from sales_assistant.policies.escalation import MINUTE_MS, ClockKind, Policy, Target
 
 
 @dataclass(slots=True)
@@ -76,6 +79,7 @@ class Alert:
     started_at: int
     customer_name: str | None
     last_text: str
+    business_minutes: int | None = None  # the minutes the clock counted, for `clock: business` stages
 
     @property
     def alert_id(self) -> str:
@@ -85,7 +89,8 @@ class Alert:
         return {"alert_id": self.alert_id, "room_id": self.room_id, "clock_id": self.clock_id, "step": self.step,
                 "level": self.level, "waited_minutes": self.waited_minutes, "targets": list(self.targets),
                 "owner_id": self.owner_id, "stage": self.stage, "topic": self.topic, "at": self.at,
-                "started_at": self.started_at, "customer_name": self.customer_name, "last_text": self.last_text}
+                "started_at": self.started_at, "customer_name": self.customer_name, "last_text": self.last_text,
+                "business_minutes": self.business_minutes}
 
 
 SETTLED = -1  # next_step of a clock that has stopped: nothing more will fire for it
@@ -94,10 +99,13 @@ SETTLED = -1  # next_step of a clock that has stopped: nothing more will fire fo
 class DeadlineBoard:
     """Every running clock's next deadline in one heap; stale entries are skipped, never searched for."""
 
-    def __init__(self, policy: Policy, topic_of: Callable[[str], str] = lambda _room_id: "") -> None:
-        """`topic_of`: a room's name, for a stop whose start this board never saw (see stop)."""
+    def __init__(self, policy: Policy, topic_of: Callable[[str], str] = lambda _room_id: "",
+                 team_of: Callable[[str | None], str | None] = lambda _owner_id: None) -> None:
+        """`topic_of`: a room's name, for a stop whose start this board never saw (see stop); `team_of`:
+        an owner's team, whose calendar a business clock counts in (None: the default calendar)."""
         self.policy = policy
         self.topic_of = topic_of
+        self.team_of = team_of
         self.watches: dict[str, Watch] = {}
         self.settled: dict[str, str] = {}  # room -> last stopped clock, so a redelivered stop is a no-op
         self._heap: list[tuple[int, str, str, int]] = []  # (deadline, room, clock, step)
@@ -185,6 +193,12 @@ class DeadlineBoard:
         self.watches[watch.room_id] = watch
         self._schedule(watch)
 
+    def reschedule(self) -> None:
+        """Put every running clock's next deadline on the heap again, after what `team_of` answers moved (a
+        business clock's deadlines depend on its owner's calendar); the entries they replace go stale."""
+        for w in self.watches.values():
+            self._schedule(w)
+
     def restore_settled(self, room_id: str, clock_id: str) -> None:
         self.settled[room_id] = clock_id
 
@@ -217,13 +231,26 @@ class DeadlineBoard:
         return w
 
     def _raw_deadline(self, w: Watch, index: int) -> int | None:
-        step = self.policy.ladder(w.stage).step(index)
-        return None if step is None else w.started_at + step.after_ms
+        ladder = self.policy.ladder(w.stage)
+        step = ladder.step(index)
+        if step is None:
+            return None
+        if ladder.clock is ClockKind.WALL:
+            return w.started_at + step.after_ms
+        return self._calendar(w).add(w.started_at, step.after_ms)
 
     def _deadline(self, w: Watch) -> int | None:
-        """When the next alert is due: its threshold, or the end of a snooze that holds it."""
+        """When the next alert is due: its threshold, or the end of a snooze that holds it (on a business
+        clock, the first open minute from then: a snooze that ends at night wakes with the team)."""
         deadline = self._raw_deadline(w, w.next_step)
-        return None if deadline is None else max(deadline, w.snoozed_until)
+        if deadline is None or w.snoozed_until <= deadline:
+            return deadline
+        if self.policy.ladder(w.stage).clock is ClockKind.WALL:
+            return w.snoozed_until
+        return self._calendar(w).next_open(w.snoozed_until)
+
+    def _calendar(self, w: Watch) -> Calendar:
+        return self.policy.clock_of(w.stage, self.team_of(w.owner_id))
 
     def _schedule(self, w: Watch) -> None:
         deadline = self._deadline(w)
@@ -238,14 +265,18 @@ class DeadlineBoard:
 
     def _fire(self, w: Watch) -> Alert:
         at = self._deadline(w)
-        # A snooze that held several steps ends in one reminder, at the level the wait has reached.
-        while (later := self._raw_deadline(w, w.next_step + 1)) is not None and later <= w.snoozed_until:
+        # A snooze that held several steps ends in one reminder, at the level the wait has reached (on a
+        # business clock, the level reached by the opening the snooze's end waits for).
+        while (later := self._raw_deadline(w, w.next_step + 1)) is not None and later <= at:
             w.next_step += 1
         step = self.policy.ladder(w.stage).step(w.next_step)
         assert step is not None and at is not None
         targets = tuple(t.value for t in step.targets) if w.owner_id else (Target.PUBLIC.value,)
+        business = None
+        if self.policy.ladder(w.stage).clock is ClockKind.BUSINESS:
+            business = self._calendar(w).elapsed(w.started_at, at) // MINUTE_MS
         alert = Alert(w.room_id, w.clock_id, w.next_step, step.level.value, (at - w.started_at) // MINUTE_MS, targets,
-                      w.owner_id, w.stage, w.topic, at, w.started_at, w.customer_name, w.last_text)
+                      w.owner_id, w.stage, w.topic, at, w.started_at, w.customer_name, w.last_text, business)
         w.next_step += 1
         w.level = alert.level
         self._changed[w.room_id] = w

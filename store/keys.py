@@ -53,6 +53,26 @@ class Keys:
         return f"{self.ns}:alerts"
 
     @property
+    def presence(self) -> str:  # hash staff_id -> the rep's focus/away spells (policies/presence.Presence)
+        return f"{self.ns}:presence"
+
+    @property
+    def presence_held(self) -> str:  # hash alert id -> a private alert held until its owner is back
+        return f"{self.ns}:presence:held"
+
+    @property
+    def followups_due(self) -> str:  # zset room_id -> when its idle-room follow-up is due (policies/followups.py)
+        return f"{self.ns}:followups:due"
+
+    @property
+    def followups_sent(self) -> str:  # hash room_id -> the key of the follow-up last sent: once per idle period
+        return f"{self.ns}:followups:sent"
+
+    @property
+    def followups(self) -> str:  # stream: every follow-up fired; the notifier's third outbox and their log
+        return f"{self.ns}:followups"
+
+    @property
     def staff_texts(self) -> str:  # stream: what staff wrote, for the NLP actor's typo and phrasing checks
         return f"{self.ns}:staff-texts"
 
@@ -71,6 +91,10 @@ class Keys:
         return f"{self.ns}:roster:staff"
 
     @property
+    def teams(self) -> str:  # hash team -> its rule for reps in a focus/away state, as the roster file sets it
+        return f"{self.ns}:roster:teams"
+
+    @property
     def roster_rooms(self) -> str:  # hash room_id -> room entry as configured
         return f"{self.ns}:roster:rooms"
 
@@ -82,8 +106,27 @@ class Keys:
     def nlp_state(self) -> str:  # hash: the NLP actor's state as the ingest sees it (state, since ms)
         return f"{self.ns}:nlp-state"
 
+    def nlp_fallbacks(self, minute: int) -> str:  # counter, expiring: closing labels from the built-in list that minute
+        return f"{self.ns}:nlp-fallbacks:{minute}"
+
+    @property
+    def labels(self) -> str:  # stream: closing labels from people's cancels and restarts (core.room.Correction)
+        return f"{self.ns}:labels"
+
     def recent(self, room_id: str) -> str:  # list: the room's latest messages, newest last, capped
         return f"{self.ns}:recent:{room_id}"
+
+    @property
+    def outbox(self) -> str:  # stream: what the service says in rooms, read by the WeChat bridge (store/outbox.py)
+        return f"{self.ns}:outbox"
+
+    @property
+    def outbox_says(self) -> str:  # hash say_id -> the say and its outcome (queued, said, failed)
+        return f"{self.ns}:outbox:says"
+
+    @property
+    def bridge(self) -> str:  # hash: the WeChat bridge as last heard (last contact, login, spool, errors)
+        return f"{self.ns}:bridge:wechaty"
 
     @property
     def approvals(self) -> str:  # hash approval_id -> a proposed stage change and its decision
@@ -146,13 +189,19 @@ class Keys:
         return f"sink:{sink}"
 
     @staticmethod
+    def check_consumer(actor: int) -> str:  # one consumer of NLP_GROUP per staff-check actor
+        return f"check-{actor}"
+
+    @staticmethod
     def sink_consumer(sink: str, lane: int = 0) -> str:  # one consumer per delivery lane of a sink
         return f"{sink}-{lane}"
 
 
 INBOX_GROUP = "rooms"  # the shards read the inbox
 EVENTS_GROUP = "supervisor"  # the supervisor reads the clock events
-NLP_GROUP = "nlp"  # the NLP actor reads the staff texts
+NLP_GROUP = "nlp"  # the staff-check actors read the staff texts, one consumer each (Keys.check_consumer)
+OUTBOX_GROUP = "bridge"  # the WeChat bridge reads the outbox
+OUTBOX_CONSUMER = "wechaty"  # one bridge, one consumer
 
 
 COUNT_SEP = "\x1f"

@@ -9,10 +9,13 @@ import msgspec
 import orjson
 import redis
 
-from sales_assistant.core.room import Episode, Room
+from sales_assistant.core.room import Correction, Episode, Room
 from sales_assistant.core.roster import Roster, Speaker
 from sales_assistant.policies.deadlines import Watch
+from sales_assistant.policies.presence import Presence
+from sales_assistant.store.followups import load_followups
 from sales_assistant.store.keys import Keys
+from sales_assistant.store.labels import load_corrections
 from sales_assistant.store.state import (
     known_rooms,
     load_alerts,
@@ -20,6 +23,7 @@ from sales_assistant.store.state import (
     load_episodes,
     load_findings,
     load_hourly,
+    load_presence,
     load_quality,
     load_roster,
     load_watches,
@@ -105,6 +109,12 @@ class RedisRepository:
     def watches(self) -> list[Watch]:
         return load_watches(self.r, self.keys)
 
+    def presences(self) -> dict[str, Presence]:
+        return load_presence(self.r, self.keys)
+
+    def followups(self, start_ms: int | None = None, end_ms: int | None = None) -> list[dict]:
+        return load_followups(self.r, self.keys, start_ms, end_ms)
+
     # --- approvals ---------------------------------------------------------------------------------
 
     def approvals(self) -> list[dict]:
@@ -124,6 +134,9 @@ class RedisRepository:
 
     def append_audit(self, entry: dict) -> None:
         self.r.xadd(self.keys.audit, {"d": orjson.dumps(entry)}, maxlen=AUDIT_MAXLEN, approximate=True)
+
+    def corrections(self, since_ms: int | None = None) -> list[Correction]:
+        return load_corrections(self.r, self.keys, since_ms)
 
     def audit(self, room_id: str | None, limit: int) -> list[dict]:
         out = []

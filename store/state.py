@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterable, Iterator
 import orjson
 import redis
 
-from sales_assistant.core.room import Episode, Room
-from sales_assistant.core.roster import Role, RoomInfo, Roster, Speaker, Staff, Stage
+from sales_assistant.core.room import Correction, Episode, Room
+from sales_assistant.core.roster import Role, RoomInfo, Roster, Speaker, Staff, Stage, Team
 from sales_assistant.policies.backlog import stream_key
 from sales_assistant.policies.deadlines import Alert, Watch
+from sales_assistant.policies.presence import Presence
 from sales_assistant.store.keys import COUNT_SEP, EVENTS_GROUP, NLP_GROUP, Keys
 from sales_assistant.store.wire import RecentRow, StaffTextRow, encode, event_to_wire
 
@@ -34,8 +35,12 @@ def save_roster(r: redis.Redis, keys: Keys, roster: Roster, overwrite_rooms: boo
     pipe = r.pipeline(transaction=True)
     pipe.delete(keys.staff)
     if roster.staff:
-        pipe.hset(keys.staff, mapping={s.id: orjson.dumps([s.name, s.role.value, s.team, s.lark_open_id])
+        pipe.hset(keys.staff, mapping={s.id: orjson.dumps([s.name, s.role.value, s.team, s.lark_open_id, s.backup])
                                        for s in roster.staff.values()})
+    pipe.delete(keys.teams)
+    if roster.teams:
+        pipe.hset(keys.teams, mapping={t.name: orjson.dumps([t.away, t.public_while_away])
+                                       for t in roster.teams.values()})
     if overwrite_rooms:
         pipe.delete(keys.roster_rooms)
     for room in roster.rooms.values():
@@ -53,6 +58,10 @@ def load_staff(r: redis.Redis, keys: Keys) -> dict[str, Staff]:
     return staff
 
 
+def load_teams(r: redis.Redis, keys: Keys) -> dict[str, Team]:
+    return {name: Team(name, *orjson.loads(raw)) for name, raw in r.hgetall(keys.teams).items()}
+
+
 def load_roster(r: redis.Redis, keys: Keys, keep_room: Callable[[str], bool] = lambda _: True) -> Roster:
     staff = load_staff(r, keys)
     rooms = {}
@@ -60,7 +69,7 @@ def load_roster(r: redis.Redis, keys: Keys, keep_room: Callable[[str], bool] = l
         if keep_room(rid):
             topic, owner, stage = orjson.loads(raw)
             rooms[rid] = RoomInfo(rid, topic, owner, Stage(stage))
-    return Roster(staff, rooms)
+    return Roster(staff, rooms, load_teams(r, keys))
 
 
 # --- rooms ----------------------------------------------------------------------------------------
@@ -70,6 +79,12 @@ def iter_rooms(r: redis.Redis, keys: Keys, keep: Callable[[str], bool] = lambda 
     for room_id, raw in r.hscan_iter(keys.rooms, count=2000):
         if keep(room_id):
             yield Room.from_dict(orjson.loads(raw))
+
+
+def load_rooms(r: redis.Redis, keys: Keys, room_ids: list[str]) -> list[Room | None]:
+    """The rooms' snapshots, None for a room no message reached yet."""
+    raws = r.hmget(keys.rooms, room_ids) if room_ids else []
+    return [None if raw is None else Room.from_dict(orjson.loads(raw)) for raw in raws]
 
 
 def load_shard_rooms(r: redis.Redis, keys: Keys, shard: int, shards: int) -> dict[str, Room]:
@@ -105,6 +120,11 @@ for _, row in ipairs(b.recent) do
   redis.call('RPUSH', row[1], unpack(row[2]))
   redis.call('LTRIM', row[1], -tonumber(ARGV[2]), -1)
 end
+for _, d in ipairs(b.labels or {}) do redis.call('XADD', b.labels_key, '*', 'd', d) end
+for _, row in ipairs(b.presence or {}) do redis.call('HSET', KEYS[5], row[1], row[2]) end
+for _, row in ipairs(b.due or {}) do
+  if row[2] == '' then redis.call('ZREM', KEYS[6], row[1]) else redis.call('ZADD', KEYS[6], row[2], row[1]) end
+end
 return 1
 """
 RECENT_PER_ROOM = 30
@@ -121,10 +141,14 @@ def commit_shard_batch(
     staff_texts: list[StaffTextRow] | None = None,
     recent: dict[str, list[RecentRow]] | None = None,
     hourly: dict[tuple[str, int, Speaker], int] | None = None,
+    presence: Iterable[Presence] = (),
+    followups_due: dict[str, int | None] | None = None,
+    corrections: list[Correction] | None = None,
 ) -> None:
     """One shard batch, all or nothing: room snapshots, counters, closed episodes, clock events,
-    what staff wrote for the NLP checks (capped: a lagging NLP actor loses checks, never messages)
-    and each room's latest messages for the dashboard."""
+    what staff wrote for the NLP checks (capped: a lagging NLP actor loses checks, never messages),
+    each room's latest messages for the dashboard, the reps' presence it changed and when the rooms it
+    touched are due a follow-up (None: not due), and the closing labels its cancels and restarts gave."""
     body = {
         "rooms": [[room.room_id, orjson.dumps(room.to_dict()).decode()] for room in rooms],
         "counts": [[keys.counts(day), f"{room_id}{COUNT_SEP}{speaker.value}", n]
@@ -138,30 +162,57 @@ def commit_shard_batch(
         "recent": [[keys.recent(room_id), [encode(m).decode() for m in rows[-RECENT_PER_ROOM:]]]
                    for room_id, rows in (recent or {}).items()],
     }
-    r.register_script(_COMMIT)(keys=[keys.rooms, keys.clock_events, keys.stats, keys.staff_texts],
+    if corrections:  # training labels from people's cancels and restarts, kept with the orders' effects
+        body["labels"], body["labels_key"] = [orjson.dumps(c.to_dict()).decode() for c in corrections], keys.labels
+    if presence:
+        body["presence"] = [[p.staff_id, orjson.dumps(p.to_list()).decode()] for p in presence]
+    if followups_due:
+        body["due"] = [[room_id, "" if at is None else str(at)] for room_id, at in followups_due.items()]
+    r.register_script(_COMMIT)(keys=[keys.rooms, keys.clock_events, keys.stats, keys.staff_texts, keys.presence,
+                                     keys.followups_due],
                                args=[orjson.dumps(body), RECENT_PER_ROOM])
 
 
-# The NLP actor's results for a batch of staff messages, with the acknowledgement: exactly once.
+# A check actor's results for a batch of staff messages, with the acknowledgement: exactly once. Several
+# check actors share the stream (one consumer each), and one may claim another's entries while that one
+# still works on them (store/streams.claim): the effects commit only if this consumer still owns every
+# entry, else nothing is written and the entries it lost come back. The stream is trimmed only below the
+# group's oldest pending entry, so no consumer loses an entry it holds.
 _COMMIT_FINDINGS = """
 local b = cjson.decode(ARGV[1])
+local lost = {}
+for _, id in ipairs(b.acked) do
+  if #redis.call('XPENDING', KEYS[2], ARGV[2], id, id, 1, ARGV[3]) == 0 then lost[#lost + 1] = id end
+end
+if #lost > 0 then return lost end
 for _, row in ipairs(b.findings) do redis.call('HSET', row[1], row[2], row[3]) end
 for _, row in ipairs(b.quality) do redis.call('HINCRBY', row[1], row[2], row[3]) end
 for _, s in ipairs(b.suggestions) do redis.call('XADD', KEYS[1], 'MAXLEN', '~', '100000', '*', 'd', s) end
 for _, id in ipairs(b.acked) do redis.call('XACK', KEYS[2], ARGV[2], id) end
-if #b.acked > 0 then redis.call('XTRIM', KEYS[2], 'MINID', '~', b.acked[#b.acked]) end
-return 1
+if b.checked > 0 then redis.call('HINCRBY', KEYS[3], 'staff_checked', b.checked) end
+if #b.acked > 0 then
+  local pending = redis.call('XPENDING', KEYS[2], ARGV[2])
+  redis.call('XTRIM', KEYS[2], 'MINID', '~', pending[1] > 0 and pending[2] or b.floor)
+end
+return lost
 """
 
 
 def commit_findings(r: redis.Redis, keys: Keys, findings: list[tuple[str, str, dict]],
-                    quality: dict[tuple[str, str], int], suggestions: list[dict], acked: list[str]) -> None:
-    """`findings`: (day, message_id, finding); `quality`: (day, field) -> increment."""
+                    quality: dict[tuple[str, str], int], suggestions: list[dict], acked: list[str],
+                    consumer: str, checked: int) -> list[str]:
+    """`findings`: (day, message_id, finding); `quality`: (day, field) -> increment; `acked`: the
+    staff-texts entries they come from, taken by `consumer`; `checked`: the texts in them (stats
+    `staff_checked`). Returns the entries another consumer has claimed meanwhile: then nothing was
+    written, and the caller commits again without them."""
     body = {"findings": [[keys.findings(day), mid, orjson.dumps(f).decode()] for day, mid, f in findings],
             "quality": [[keys.quality(day), field, n] for (day, field), n in quality.items()],
             "suggestions": [orjson.dumps(s).decode() for s in suggestions],
-            "acked": acked}
-    r.register_script(_COMMIT_FINDINGS)(keys=[keys.suggestions, keys.staff_texts], args=[orjson.dumps(body), NLP_GROUP])
+            "acked": acked, "checked": checked,
+            "floor": max(acked, key=lambda i: tuple(int(p) for p in i.split("-"))) if acked else "0"}
+    lost = r.register_script(_COMMIT_FINDINGS)(keys=[keys.suggestions, keys.staff_texts, keys.stats],
+                                               args=[orjson.dumps(body), NLP_GROUP, consumer])
+    return [i.decode() if isinstance(i, bytes) else i for i in lost or []]
 
 
 def load_quality(r: redis.Redis, keys: Keys, days: list[str]) -> dict[tuple[str, str, str], int]:
@@ -231,40 +282,52 @@ def load_counts(r: redis.Redis, keys: Keys, days: list[str]) -> dict[tuple[str, 
 # --- the supervisor's progress and the alert log -----------------------------------------------
 
 
+def load_presence(r: redis.Redis, keys: Keys, keep: Callable[[str], bool] = lambda _: True) -> dict[str, Presence]:
+    """The reps' focus/away spells, as the shards last committed them."""
+    return {sid: Presence.from_list(sid, orjson.loads(raw)) for sid, raw in r.hgetall(keys.presence).items()
+            if keep(sid)}
+
+
 def load_watches(r: redis.Redis, keys: Keys) -> list[Watch]:
     return [Watch.from_list(orjson.loads(raw)) for _, raw in r.hscan_iter(keys.escalation, count=2000)]
 
 
 # Same reasoning as _COMMIT: one script call, atomic.
-# ARGV: the events' group, the counts of alerts and watches, then each alert's JSON, each watch as room id
-# and JSON, each acknowledged event id. Flat arguments, not one JSON document: a burst commits thousands
-# of alerts at once, and decoding them in Lua only to pass each on as a string cost Redis more than the XADDs.
+# ARGV: the events group, the alerts (JSON documents, one per line: a JSON document never holds a raw
+# newline), the watches and the held alerts (each one JSON array: id, document, id, document, ...), the
+# released alerts' ids (one JSON array), then the acknowledged event ids. Blobs instead of an argument per
+# alert: in a burst, tens of thousands of arguments cost the client more to encode than the script costs
+# the server.
 _COMMIT_ESCALATION = """
-local n_alerts, n_watches = tonumber(ARGV[2]), tonumber(ARGV[3])
-local i = 4
-for _ = 1, n_alerts do redis.call('XADD', KEYS[1], '*', 'd', ARGV[i]); i = i + 1 end
-for _ = 1, n_watches do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end
-if i <= #ARGV then
-  for j = i, #ARGV do redis.call('XACK', KEYS[3], ARGV[1], ARGV[j]) end
+local n = 0
+for doc in string.gmatch(ARGV[2], '[^\\n]+') do redis.call('XADD', KEYS[1], '*', 'd', doc); n = n + 1 end
+local w = cjson.decode(ARGV[3])
+for i = 1, #w, 2 do redis.call('HSET', KEYS[2], w[i], w[i + 1]) end
+local held = cjson.decode(ARGV[4])
+for i = 1, #held, 2 do redis.call('HSET', KEYS[5], held[i], held[i + 1]) end
+for _, id in ipairs(cjson.decode(ARGV[5])) do redis.call('HDEL', KEYS[5], id) end
+if #ARGV > 5 then
+  for j = 6, #ARGV do redis.call('XACK', KEYS[3], ARGV[1], ARGV[j]) end
   redis.call('XTRIM', KEYS[3], 'MINID', '~', ARGV[#ARGV])
 end
-if n_alerts > 0 then redis.call('HINCRBY', KEYS[4], 'alerts', n_alerts) end
-return 1
+if n > 0 then redis.call('HINCRBY', KEYS[4], 'alerts', n) end
+return n
 """
 
 
-def commit_escalation(r: redis.Redis, keys: Keys, alerts: list[Alert], watches: dict[str, Watch],
-                      acked_event_ids: list[str]) -> None:
-    """Alerts into the outbox together with the progress that says they fired: never twice."""
-    if not (alerts or watches or acked_event_ids):
+def commit_escalation(r: redis.Redis, keys: Keys, alerts: list[Alert | dict], watches: dict[str, Watch],
+                      acked_event_ids: list[str], held: dict[str, dict] | None = None,
+                      released: list[str] = ()) -> None:
+    """Alerts into the outbox together with the progress that says they fired: never twice. `held`: private
+    alerts kept back while their owner is away (by alert id); `released`: held ones now in `alerts`."""
+    if not (alerts or watches or acked_event_ids or held or released):
         return
-    args: list = [EVENTS_GROUP, len(alerts), len(watches)]
-    args += [orjson.dumps(a.to_dict()) for a in alerts]
-    for rid, w in watches.items():
-        args += (rid, orjson.dumps(w.to_list()))
-    args += acked_event_ids
-    r.register_script(_COMMIT_ESCALATION)(keys=[keys.alerts, keys.escalation, keys.clock_events, keys.stats],
-                                          args=args)
+    docs = b"\n".join(orjson.dumps(a if isinstance(a, dict) else a.to_dict()) for a in alerts)
+    progress = orjson.dumps([x for rid, w in watches.items() for x in (rid, orjson.dumps(w.to_list()).decode())])
+    kept = orjson.dumps([x for aid, a in (held or {}).items() for x in (aid, orjson.dumps(a).decode())])
+    r.register_script(_COMMIT_ESCALATION)(
+        keys=[keys.alerts, keys.escalation, keys.clock_events, keys.stats, keys.presence_held],
+        args=[EVENTS_GROUP, docs, progress, kept, orjson.dumps(list(released)), *acked_event_ids])
 
 
 def load_alerts(r: redis.Redis, keys: Keys, start_ms: int | None = None, end_ms: int | None = None) -> list[dict]:

@@ -16,7 +16,9 @@ ids, Lua commits that acknowledge with their effect) makes the second delivery h
     # on an error: consumer.rewind(), so what was taken and not acknowledged is read again
 
 Entries carry their payload as JSON in the field `d` (every stream of the product writes it so).
-`caught_up` and `backlog_of` say how far a group is behind, for health checks, folding and tests.
+`caught_up` and `backlog_of` say how far a group is behind, for health checks, folding and tests;
+`oldest_unacknowledged` how long its oldest entry has waited. Several consumers of one group share a stream
+(each new entry goes to one of them); `claim` takes over what a dead one had taken.
 """
 from __future__ import annotations
 
@@ -60,6 +62,23 @@ def backlog_of(r: redis.Redis, stream: str, group: str, cap: int = 10_000) -> in
     return min(cap, info["pending"] + len(_undelivered(r, stream, info, cap)))
 
 
+def oldest_unacknowledged(r: redis.Redis, stream: str, group: str) -> int | None:
+    """The id time (ms: when it was added) of the oldest entry the group has not acknowledged, taken or
+    not; None when there is none."""
+    info = _group_info(r, stream, group)
+    if info is None:
+        first = r.xrange(stream, count=1)
+        return _id_ms(first[0][0]) if first else None
+    if info["pending"]:
+        return _id_ms(r.xpending(stream, group)["min"])
+    nxt = _undelivered(r, stream, info, 1)
+    return _id_ms(nxt[0][0]) if nxt else None
+
+
+def _id_ms(stream_id: str | bytes) -> int:
+    return int((stream_id.decode() if isinstance(stream_id, bytes) else stream_id).split("-")[0])
+
+
 def _group_info(r: redis.Redis, stream: str, group: str) -> dict | None:
     try:
         return next((g for g in r.xinfo_groups(stream) if g["name"] == group), None)
@@ -101,6 +120,19 @@ class StreamConsumer:
                 return [self._entry(sid, fields) for sid, fields in rows]
             self._cursor = ">"
         return [self._entry(sid, fields) for sid, fields in self._xreadgroup(">", block_ms)]
+
+    def claim(self, min_idle_ms: int) -> list[Entry]:
+        """Take over up to `count` entries of the group that another consumer (or this one) took and has
+        not acknowledged for `min_idle_ms`: a consumer that died, or was removed, leaves nothing behind.
+        Claimed entries become this consumer's pending ones; the reader's own commit must check it still
+        owns them (a slow consumer's entries may be claimed while it works on them)."""
+        start = "0-0"
+        while True:  # XAUTOCLAIM looks at a few times `count` pending entries per call: go on until some are idle
+            reply = self.r.xautoclaim(self.stream, self.group, self.consumer, min_idle_ms, start, count=self.count)
+            claimed = [self._entry(sid, fields) for sid, fields in reply[1] if sid is not None]
+            start = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
+            if claimed or start == "0-0":
+                return claimed
 
     def ack(self, ids: list[str]) -> None:
         """Acknowledge a batch in one command."""

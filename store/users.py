@@ -6,6 +6,7 @@ sessions at once (store/sessions.py); a disabled account's API tokens are refuse
 """
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import time
@@ -25,8 +26,13 @@ MIN_PASSWORD = 8
 TOKEN_PREFIX = "sat_"
 
 _hasher = PasswordHasher()
-# Verifying against this when the user does not exist costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the user does not exist costs the same time as a wrong password. Made
+    when the first Accounts is, not at import: every command imports this module, and a hash takes a while."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class AccountError(ValueError):
@@ -54,6 +60,7 @@ class Accounts:
     def __init__(self, r: redis.Redis, keys: Keys) -> None:
         self.r, self.keys = r, keys
         self.sessions, self.attempts = Sessions(r, keys), LoginAttempts(r, keys)
+        _dummy_hash()  # now, so that no login (the first for an unknown name included) pays for it
 
     def create(self, username: str, password: str, role: UserRole, name: str = "", staff_id: str | None = None,
                replace: bool = False) -> User:
@@ -103,7 +110,7 @@ class Accounts:
         raw = self.r.hget(self.keys.users, username) if USERNAME.match(username or "") else None
         record = orjson.loads(raw) if raw else None
         try:
-            _hasher.verify(record["hash"] if record else _DUMMY_HASH, password)
+            _hasher.verify(record["hash"] if record else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         user = _user(record) if record else None

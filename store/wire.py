@@ -8,7 +8,8 @@ reads a row by its index.
 
     where                           row                                         written by -> read by
     inbox stream ("k" kind, "d")    MessageRow, CancelRow, ReassignRow,         webhook, replay, people's
-                                    SnoozeRow                                   orders -> ingest
+                                    SnoozeRow, PresenceRow, FollowUpHoldRow,    orders -> ingest
+                                    RestartRow
     ingest -> shard (a Ray call)    ShardBatch of ShardEntry(seq, kind, row)    ingest -> shards
     staff-texts stream ("d")        a list of StaffTextRow                      shards -> NLP actor
     recent:<room> list              RecentRow                                   shards -> room views
@@ -21,7 +22,16 @@ from typing import ClassVar
 
 import msgspec
 
-from sales_assistant.core.messages import CancelClock, Message, Order, Reassign, Snooze
+from sales_assistant.core.messages import (
+    CancelClock,
+    HoldFollowUp,
+    Message,
+    Order,
+    Reassign,
+    RestartClock,
+    SetPresence,
+    Snooze,
+)
 from sales_assistant.core.room import (
     Clock,
     ClockEvent,
@@ -33,6 +43,8 @@ from sales_assistant.core.room import (
     Episode,
 )
 from sales_assistant.core.roster import Stage
+from sales_assistant.policies.followups import Due, FollowUpCrossed
+from sales_assistant.policies.presence import Presence, PresenceChanged
 
 # --- the inbox: what changes a room ---------------------------------------------------------------
 
@@ -51,21 +63,26 @@ class MessageRow(msgspec.Struct, array_like=True, gc=False):
     mentions: list[str]
     room_topic: str | None
     sender_name: str | None
-    closing: bool
+    # The closing label; a closing label below the confidence bar carries its score instead of True, so that
+    # only those doubtful rows carry a byte more to the shard (read back as closing with closing_score).
+    closing: bool | float
+    from_bot: bool = False  # last and optional: rows written before it decode as False
 
     @classmethod
     def of(cls, m: Message) -> MessageRow:
         return cls(m.id, m.room_id, m.sender_id, m.text, m.ts, int(m.type), list(m.mentions), m.room_topic,
-                   m.sender_name, m.closing)
+                   m.sender_name, m.closing, m.from_bot)
 
-    def label_closing(self, closing: bool) -> None:
+    def label_closing(self, closing: bool, doubtful_score: float | None = None) -> None:
         """The ingest's verdict (the NLP actor's or the built-in list's): does this message close the exchange?
-        Set on the row before it reaches its room, so the room never waits for a model."""
-        self.closing = closing
+        Set on the row before it reaches its room, so the room never waits for a model. `doubtful_score`:
+        the score of a closing label below the confidence bar (core.messages.Message.closing_score)."""
+        self.closing = doubtful_score if closing and doubtful_score is not None else closing
 
     def message(self) -> Message:
+        closing, score = (True, self.closing) if type(self.closing) is float else (self.closing, None)
         return Message(self.id, self.room_id, self.sender_id, self.text, self.ts, self.type, tuple(self.mentions),
-                       self.room_topic, self.sender_name, self.closing)
+                       self.room_topic, self.sender_name, closing, self.from_bot, score)
 
 
 class CancelRow(msgspec.Struct, array_like=True, gc=False, frozen=True):
@@ -124,13 +141,78 @@ class SnoozeRow(msgspec.Struct, array_like=True, gc=False, frozen=True):
         return Snooze(self.room_id, self.by, self.ts, self.clock_id, self.until)
 
 
-# Every inbox row names the room it is for and its event time: the ingest routes them all alike.
-InboxRow = MessageRow | CancelRow | ReassignRow | SnoozeRow
-OrderRow = CancelRow | ReassignRow | SnoozeRow
+class PresenceRow(msgspec.Struct, array_like=True, gc=False, frozen=True):
+    """A rep's focus or away state set or cleared (core.messages.SetPresence)."""
+
+    kind: ClassVar[str] = "p"
+
+    staff_id: str
+    by: str
+    ts: int
+    state: str | None
+    until: int | None
+
+    @property
+    def room_id(self) -> str:
+        """What the ingest routes by: the rep's id picks the shard that keeps their presence."""
+        return self.staff_id
+
+    @classmethod
+    def of(cls, o: SetPresence) -> PresenceRow:
+        return cls(o.staff_id, o.by, o.ts, o.state, o.until)
+
+    def order(self) -> SetPresence:
+        return SetPresence(self.staff_id, self.by, self.ts, self.state, self.until)
+
+
+class FollowUpHoldRow(msgspec.Struct, array_like=True, gc=False, frozen=True):
+    """A hold on an idle room's follow-up reminders (core.messages.HoldFollowUp)."""
+
+    kind: ClassVar[str] = "f"
+
+    room_id: str
+    by: str
+    ts: int
+    hold: str
+    until: int
+
+    @classmethod
+    def of(cls, o: HoldFollowUp) -> FollowUpHoldRow:
+        return cls(o.room_id, o.by, o.ts, o.hold, o.until)
+
+    def order(self) -> HoldFollowUp:
+        return HoldFollowUp(self.room_id, self.by, self.ts, self.hold, self.until)
+
+
+class RestartRow(msgspec.Struct, array_like=True, gc=False, frozen=True):
+    """Start the clock a doubtful closing label silenced (core.messages.RestartClock)."""
+
+    kind: ClassVar[str] = "r"
+
+    room_id: str
+    by: str
+    ts: int
+    message_id: str
+
+    @classmethod
+    def of(cls, o: RestartClock) -> RestartRow:
+        return cls(o.room_id, o.by, o.ts, o.message_id)
+
+    def order(self) -> RestartClock:
+        return RestartClock(self.room_id, self.by, self.ts, self.message_id)
+
+
+# Every inbox row names the room it is for (a presence row: the rep) and its event time: the ingest routes
+# them all alike.
+InboxRow = MessageRow | CancelRow | ReassignRow | SnoozeRow | PresenceRow | FollowUpHoldRow | RestartRow
+OrderRow = CancelRow | ReassignRow | SnoozeRow | PresenceRow | FollowUpHoldRow | RestartRow
 KIND_MESSAGE, KIND_CANCEL, KIND_REASSIGN, KIND_SNOOZE = (MessageRow.kind, CancelRow.kind, ReassignRow.kind,
                                                          SnoozeRow.kind)
+KIND_PRESENCE, KIND_FOLLOWUP_HOLD = PresenceRow.kind, FollowUpHoldRow.kind
+KIND_RESTART = RestartRow.kind
 _ROW_OF_ITEM: dict[type, type[InboxRow]] = {Message: MessageRow, CancelClock: CancelRow, Reassign: ReassignRow,
-                                            Snooze: SnoozeRow}
+                                            Snooze: SnoozeRow, SetPresence: PresenceRow,
+                                            HoldFollowUp: FollowUpHoldRow, RestartClock: RestartRow}
 _JSON = msgspec.json.Encoder()
 _INBOX_DECODERS = {row.kind: msgspec.json.Decoder(row) for row in _ROW_OF_ITEM.values()}
 
@@ -225,8 +307,14 @@ def decode_recent(data: bytes | str) -> RecentRow:
 # --- clock events: shards -> supervisor -------------------------------------------------------------
 
 
-def event_to_wire(event: ClockEvent) -> list:
+def event_to_wire(event: ClockEvent | PresenceChanged | FollowUpCrossed) -> list:
     """A clock event as its row: a tag, then the event's fields (a clock as Clock.to_list, an episode as a dict)."""
+    if isinstance(event, PresenceChanged):
+        return ["presence", event.presence.staff_id, event.presence.to_list()]
+    if isinstance(event, FollowUpCrossed):
+        d = event.due
+        return ["followup", event.room_id, d.at, d.period, d.key, event.owner_id, event.stage, event.topic,
+                event.before]
     if isinstance(event, ClockStarted):
         return ["start", event.room_id, event.clock.to_list(), event.stage, event.owner_id, event.topic]
     if isinstance(event, ClockTouched):
@@ -238,8 +326,12 @@ def event_to_wire(event: ClockEvent) -> list:
     return ["stop", event.episode.to_dict()]
 
 
-def event_from_wire(row: list) -> ClockEvent:
+def event_from_wire(row: list) -> ClockEvent | PresenceChanged | FollowUpCrossed:
     match row:
+        case ["presence", staff_id, presence]:
+            return PresenceChanged(Presence.from_list(staff_id, presence))
+        case ["followup", room_id, at, period, key, owner_id, stage, topic, before]:
+            return FollowUpCrossed(room_id, Due(at, period, key), owner_id, stage, topic, before)
         case ["start", room_id, clock, stage, owner_id, topic]:
             return ClockStarted(room_id, Clock(*clock), Stage(stage), owner_id, topic)
         # The event time came last, later: rows written before it load with at=None.

@@ -33,3 +33,23 @@ def redis_dir(tmp_path: Path):
 @pytest.fixture
 def namespace() -> str:
     return f"t{uuid.uuid4().hex[:8]}"
+
+
+# Nothing may skip: a skipped test passes without checking what it is there to check. A test whose data
+# or package is missing fails and says how to get it (tests/support/data.py), on a fresh machine too.
+def _no_skips(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, and no test may skip: {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    _no_skips(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    outcome = yield
+    _no_skips(outcome.get_result())

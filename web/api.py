@@ -14,10 +14,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 
 from sales_assistant.application.report import alert_row
-from sales_assistant.application.workspace import RoomDetail, RoomFilter, RoomView, Workspace
-from sales_assistant.connectors.i18n import explain, reason_text, refusal_text
+from sales_assistant.application.workspace import (
+    MAX_PRESENCE_DAYS,
+    RepState,
+    RoomDetail,
+    RoomFilter,
+    RoomView,
+    Workspace,
+)
+from sales_assistant.connectors.i18n import explain, judged_text, presence_text, reason_text, refusal_text
+from sales_assistant.core.room import Judgement
 from sales_assistant.core.roster import Staff, Stage
-from sales_assistant.core.timeutil import today
+from sales_assistant.core.timeutil import day_start, parse_iso, today
 from sales_assistant.policies.access import Actor, Refusal, Refused, UserRole
 from sales_assistant.policies.priority import Priority
 from sales_assistant.store.users import User
@@ -45,6 +53,30 @@ class CancelBody(Strict):
 class SnoozeBody(Strict):
     minutes: int = Field(description="1 to 1440; the workspace checks it, for the Lark buttons too")
     clock_id: str | None = Field(default=None, max_length=128)
+
+
+class RestartBody(Strict):
+    message_id: str | None = Field(default=None, max_length=128,
+                                   description="the judged message the person saw; the room's judgement when absent")
+
+
+class StateBody(Strict):
+    state: str | None = Field(description="focus 专注 | meeting 会议 | away 外出 | off 下班; null clears it",
+                              max_length=16)
+    minutes: int | None = Field(default=None, description="for this many minutes (1 to 30 days)")
+    until: int | str | None = Field(default=None, description="or until then: epoch ms or ISO-8601")
+
+
+class FollowUpBody(Strict):
+    action: str = Field(max_length=16, description="snooze (with minutes) | customer | stop | resume")
+    minutes: int | None = Field(default=None, description="snooze: remind again after this many minutes")
+
+
+class CheckBody(Strict):
+    texts: list[Annotated[str, Field(max_length=5000)]] = Field(min_length=1, max_length=256,
+                                                                description="utterances, checked as one batch")
+    role: Literal["customer", "staff"] = Field(
+        default="staff", description="who wrote them: staff texts get typo and phrasing checks too")
 
 
 class OwnerBody(Strict):
@@ -91,13 +123,38 @@ def rooms_json(ws: Workspace, actor: Actor, flt: RoomFilter, lang: str) -> list[
 
 def detail_json(detail: RoomDetail, lang: str) -> dict:
     return {**room_json(detail.view, lang), "messages": detail.messages, "findings": detail.findings,
-            "alerts": detail.alerts, "audit": detail.audit}
+            "alerts": detail.alerts, "audit": detail.audit, "judged": judged_json(detail.judged, lang)}
+
+
+def judged_json(judged: Judgement | None, lang: str) -> dict | None:
+    """A doubtful closing label that started no clock, with its words: "判定为结束语 (0.74)"."""
+    if judged is None:
+        return None
+    return {"message_id": judged.message_id, "text": judged.text, "score": judged.score, "at": judged.at,
+            "customer_id": judged.customer_id, "customer_name": judged.customer_name,
+            "label": judged_text(judged.score, lang)}
 
 
 def staff_and_users(services, actor: Actor) -> tuple[list[Staff], list[User]]:
     """The roster's staff by id, and the dashboard accounts when a manager asks."""
     staff = sorted(services.workspace.roster().staff.values(), key=lambda s: s.id)
     return staff, services.accounts.all() if actor.role is UserRole.MANAGER else []
+
+
+def rep_state_json(row: RepState, lang: str) -> dict:
+    return {"staff_id": row.staff_id, "name": row.name, "team": row.team, "state": row.state,
+            "state_text": presence_text(row.state, lang), "since": row.since, "until": row.until,
+            "covered_by": row.covered_by, "covered_by_name": row.covered_by_name, "held": row.held}
+
+
+def until_ms(value: int | str | None, tz: str) -> int | None:
+    """`until` as epoch ms: given so, or read from ISO-8601 (in the service's zone without an offset)."""
+    if value is None or isinstance(value, int):
+        return value
+    try:
+        return parse_iso(value, tz)
+    except ValueError:
+        raise Refused(Refusal.PRESENCE_LENGTH, 422, field="until", max_days=MAX_PRESENCE_DAYS) from None
 
 
 def api_router() -> APIRouter:
@@ -136,6 +193,17 @@ def api_router() -> APIRouter:
     def snooze(request: Request, room_id: str, body: SnoozeBody, actor: Who) -> dict:
         return {"room_id": room_id, "audit": ws(request).snooze(actor, room_id, body.minutes, body.clock_id)}
 
+    @router.post("/rooms/{room_id:path}/restart", status_code=202,
+                 summary="Start the clock a doubtful closing label silenced / 重新计时")
+    def restart(request: Request, room_id: str, body: RestartBody, actor: Who) -> dict:
+        return {"room_id": room_id, "audit": ws(request).restart_clock(actor, room_id, body.message_id)}
+
+    @router.get("/labels", summary="Closing labels from cancels and restarts, for retraining / 纠正标注")
+    def labels(request: Request, actor: Who, since: date | None = None) -> dict:
+        workspace = ws(request)
+        since_ms = day_start(workspace.period(since, since)[0], workspace.tz) if since else None
+        return {"labels": [c.training_row() for c in workspace.labels(actor, since_ms)]}
+
     @router.post("/rooms/{room_id:path}/take-over", status_code=202, summary="Become the owner / 我来跟进")
     def take_over(request: Request, room_id: str, actor: Who) -> dict:
         return {"room_id": room_id, "audit": ws(request).take_over(actor, room_id)}
@@ -147,6 +215,33 @@ def api_router() -> APIRouter:
     @router.post("/rooms/{room_id:path}/stage-proposals", status_code=201, summary="Propose a hand-over / 提交阶段变更")
     def propose(request: Request, room_id: str, body: ProposalBody, actor: Who) -> dict:
         return ws(request).propose(actor, room_id, body.to_stage, body.to_owner, body.note or "")
+
+    @router.post("/rooms/{room_id:path}/followup", status_code=202,
+                 summary="Snooze or stop an idle room's follow-ups / 稍后提醒、不再跟进")
+    def follow_up(request: Request, room_id: str, body: FollowUpBody, actor: Who) -> dict:
+        return {"room_id": room_id, "audit": ws(request).hold_follow_up(actor, room_id, body.action, body.minutes)}
+
+    @router.get("/presence", summary="Every rep's focus/away state and who covers / 专注与外出状态")
+    def presence(request: Request, actor: Who) -> dict:
+        lang = lang_of(request)
+        return {"reps": [rep_state_json(row, lang) for row in ws(request).presence_board(actor)]}
+
+    @router.post("/users/{staff_id}/state", status_code=202, summary="Set a rep's state / 设置专注、会议、外出、下班")
+    def set_state(request: Request, staff_id: str, body: StateBody, actor: Who) -> dict:
+        workspace = ws(request)
+        entry = workspace.set_presence(actor, staff_id, body.state, body.minutes, until_ms(body.until, workspace.tz))
+        return {"staff_id": staff_id, "audit": entry}
+
+    @router.delete("/users/{staff_id}/state", status_code=202, summary="Clear a rep's state / 恢复在岗")
+    def clear_state(request: Request, staff_id: str, actor: Who) -> dict:
+        return {"staff_id": staff_id, "audit": ws(request).set_presence(actor, staff_id, None)}
+
+    @router.post("/check", summary="Check what someone wrote: closing?, typos, phrasing / 检查用语")
+    def check_texts(request: Request, body: CheckBody, actor: Who) -> dict:
+        """As the pipeline checks it, with the service's models (`sales-assistant check --url`)."""
+        analyzer = request.app.state.services.language_checks()
+        verdicts = analyzer.analyze(body.texts, [body.role == "staff"] * len(body.texts))
+        return {"verdicts": [v.to_dict() for v in verdicts]}
 
     @router.get("/approvals", summary="Stage changes waiting or decided / 待核准")
     def approvals(request: Request, actor: Who,
@@ -174,7 +269,7 @@ def api_router() -> APIRouter:
         lark = services.settings.lark
         staff, users = staff_and_users(services, actor)
         return {"staff": [{"id": s.id, "name": s.name, "role": s.role.value, "team": s.team,
-                           "lark_open_id": s.lark_open_id, "private_chat": lark.private_chats.get(s.id),
+                           "lark_open_id": s.lark_open_id, "backup": s.backup, "private_chat": lark.private_chats.get(s.id),
                            "public_chat": lark.public_chats.get(s.team) or lark.public_chats.get("default")}
                           for s in staff],
                 "users": [u.public() for u in users]}

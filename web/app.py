@@ -32,13 +32,16 @@ from sales_assistant.store.state import nlp_state, stats
 from sales_assistant.store.users import Accounts
 from sales_assistant.web.api import api_router, error_response, lang_of
 from sales_assistant.web.auth import SESSION_COOKIE, SignedSessionCookie, bearer_token, is_secret
+from sales_assistant.web.bridge_routes import bridge_health, bridge_router
 from sales_assistant.web.headers import SecurityHeaders
 from sales_assistant.web.i18n import REDIS_DOWN, translator
+from sales_assistant.web.language_health import checks_health, fallback_health
 from sales_assistant.web.limits import PerTokenLimit
 from sales_assistant.web.pages import TEMPLATES, LoginFirst, login_redirect, pages_router
 
 if TYPE_CHECKING:
     from sales_assistant.application.workspace import Workspace
+    from sales_assistant.models.analysis import Analyzer
 
 log = logging.getLogger("sales_assistant.web")
 
@@ -79,6 +82,8 @@ class AppServices:
     accounts: Accounts
     clock: ServiceClock
     session_key: SessionKey
+    # POST /api/check: the service's language checks (models/analysis.Analyzer), loaded on the first call
+    language_checks: Callable[[], Analyzer]
 
     @property
     def keys(self) -> Keys:
@@ -166,9 +171,16 @@ def create_app(services: AppServices, routers: Iterable[APIRouter] = ()) -> Fast
         # has failed, the built-in list labels, and stats.nlp_fallback counts each such label.
         return {"status": "ok", "caught_up": services.inbox.caught_up(), "backlog": services.inbox.backlog(),
                 "stats": stats(services.inbox.r, services.keys), "sinks": sink_health(services),
-                "nlp": nlp_state(services.inbox.r, services.keys)}
+                "nlp": nlp_state(services.inbox.r, services.keys),
+                # the staff checks' backlog (state behind past nlp.check_lag_warn_s) and the closing labels
+                # that fell back to the built-in list (state high past nlp.fallback_warn_per_min)
+                "checks": checks_health(services), "nlp_fallback": fallback_health(services),
+                "bridge": bridge_health(services),  # the WeChat bridge: None until it first calls
+                # team -> years whose statutory holidays its calendar does not know yet (counted as plain weeks)
+                "holiday_gaps": services.workspace.holiday_gaps()}
 
     app.include_router(api_router())
+    app.include_router(bridge_router(ingest_auth))
     app.include_router(pages_router())
     for router in routers:
         app.include_router(router)
@@ -207,4 +219,4 @@ def error_or_page(request: Request, status: int, zh: str, en: str, code: str | N
     lang = lang_of(request)
     return TEMPLATES.TemplateResponse(request, "error.html", {
         "t": translator(lang), "lang": lang, "actor": None, "csrf": "", "path": "",
-        "fmt": str, "lark_behind": None, "message": en if lang == "en" else zh}, status_code=status)
+        "fmt": str, "lark_behind": None, "language": {}, "message": en if lang == "en" else zh}, status_code=status)

@@ -42,7 +42,8 @@ def _flatten(table: str, rows: list[dict], tz: str) -> list[dict]:
                  "why": r["priority"]["why"]} for r in rows]
     if table == "quality_examples":
         return [{"ts": iso(f["ts"], tz), "sender_name": f["sender_name"], "topic": f["topic"], "text": f["text"],
-                 "corrected": f["corrected"], "phrasing": "; ".join(p["message"] for p in f["phrasing"])} for f in rows]
+                 "corrected": f["corrected"] if f["corrected"] != f["text"] else None,  # None: no better wording
+                 "phrasing": "; ".join(p["message"] for p in f["phrasing"])} for f in rows]
     if table == "longest_waits":
         return [{**r, "started_at": iso(r["started_at"], tz)} for r in rows]
     return [{k: ", ".join(v) if isinstance(v, list) else v for k, v in r.items()} for r in rows]

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from sales_assistant.application.workspace import RoomFilter, Workspace
-from sales_assistant.connectors.i18n import refusal_text
+from sales_assistant.connectors.i18n import PRESENCE_STATES, holiday_gap_text, presence_text, refusal_text
 from sales_assistant.core import levels
 from sales_assistant.core.roster import OWNER_ROLES, Role, Stage
 from sales_assistant.core.timeutil import iso
@@ -21,7 +21,9 @@ from sales_assistant.store.folds import sink_backlog
 from sales_assistant.store.state import stats
 from sales_assistant.web.api import LANGS, detail_json, lang_of, rooms_json, staff_and_users
 from sales_assistant.web.auth import CSRF_FIELD, actor_of, check_csrf, csrf_token, end_session, start_session
+from sales_assistant.web.bridge_routes import bridge_silent
 from sales_assistant.web.i18n import translator
+from sales_assistant.web.language_health import banners
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 # A room id in a URL is one path segment: "/" and "?" are encoded too (Jinja's urlencode keeps "/"),
@@ -42,6 +44,12 @@ def _time(tz: str):
     return fmt
 
 
+def holiday_banner(services, lang: str) -> str | None:
+    """The warning that a calendar does not know next year's (or this year's) statutory holidays."""
+    gaps = services.workspace.holiday_gaps()
+    return holiday_gap_text(gaps, lang) if gaps else None
+
+
 def pages_router() -> APIRouter:
     router = APIRouter()
 
@@ -52,7 +60,9 @@ def pages_router() -> APIRouter:
         response = TEMPLATES.TemplateResponse(request, template, {
             "t": translator(lang), "lang": lang, "actor": actor, "csrf": csrf_token(request),
             "fmt": _time(services.settings.timezone), "path": request.url.path,
-            "lark_behind": lark_behind(services, counters), **context}, status_code=status)
+            "lark_behind": lark_behind(services, counters), "language": banners(services),
+            "bridge_silent": bridge_silent(services), "holiday_gaps": holiday_banner(services, lang), **context},
+            status_code=status)
         if request.query_params.get("lang") in LANGS:
             response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax")
         return response
@@ -168,8 +178,11 @@ def pages_router() -> APIRouter:
         actor = who(request)
         lark = request.app.state.services.settings.lark
         staff, users = staff_and_users(request.app.state.services, actor)
+        lang = lang_of(request)
         return render(request, "roster.html", actor, staff=staff, users=users, private=lark.private_chats,
-                      public=lark.public_chats)
+                      public=lark.public_chats, reps=workspace(request).presence_board(actor),
+                      states=[(s, presence_text(s, lang)) for s in PRESENCE_STATES],
+                      state_text=lambda state: presence_text(state, lang))
 
     return router
 

@@ -11,6 +11,7 @@ score of at least `threshold` as closing. Models register by name in `load_closi
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -18,6 +19,9 @@ from typing import Protocol
 class ClosingDetector(Protocol):
     name: str
     threshold: float
+    # Lines scored so far ("lines") and how many of them reached a model ("model"); the rest were settled
+    # by rules or a list. The pipeline reports the share that reaches the model from these two counts.
+    stats: Counter[str]
 
     def scores(self, texts: Sequence[str]) -> list[float]:
         """Probability, per text, that the message needs no answer. Batched on purpose."""

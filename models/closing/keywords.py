@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 CLOSING_PHRASES = frozenset(
@@ -28,5 +29,10 @@ class KeywordClosing:
     name = "keywords"
     threshold = 0.5
 
+    def __init__(self) -> None:
+        self.stats: Counter[str] = Counter()  # as LearnedClosing's: "lines" scored, "model" always 0
+
     def scores(self, texts: Sequence[str]) -> list[float]:
+        self.stats["lines"] += len(texts)
+        self.stats["model"] += 0
         return [1.0 if _normalize(t) in CLOSING_PHRASES else 0.0 for t in texts]

@@ -10,9 +10,16 @@ The model (net.py) is HFL's Chinese ELECTRA-small as LTP 4 ships it, fine-tuned 
 model.safetensors and vocab.txt, and the further members of the ensemble, trained with other seeds on the
 same data, as model-1.safetensors, model-2.safetensors (three are shipped); the score is the mean of the
 members' probabilities. Nothing is downloaded: the pretrained backbone is needed for training only.
+
+How it serves is in config.json's "serving": how many members run (the first N files; 1 since issue 19,
+three times faster than three and within the recall targets) and the threshold, chosen in the lab for
+needs-answer recall first (`python -m sales_assistant.models.lab.closing.evaluate --choose-threshold`).
+`stats` counts the lines scored and what decided them ("model" = the lines that reached the model), so
+a caller can report the share the rules settle without the model.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +39,9 @@ class Explanation:
 
 
 class LearnedClosing:
-    threshold = 0.5
-
     def __init__(self, artifacts: Path | str = ARTIFACTS, *, threads: int = 1, batch_size: int = 256,
-                 use_rules: bool = True):
+                 use_rules: bool = True, members: int | None = None, threshold: float | None = None):
+        """`members` and `threshold` override config.json's "serving" (the lab compares settings with them)."""
         import json
 
         import torch
@@ -58,8 +64,18 @@ class LearnedClosing:
             raise ValueError(f"{self.artifacts}: vocab.txt does not match the model's config; "
                              "retrain or restore the artifacts together")
         self.encoder = PieceEncoder(vocab, config["max_length"])
+        serving = config.get("serving", {})
+        self.threshold = float(threshold if threshold is not None else serving.get("threshold", 0.5))
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], not {self.threshold}")
         weights = [self.artifacts / "model.safetensors",
                    *sorted(self.artifacts.glob("model-*.safetensors"), key=lambda p: int(p.stem.split("-")[1]))]
+        wanted = members if members is not None else serving.get("members", len(weights))
+        if not 1 <= wanted <= len(weights):
+            raise ValueError(f"members must be between 1 and {len(weights)} (the member files in {self.artifacts}), "
+                             f"not {wanted}")
+        weights = weights[:wanted]
+        self.stats: Counter[str] = Counter()  # "lines" scored; per decider ("model" or a rule's name), how many
         self.members = []
         for path in weights:  # stored in fp16, run in fp32
             member = ClosingNet(config["electra"], config["dropout"])
@@ -80,8 +96,11 @@ class LearnedClosing:
                 undecided.append(i)
             else:
                 out[i] = Explanation(verdict.score, verdict.rule)
+                self.stats[verdict.rule] += 1
         for i, p in zip(undecided, self.model_scores([texts[i] for i in undecided]), strict=True):
             out[i] = Explanation(p, "model")
+        self.stats["lines"] += len(texts)
+        self.stats["model"] += len(undecided)
         return out  # type: ignore[return-value]
 
     def model_scores(self, texts: Sequence[str]) -> list[float]:

@@ -9,6 +9,10 @@ A few questions settle many lines with certainty:
   -> needs an answer: the first opens a conversation, the second hands the rep something to act on;
 - `reports_a_lapse` ("会员快用完了", "授权已经过期了") -> needs an answer: an expiry or a used-up quota
   is a renewal for the rep to handle, unless the writer says it is handled ("不续了", "已续费").
+- `asks_us_to_act` / `chases_us` (issue 14): a clause that tells us to do something ("合同发我一下",
+  "好的，那你把账号开一下", "发货了告诉我") or chases us ("尽快", "等你们回复", "老板问进度", "我们很急")
+  -> needs an answer, whatever acknowledgement comes before it; a clause whose subject is the writer
+  ("我们尽快盖章", "我下午看下") is the writer's own plan and asks nothing.
 Wishes ("元旦快乐", "祝生意兴隆") and thanks to a named person ("辛苦技术同学", "谢谢王总") count as
 acknowledgements: they are patterns, not a list, so a holiday or a title never seen still reads right.
 Everything else ("好的，我下午看下", "系统又打不开了") is left to the model: the rule abstains.
@@ -55,10 +59,14 @@ _PROBLEM = re.compile(
     r"失败|报错|错误|出错|异常|故障|崩溃|崩了|闪退|白屏|乱码|卡死|卡住|打不开|打不通|登不上|登录不了|进不去|用不了|不能用"
     r"|没反应|没有反应|收不到|没收到|还没到|没到账|超时|掉线|连不上|加载不出|无法|丢了|丢失|不见了|不生效|失效|不显示"
     r"|显示不全|对不上|不一致|多扣|扣错|重复扣|开错|写错|填错|算错|发错|寄错|弄错|错了|投诉|没人理|没人回|没人处理"
-    r"|还没处理|还没解决|没解决|还是不行|还是一样|还是老样子|bug|暂无权限|没有权限|没权限|无权限")
+    r"|还没处理|还没解决|没解决|还是不行|还是一样|还是老样子|bug|暂无权限|没有权限|没权限|无权限"
+    r"|(?<!没)(?<!不会)(有|出|有点|有些|出了)问题|不对劲|(?<![对是])不对(?!吗)|不一样|太卡|很卡|好卡|卡顿|太慢|很慢|特别慢"
+    r"|不起作用|不管用|没生效|没发出|发不出|没动静|挂了|一片空白|被封|封号|被限制|踢下线|被踢|乱了|不同步|重复发"
+    r"|(挺|很|太|真|确实|好|特别|非常)(慢|麻烦(?![你您了啦大各]))|太差|很差|不满意|太难用|很难用|别扭|转圈|占线|自动退出|弹错|不回复了|不回了|乱回")
 _FIXED_OR_IFFY = re.compile(
-    r"好了|解决了|正常|恢复|没问题|搞定|处理好|弄好|修好|修复|不报错|没有了|没再|成功|能用了|可以了|收到了|到账了|找到"
-    r"|不再|不(闪退|卡|掉线|超时|出错|乱码|白屏|报错|丢)了?|原因|原来|是我们|我们自己|不用了|不急|没事|再找|再联系|如果|万一|的话|以后|下次|避免|之前")
+    r"(?<![不没未])(好了|解决了|正常|恢复|搞定|处理好|弄好|修好|修复|成功|能用了|可以了|收到了|到账了|找到)"
+    r"|没问题|不报错|没有了|没再"
+    r"|不再|不(闪退|卡|掉线|超时|出错|乱码|白屏|报错|丢)了?|原因|原来|是我们|我们自己|不用了|不急|没事|再找|再联系|再说|再问|随时|如果|万一|的话|以后|下次|避免|之前")
 _LAPSE = re.compile(r"到期|过期|快用完|用完了|余额不足|欠费|停用|被暂停|被停|只剩|还剩.{0,3}天|就结束了|快结束了")
 _LAPSE_HANDLED = re.compile(r"不续|不用续|不需要续|不再续|已续|续好了|续费成功|续上了|充值成功|已充值|已经充|已经续"
                             r"|到期(前|后)?再(说|续|看|联系)")
@@ -83,6 +91,44 @@ _QUESTION = re.compile(
 _HOW = re.compile(r"怎么|怎样|如何")
 _KNOWS_HOW = re.compile(r"(知道|明白|懂|清楚|学会|会)了?(怎么|怎样|如何)")
 _REFERENCE = re.compile(r"(https?://|www\.)[^\s\u4e00-\u9fff]+|[a-z]*\d[\w.@-]*")
+# Requests and chasers are judged clause by clause. A clause whose subject is the writer ("我下午看下",
+# "我们尽快盖章", "我把你推给我们IT") is the writer's own plan and asks nothing; every other clause that tells
+# us to act does ("合同发我一下", "那你把账号开一下", "发货了告诉我", "麻烦尽快").
+_CLAUSES = re.compile(r"[,，。.!！;；~～…\s]+")
+_WRITER_ACTS = re.compile(r"^(那|那就|就|先|然后|回头|等下|晚点|待会|明天|今天|下午|晚上|这边|这个|好的|行)*"
+                          r"(我|我们|咱们|咱)(?!们?(的|这个))"
+                          r"|(?<![给发寄诉知叫跟帮让找系步回转传])(我|我们|咱们)(会|这边|那边|先|再|就|马上|自己|这就"
+                          r"|已经|今天|明天|下午|晚上|回头|晚点)")
+# "Us" below is the sales team; "me"/"us" in the customer's mouth is the customer: 发我, 给我们, 告诉我.
+_REQUEST = re.compile(
+    r"(发|给到|给|寄|传|转|回)(一下|下|个|份|一份)?(我们|我)(?!们|这边|自己|看过|已|都|也|收到)"
+    r"|(告诉|通知|告知|知会|提醒|叫|联系|同步)(一下|下)?(我们|我)(?!们|这边|自己|看过|已|都|也|收到)|(说|讲|吱|回)(一声|个话)"
+    r"|帮(我|我们|忙)?(把|查|看|开|改|加|约|申请|催|导|处理|弄|做|安排|问|确认|发|寄|重置|删|关|升级|延|跟进"
+    r"|恢复|装|配|调|出|拉|预约|退|核对|对一下|停)"
+    r"|麻烦(你|你们|您|一下)?(帮|把|给|尽快|看|查|处理|发|开|安排|跟进|回|确认|同步|催|改|出|重|寄|加|拉|通知|转|导"
+    r"|派|约|打|提供|做|升级|退|核|跟|优先)"
+    r"|记得(把|给|发|提醒|寄|开|加|通知|带|回|跟|帮|同步|安排|退|改)"
+    r"|(你|你们|您)(先|再|帮忙)?(确认|查|处理|核对|核实|定|回复|跟进|催)(一)?下"
+    r"|请(你|你们|您)?(先|再)?(把|尽快|安排|帮|给|发|寄|出|提供|确认|处理|查|看|回|派|今天|马上)"
+    r"|那(你|你们|您)(先|再|就|把|帮|给|去|来|出|拟|派|安排|赶紧|尽快|确认|发|申请|看|查|弄)"
+    r"|^(你|你们|您)(先|再)?(把|帮我|给我|去跟|出个|拟个|派个|安排|处理完|弄好|确认好|改好)"
+    r"|^(那|那就|先|就|再)*把.{1,20}(发|给|寄|改|开|删|升级|延长|重置|导|退|拉|调|加|转|整理|关|换|停)"
+    r"|^(安排|开通|开一下|开个|发一下|发个|发份|寄一下|出一份|出个|导一份|给个|打个电话)(?![了好完过])"
+    r"|^(那|那就)?(明天|今天|下午|上午|晚上|周.|下周.?)*(你|你们|您)(这边|那边)?(明天|今天|下午|上午|晚上|尽快|先|再|就"
+    r"|马上|赶紧)*(来|过来|出|发|给|约|弄|改|派|寄|开|联系|拉|整理)"
+    r"|^(麻烦|帮忙|劳驾)(一下|下)?$"
+    r"|(请|麻烦|尽快|赶紧|抓紧|帮忙|你们?|您|那就)安排(?!吧|$)"
+    r"|(发|开|寄|传|弄|改|办|处理)(好了|完了?|出来)(告诉|通知|说|叫|跟)")
+# Chasers and deadlines: the writer is waiting on us, and says so.
+_CHASE = re.compile(
+    r"尽快|赶紧|抓紧|加急|催|进度|进展(?!我)|(老板|领导|客户)(在|又|一直|也)?(问|催|等)"
+    r"|等(着)?(你|你们|您)?(的)?(消息)?(回复|回音|答复|回话|确认|结果|反馈|准信)|盼复|盼回复|坐等|在线等"
+    r"|给个(准话|答复|回复|说法|结论|时间|答案)|书面说明|必须|一定要|最后期限|deadline|拖了|拖太久|拖这么久"
+    r"|等了(很久|好久|半天|一上午|一下午|一晚上|这么久|[一二两三四五六七八九十几\d]+(天|周|个|小时))"
+    r"|没人(回|理|管|处理)|还没(人)?(回|处理)|怎么还没|要用了|就要用|着急用|等着(上线|用|要)")
+_URGENT = re.compile(r"急")
+_NOT_URGENT = re.compile(r"(不|别|没|无)[^,，。!！]{0,3}急")
+
 _BUT = re.compile(r"(但是|可是|不过|(?<!不)但(?!愿))")
 _NO_HURRY = re.compile(r"^\s*(也)?(不急|不着急|不用急|没关系|没事|也行|都行|问题不大)")
 
@@ -174,6 +220,26 @@ def raises_a_but(text: str) -> bool:
     return any(not _NO_HURRY.match(norm[m.end():]) for m in _BUT.finditer(norm))
 
 
+def _others_clauses(text: str) -> list[str]:
+    """The clauses of a line that are not the writer's own plan, with @mentions dropped."""
+    clauses = _CLAUSES.split(_MENTIONS.sub(" ", _normalize(text)))
+    return [c for c in clauses if c and not _WRITER_ACTS.search(c)]
+
+
+def asks_us_to_act(text: str) -> bool:
+    """"合同发我一下", "那你把账号开一下", "发货了告诉我", "麻烦帮我查下": a clause that tells us to do something.
+    After an acknowledgement too: "好的，那合同发我" asks, whatever the 好的 before it."""
+    return any(_REQUEST.search(c) for c in _others_clauses(text))
+
+
+def chases_us(text: str) -> bool:
+    """"尽快", "等你们回复", "老板问进度", "我们很急": a deadline or a chaser. "不急" and "我们尽快盖章" are not."""
+    norm = _normalize(text)
+    if _URGENT.search(norm) and not _NOT_URGENT.search(norm):
+        return True
+    return any(_CHASE.search(c) for c in _others_clauses(text))
+
+
 @dataclass(frozen=True)
 class RuleDecision:
     score: float
@@ -196,4 +262,8 @@ def decide(text: str) -> RuleDecision | None:
         return RuleDecision(0.0, "reports_a_lapse")
     if reports_a_problem(text):
         return RuleDecision(0.0, "reports_a_problem")
+    if asks_us_to_act(text):
+        return RuleDecision(0.0, "asks_us_to_act")
+    if chases_us(text):
+        return RuleDecision(0.0, "chases_us")
     return None

@@ -29,6 +29,10 @@ class CharLM:
         """log10 P(tokens), with <s>/</s> around them when asked."""
         return self._score(" ".join(tokens), bos=bos, eos=eos)
 
+    def token_scores(self, tokens: Sequence[str], bos: bool = True, eos: bool = True) -> list[float]:
+        """log10 P of each token given its context, then of </s> when ``eos``: they sum to ``score``."""
+        return [p for p, _, _ in self._model.full_scores(" ".join(tokens), bos=bos, eos=eos)]
+
     def window_delta(self, tokens: Sequence[str], i: int, replacement: str) -> float:
         """log10 P(sentence with tokens[i] replaced) - log10 P(sentence), computed on a window.
 

@@ -2,19 +2,24 @@
 
 ``PhrasingChecker.check(texts)`` returns, per text, its findings in order of position. Each has
 a ``kind`` from a small stable vocabulary (``KINDS``), a short explanation for the rep (Chinese,
-or English with ``lang="en"``), and a suggested rewrite of ``text[start:end]`` where one is safe.
+or English with ``lang="en"``), and a suggested rewrite of ``text[start:end]`` where one is safe and
+changes the wording. A finding without a rewrite says so in its explanation: a rewrite equal to the
+original (give or take whitespace, or punctuation where the finding is not about punctuation) is
+never offered (``same_wording``).
 
     checker = load_phrasing_checker()                 # rules only, no language model
     checker = load_phrasing_checker(lm=load_lm())     # + the fluency check (models.lm, ~100 MB)
     [findings] = checker.check(["不知道，你自己看吧"])
 
 The checker assumes the text is a rep writing to a customer (what the NLP actor sends it); pass
-``to_customer`` to say which texts are not, and the 你 -> 您 check is skipped for those. Names,
-product words (``protected_words``), URLs, numbers, @mentions and emoji are never flagged
-(``models/typo/protect.py``). See README.md for what each check flags and why.
+``to_customer`` to say which texts are not, and the 你 -> 您 check is skipped for those, as it is for
+a message whose @mentions all name ``colleagues``. Names, product words (``protected_words``), URLs,
+numbers, @mentions and emoji are never flagged (``models/typo/protect.py``); ``known_words`` (the
+product vocabulary) are never blamed for low fluency. See README.md for what each check flags and why.
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +28,7 @@ from sales_assistant.models.lm import CharLM
 from sales_assistant.models.phrasing import rules
 from sales_assistant.models.phrasing.fluency import DEFAULT_MIN_CHARS, default_threshold, sentence_scores
 from sales_assistant.models.phrasing.messages import LANGS, render
-from sales_assistant.models.typo.protect import Protector
+from sales_assistant.models.typo.protect import Protector, mentions
 
 KINDS = (
     "curt",
@@ -34,6 +39,8 @@ KINDS = (
     "mixed_punctuation",
     "low_fluency",
 )
+# Kinds whose rewrite changes punctuation only, on purpose; for the others such a rewrite changes nothing.
+PUNCTUATION_KINDS = ("unbalanced_brackets", "mixed_punctuation")
 DEFAULT_RUN_ON_CHARS = 80
 DEFAULT_RUN_ON_CLAUSE_CHARS = 35
 
@@ -44,7 +51,7 @@ class Finding:
 
     ``start``/``end`` are None only for a finding about the whole message (none of the current
     checks makes one); ``suggestion`` is None where no rewrite is safe (run-on, fluency, a stray
-    closing bracket).
+    closing bracket) or none would change the wording, and ``message`` then says there is none.
     """
 
     kind: str
@@ -63,6 +70,8 @@ class PhrasingChecker:
         *,
         checks: Iterable[str] | None = None,
         protected_words: Iterable[str] = (),
+        known_words: Iterable[str] = (),
+        colleagues: Iterable[str] = (),
         run_on_chars: int = DEFAULT_RUN_ON_CHARS,
         run_on_clause_chars: int = DEFAULT_RUN_ON_CLAUSE_CHARS,
         fluency_threshold: float | None = None,
@@ -80,6 +89,9 @@ class PhrasingChecker:
         # the fluency check needs a language model; without one it is skipped, not an error
         self.checks = tuple(c for c in KINDS if c in wanted and (c != "low_fluency" or lm is not None))
         self.protector = Protector(protected_words)
+        # Protector finds a word list's occurrences; known words are found the same way, but not protected
+        self.known = Protector(known_words)
+        self.colleagues = frozenset(w.strip() for w in colleagues if w and w.strip())
         self.run_on_chars = run_on_chars
         self.run_on_clause_chars = run_on_clause_chars
         self.fluency_min_chars = fluency_min_chars
@@ -102,6 +114,7 @@ class PhrasingChecker:
 
     def _check_one(self, text: str, lang: str, to_customer: bool) -> list[Finding]:
         msg = rules.Message(text, self.protector.spans(text))
+        to_customer = to_customer and not self._to_colleagues(text)
         hits: list[rules.Hit] = []
         for kind in self.checks:
             if kind == "informal_you" and not to_customer:
@@ -111,7 +124,12 @@ class PhrasingChecker:
         # a curt clause is rewritten whole: what else was found inside it goes with it
         hits = [h for h in hits if h.kind == "curt" or not any(a <= h.start and h.end <= b for a, b in curt_spans)]
         hits.sort(key=lambda h: (h.start, KINDS.index(h.kind)))
-        return [Finding(h.kind, render(h.note, lang, **h.details), h.suggestion, h.start, h.end) for h in hits]
+        return [finding_from(h, text, lang) for h in hits]
+
+    def _to_colleagues(self, text: str) -> bool:
+        """Every @mention names a colleague: the rep is talking to the team, not to the customer."""
+        mentioned = mentions(text)
+        return bool(mentioned) and bool(self.colleagues) and all(name in self.colleagues for name in mentioned)
 
     def _run(self, kind: str, msg: rules.Message) -> list[rules.Hit]:
         if kind == "curt":
@@ -130,11 +148,34 @@ class PhrasingChecker:
 
     def _low_fluency(self, msg: rules.Message) -> list[rules.Hit]:
         threshold = self.fluency_threshold
+        known = self.known.spans(msg.text) if self.known.words else []
         return [
             rules.Hit("low_fluency", s.start, s.end, None, "low_fluency", {"score": s.score, "threshold": threshold})
-            for s in sentence_scores(self.lm, msg.text, msg.protected, self.fluency_min_chars)
+            for s in sentence_scores(self.lm, msg.text, msg.protected, self.fluency_min_chars, known)
             if s.score < threshold
         ]
+
+
+def finding_from(hit: rules.Hit, text: str, lang: str) -> Finding:
+    """The finding a rule's hit becomes: a rewrite that changes no wording is dropped, and an explanation
+    without a rewrite says that there is none."""
+    suggestion = hit.suggestion
+    if suggestion is not None and same_wording(
+            text[hit.start:hit.end], suggestion, ignore_punctuation=hit.kind not in PUNCTUATION_KINDS):
+        suggestion = None
+    message = render(hit.note, lang, **hit.details)
+    if suggestion is None:
+        message += render("no_rewrite", lang)
+    return Finding(hit.kind, message, suggestion, hit.start, hit.end)
+
+
+def same_wording(original: str, rewrite: str, *, ignore_punctuation: bool) -> bool:
+    """Whether ``rewrite`` says what ``original`` says in the same words: equal but for whitespace,
+    and also for punctuation when ``ignore_punctuation``. Such a rewrite is never offered."""
+    def words(s: str) -> str:
+        return "".join(ch for ch in s if not ch.isspace() and not (
+            ignore_punctuation and unicodedata.category(ch).startswith("P")))
+    return words(original) == words(rewrite)
 
 
 def load_phrasing_checker(lm: CharLM | str | Path | None = None, **options) -> PhrasingChecker:
@@ -162,4 +203,5 @@ def apply_suggestions(text: str, findings: Iterable[Finding]) -> str:
     return text
 
 
-__all__ = ["KINDS", "Finding", "PhrasingChecker", "apply_suggestions", "load_phrasing_checker"]
+__all__ = ["KINDS", "PUNCTUATION_KINDS", "Finding", "PhrasingChecker", "apply_suggestions", "load_phrasing_checker",
+           "finding_from", "same_wording"]

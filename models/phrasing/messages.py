@@ -49,6 +49,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "This sentence reads unnaturally (language-model log10 probability per character {score:.2f}, "
         "below {threshold:.2f}, the floor for normal sales text); check the wording and word order.",
     },
+    # appended to the explanation of a finding that offers no rewrite
+    "no_rewrite": {
+        "zh": "暂无更好的说法可以直接替换。",
+        "en": " No better wording to suggest.",
+    },
 }
 
 

@@ -19,6 +19,12 @@ _EMOJI = (
     r"|\[[\u4e00-\u9fff]{1,4}\]"  # WeChat's text emoji: [微笑] [抱拳]
 )
 _PATTERN = re.compile("|".join(f"(?:{p})" for p in (_URL, _EMAIL, _MENTION, _NUMBER, _EMOJI)))
+_MENTION_PATTERN = re.compile(_MENTION)
+
+
+def mentions(text: str) -> list[str]:
+    """The names @mentioned in ``text``, as written."""
+    return [m.group()[1:] for m in _MENTION_PATTERN.finditer(text)]
 
 
 class Protector:

@@ -453,3 +453,75 @@ def test_today_fits_a_phone_without_sideways_scrolling(chromium, dashboard):
         shot(page, "today-phone.png")
     finally:
         context.close()
+
+
+# --- 7 ------------------------------------------------------------------------------------------
+
+EMOJI_TEXT = "收到，谢谢🎉👍"
+EMOJI = "🎉👍"
+COLOURED = 30  # coloured pixels that two emoji at 14 px draw many times over, and an empty box never
+
+
+def colour_pixels(chromium, png: bytes) -> int:
+    """Pixels of a PNG that are clearly coloured (not grey): an emoji font draws them, the empty box
+    (tofu) of a missing glyph never does. Counted by a canvas on a blank page: no image library needed."""
+    import base64
+
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        return page.evaluate("""async (src) => {
+            const img = new Image(); img.src = src; await img.decode();
+            const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+            const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+            const d = g.getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 0; i < d.length; i += 4) {
+                if (Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++;
+            }
+            return n;
+        }""", "data:image/png;base64," + base64.b64encode(png).decode())
+    finally:
+        context.close()
+
+
+def test_an_emoji_in_a_message_is_drawn_not_an_empty_box(chromium, manager, dashboard):
+    from playwright.sync_api import expect
+
+    d = dashboard
+    d.push(message("R2", "c2", EMOJI_TEXT, now_ms(), "深圳门店装修群", "陈女士"))
+    d.wait(lambda: any(m["text"] == EMOJI_TEXT for m in d.room("R2")["messages"]), 20, "the emoji message applied")
+    as_manager(manager, d, "/rooms/R2")
+    line = manager.locator("li div", has_text=EMOJI_TEXT)
+    expect(line).to_be_visible()
+    # the box around the emoji alone, from a DOM range over those characters
+    box = line.evaluate("""(el, emoji) => {
+        const node = el.firstChild, at = node.data.indexOf(emoji), r = document.createRange();
+        r.setStart(node, at); r.setEnd(node, at + emoji.length);
+        const b = r.getBoundingClientRect(); return {x: b.x, y: b.y, width: b.width, height: b.height};
+    }""", EMOJI)
+    assert box["width"] > 0 and box["height"] > 0, box
+    drawn = colour_pixels(chromium, manager.screenshot(clip=box))
+    assert drawn >= COLOURED, (f"the emoji {EMOJI} rendered without colour ({drawn} coloured pixels): no emoji "
+                               "font? apt-get install fonts-noto-color-emoji (make browser)")
+    # the control: characters no font has render as empty boxes, and the same measure finds no colour there
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.set_content('<span id="tofu" style="font-size:14px">\ue000\ue001</span>')
+        assert colour_pixels(chromium, page.locator("#tofu").screenshot()) < COLOURED
+    finally:
+        context.close()
+    shot(manager, "room-emoji.png")
+
+
+# --- 8 ------------------------------------------------------------------------------------------
+
+def test_longest_waits_name_their_room_by_topic(manager, dashboard):
+    from playwright.sync_api import expect
+
+    d = dashboard
+    as_manager(manager, d, "/performance")
+    waits = manager.locator("#longest-waits")
+    link = waits.locator('a[href="/rooms/R2"]').first
+    expect(link).to_have_text("深圳门店装修群")  # R2's topic, as every other table names it; never the id

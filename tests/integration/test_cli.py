@@ -112,6 +112,7 @@ def test_the_served_demo_stops_cleanly_on_ctrl_c(tmp_path):
                 os.killpg(demo.pid, signal.SIGKILL)
     text = log.read_text()
     assert "仪表盘 Dashboard" in text and "demo feed step failed" not in text and "Traceback" not in text, text[-3000:]
+    assert "演示日 2026-11-20 的消息按本地日期" in text, text[:3000]  # which day the demo replays, and when
 
 
 @pytest.mark.slow

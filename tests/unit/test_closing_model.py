@@ -24,10 +24,12 @@ CLOSING = [
     "问题解决了👍", "好的，有问题我再找你们", "好的，我知道怎么操作了", "好的，不急哈",
     "谢谢技术小哥", "收到，周一见", "已经付款了，谢谢", "行，我先用着", "不错不错",
     "祝你们生意兴隆", "端午安康[玫瑰]", "辛苦客服小姐姐", "好的，明天见", "完美",
+    # issue 14: an acknowledgement with a plan that needs nothing from us
+    "好的，我先试试", "收到，我们内部讨论下", "好的👌",
 ]
-# The issue's target for messages from groups never trained on (97.2% now: 19 errors of 675), and a
-# floor for the 456 first-round lines, which every later round left where they were (96.7% now;
-# MODEL_CARD.md, "Results").
+# The issue's target for messages from groups never trained on (97.6% now: 16 errors of 675), and a
+# floor for the 456 first-round lines, which every later round left where they were (MODEL_CARD.md,
+# "Results"). The test split is a selection set (the threshold was chosen on it).
 ISSUE_TARGET = 0.97
 FIRST_ROUND_FLOOR = 0.965
 FIRST_ROUND_TEST = (456, "6fdcc5f72a9cfd80df5ae007419185552c988b49714c6b91a4073599e30551e5")
@@ -39,6 +41,9 @@ NEEDS_ANSWER = [
     "订单号 20231108001", "还没收到", "不行", "+1", "同问", "都三天了还没回复", "我要退款", "你们的系统太难用了",
     "王经理，合同还没到", "我们账号被锁了", "有个问题", "帮忙看一下", "你好",
     "好的，合同还没收到", "刘老师你好，打扰一下", "会员快用完了",
+    # issue 14: requests the model alone had silenced (0.67-1.0 closing)
+    "报价单发我一下", "好的，发我一下报价", "好的，那合同发我", "行，那你把账号开一下", "好的，等你们回复",
+    "好的，发货了告诉我", "账单有问题",
 ]
 # Lines the shipped model still gets wrong (the rules abstain on them). Strict xfail: the day a
 # retrained model gets one right, the test says so and the line moves up into its list.
@@ -50,6 +55,7 @@ RULE_CASES = [
     ("好的好的👌", 1), ("收到，谢谢[抱拳]", 1), ("[OK][强]", 1), ("@小张\u2005辛苦啦～", 1), ("thank you", 1),
     ("好的吗？", 0), ("OK吗", 0), ("收到没", 0), ("可不可以再便宜点", 0), ("好么", 0), ("为啥又报错", 0),
     ("收到，不过金额好像不对", 0), ("谢谢，但是还是不行", 0), ("嗯嗯，可是昨天也这样", 0),
+    ("好的，那合同发我", 0), ("OK，有结果了通知我", 0), ("收到，麻烦尽快", 0), ("@王经理", 0), ("我们很急", 0),
 ]
 
 
@@ -115,7 +121,8 @@ def test_score_is_the_mean_of_the_members(learned) -> None:
     with torch.no_grad():
         each = [torch.softmax(m(ids, mask), -1)[:, 1] for m in learned.members]
     metrics = json.loads((ARTIFACTS / "metrics.json").read_text(encoding="utf-8"))
-    assert len(learned.members) == len(metrics["training"]["members"])
+    config = json.loads((ARTIFACTS / "config.json").read_text(encoding="utf-8"))
+    assert len(learned.members) == config["serving"]["members"] <= len(metrics["training"]["members"])
     assert learned.model_scores(texts) == pytest.approx((sum(each) / len(each)).tolist(), abs=1e-5)
 
 
@@ -216,6 +223,11 @@ def test_unknown_detector_lists_the_known_ones() -> None:
     ("技术同学", None), ("刘老师你好，打扰一下", 0.0), ("王经理", None), ("会员快用完了", 0.0),
     ("不用了，到期就不续了", None), ("登录一直失败", 0.0), ("APP不闪退了", None), ("之前的报错没有了", None),
     ("好的，有问题我再找你们", None), ("页面显示暂无权限", 0.0),
+    ("好的，那你把试用账号开一下", 0.0), ("收到，我们尽快盖章", None), ("收到，发票我们会尽快寄回", None),
+    ("好的，我把你推给我们IT", None), ("谢谢小张，帮我们省了不少事", None), ("好的，这个不急", None),
+    ("好的，等你们消息", None), ("等你们确认", 0.0), ("老板问进度", 0.0), ("好的，有问题再说", None),
+    ("群发不能用了", 0.0), ("现在能用了", None), ("@李总 @陈工", 0.0), ("@李总 好的", 1.0), ("开通了，能用了", None),
+    ("行，那明天上午你来一趟", 0.0), ("好的，你们先处理别的客户", None), ("@孙工 麻烦", 0.0),
 ])
 def test_rule_verdicts(text: str, verdict: float | None) -> None:
     decision = rules.decide(text)

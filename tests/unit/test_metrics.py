@@ -1,4 +1,5 @@
-from sales_assistant.core.metrics import compute
+from sales_assistant.config.calendars import CalendarEntry
+from sales_assistant.core.metrics import business_reply_ms, by_hour, compute, over_threshold_by_day
 from sales_assistant.core.room import EndedBy, Episode
 from sales_assistant.core.roster import Role, RoomInfo, Roster, Speaker, Staff, Stage
 
@@ -27,7 +28,8 @@ def test_three_views():
     views = compute(episodes, counts, ROOMS, ROSTER, threshold_minutes=2, tz=TZ)
     sales = {row["staff_id"]: row for row in views["sales"]}
     assert sales["s1"] == {"staff_id": "s1", "name": "董森", "role": "sales", "episodes": 3, "over_threshold": 1,
-                           "avg_reply_minutes": 1.67, "total_messages": 15, "cancelled_episodes": 1, "open_episodes": 1,
+                           "avg_reply_minutes": 1.67, "avg_reply_clock": "wall", "avg_wall_reply_minutes": 1.67,
+                           "total_messages": 15, "cancelled_episodes": 1, "open_episodes": 1,
                            "checked_messages": 0, "flagged_messages": 0, "flagged_per_100": None}
     assert sales["s2"]["episodes"] == 0 and sales["s2"]["avg_reply_minutes"] == 0.0
     assert "e1" not in sales  # employees answer but own no rooms
@@ -57,3 +59,32 @@ def test_quality_figure_per_rep_and_room():
     r1 = next(r for r in views["rooms"] if r["room_id"] == "R1")
     assert r1["flagged_per_100"] == 10.0
     assert next(r for r in views["rooms"] if r["room_id"] == "R2")["flagged_per_100"] is None
+
+
+WORKDAY = ["09:00-12:00", "13:30-18:30"]
+SHANGHAI = CalendarEntry.model_validate({"timezone": TZ, "holidays": "cn", "week": {
+    "mon": WORKDAY, "tue": WORKDAY, "wed": WORKDAY, "thu": WORKDAY, "fri": WORKDAY, "sat": [], "sun": []}}).to_calendar()
+
+
+def test_business_reply_time_beside_the_wall_one():
+    """A question at Friday 18:20, answered Monday 09:05: 3 days of wall time, 15 business minutes."""
+    friday = 1_795_170_000_000  # 2026-11-20 18:20 +08:00
+    late = ep("R1", (2 * 24 * 60) + 14 * 60 + 45, start=friday)  # Monday 09:05
+    quick = ep("R2", 1.0, owner="s1", start=friday - 8 * 60 * M)  # a wall-clock wait of the same rep
+    business = business_reply_ms([late, quick], lambda e: SHANGHAI if e.room_id == "R1" else None)
+    assert business == {late.episode_id: 15 * M}
+    views = compute([late, quick], {}, ROOMS, ROSTER, threshold_minutes=2, tz=TZ, business=business)
+    rows = {r["room_id"]: r for r in views["episodes"]}
+    assert (rows["R1"]["reply_minutes"], rows["R1"]["business_reply_minutes"]) == (3765.0, 15.0)
+    assert (rows["R2"]["reply_minutes"], rows["R2"]["business_reply_minutes"]) == (1.0, None)
+    rooms = {r["room_id"]: r for r in views["rooms"]}
+    assert (rooms["R1"]["avg_reply_minutes"], rooms["R1"]["avg_reply_clock"]) == (15.0, "business")
+    assert rooms["R1"]["avg_wall_reply_minutes"] == 3765.0 and rooms["R1"]["over_threshold"] == 1
+    assert (rooms["R2"]["avg_reply_minutes"], rooms["R2"]["avg_reply_clock"]) == (1.0, "wall")
+    s1 = next(r for r in views["sales"] if r["staff_id"] == "s1")
+    assert (s1["avg_reply_minutes"], s1["avg_reply_clock"], s1["avg_wall_reply_minutes"]) == (8.0, "mixed", 1883.0)
+    hours = {h["hour"]: h for h in by_hour([late, quick], {}, TZ, business)}
+    assert hours[18]["avg_reply_minutes"] == 15.0 and hours[10]["avg_reply_minutes"] == 1.0
+    assert over_threshold_by_day([late], 20, TZ, business) == [{"day": "2026-11-20", "episodes": 1,
+                                                                "over_threshold": 0}]
+    assert over_threshold_by_day([late], 20, TZ) == [{"day": "2026-11-20", "episodes": 1, "over_threshold": 1}]

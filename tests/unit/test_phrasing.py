@@ -1,8 +1,8 @@
 """Phrasing checks: each check's positives and negatives, suggestions, batching, English, options,
 the fluency check on a tiny LM, and a no-false-alarm regression set of normal sales messages.
 
-Everything here runs without the 100 MB corpus LM; the one test that uses it is skipped where it
-has not been built.
+Most tests run on a tiny LM; the few that use the 100 MB corpus LM build it once (tests/support/data.py)
+and fail, never skip, when it cannot be built.
 """
 from __future__ import annotations
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from sales_assistant.models.backbone import ArtifactsMissing  # noqa: E402
-from sales_assistant.models.lab.typo.datasets import SALES_TYPOS as SALES  # noqa: E402
-from sales_assistant.models.typo.mlm import MAX_CHARS, CharCorrectorNet, CharJudge, CharVocab  # noqa: E402
+from sales_assistant.models.backbone import ArtifactsMissing
+from sales_assistant.models.lab.typo.datasets import SALES_TYPOS as SALES
+from sales_assistant.models.typo.mlm import MAX_CHARS, CharCorrectorNet, CharJudge, CharVocab
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "，", "。", "a", "邮", "箱", "相", "想", "的", "您", "了"]
 TINY = {"vocab_size": len(VOCAB), "embedding_size": 8, "hidden_size": 16, "num_hidden_layers": 1,

@@ -1,6 +1,11 @@
 """The word trigram LM (libime's, from Debian), fuzzy-pinyin candidates and the calibration text."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 import sales_assistant.models.lm.word as word
@@ -10,14 +15,12 @@ from sales_assistant.models.lm.corpus import CorpusUnavailable
 from sales_assistant.models.lm.word import FILE_NAME, WordLM, find_word_lm, read_vocabulary
 from sales_assistant.models.typo import load_typo_corrector
 from sales_assistant.models.typo.resources import fuzzy_pinyin, load_confusion
+from tests.support.data import required
 
 
 @pytest.fixture(scope="module")
 def word_lm() -> WordLM:
-    try:
-        return WordLM(find_word_lm())
-    except CorpusUnavailable as exc:  # neither the package nor a registry to fetch it from
-        pytest.skip(str(exc))
+    return WordLM(required(find_word_lm))
 
 
 def test_the_vocabulary_is_read_from_the_binary(word_lm):
@@ -43,14 +46,35 @@ def test_the_intended_sentence_scores_higher(word_lm, right, wrong):
 
 
 def test_fetching_unpacks_the_debian_package_into_the_lm_dir(tmp_path, monkeypatch):
+    """The Debian archive is outside the machine: an `apt-get` stand-in on PATH hands out a package
+    built here around the installed model, so the fetch and unpack steps run offline."""
+    source = required(find_word_lm)
+    _apt_get_standin(tmp_path / "archive", source, monkeypatch)
     monkeypatch.setattr(word, "SYSTEM_PATHS", ())
-    try:
-        path = find_word_lm(tmp_path)
-    except CorpusUnavailable as exc:  # no registry here
-        pytest.skip(str(exc))
-    assert path == tmp_path / FILE_NAME and path.stat().st_size > 10_000_000
-    assert [p.name for p in tmp_path.iterdir()] == [FILE_NAME]  # the .deb and its unpacked tree are gone
-    assert find_word_lm(tmp_path, download=False) == path  # cached
+    lm_dir = tmp_path / "lm"
+    path = find_word_lm(lm_dir)
+    assert path == lm_dir / FILE_NAME and path.stat().st_size == source.stat().st_size > 10_000_000
+    assert [p.name for p in lm_dir.iterdir()] == [FILE_NAME]  # the .deb and its unpacked tree are gone
+    assert find_word_lm(lm_dir, download=False) == path  # cached
+
+
+def _apt_get_standin(archive: Path, lm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`apt-get download libime-data-language-model` answered from `archive` (a .deb built with dpkg-deb)."""
+    tree = archive / "pkg"
+    (tree / "DEBIAN").mkdir(parents=True)
+    (tree / "DEBIAN" / "control").write_text(f"Package: {word.PACKAGE}\nVersion: 1.0\nArchitecture: all\n"
+                                             "Maintainer: tests <tests@localhost>\nDescription: stand-in\n")
+    target = tree / "usr" / "lib" / "libime" / FILE_NAME
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(lm, target)
+    deb = archive / f"{word.PACKAGE}_1.0_all.deb"
+    subprocess.run(["dpkg-deb", "-Znone", "-b", str(tree), str(deb)], check=True, capture_output=True)
+    bin_dir = archive / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "apt-get"
+    script.write_text(f'#!/bin/sh\n[ "$1" = download ] && [ "$2" = {word.PACKAGE} ] && cp "{deb}" . || exit 100\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
 
 
 def test_without_the_file_and_without_download_the_error_says_how_to_install(tmp_path, monkeypatch):
@@ -90,10 +114,7 @@ def test_html_wrapping_is_not_a_sentence_break():
 
 def test_the_docs_calibration_is_a_corrector_of_its_own(tmp_path):
     tiny = build_lm_from_texts(["合同已经发到您的邮箱了。"] * 3, tmp_path / "tiny.arpa", order=3)
-    try:
-        default = load_typo_corrector("ngram", lm_path=tiny)
-        docs = load_typo_corrector("ngram-docs", lm_path=tiny)
-    except CorpusUnavailable as exc:
-        pytest.skip(str(exc))
+    default = required(lambda: load_typo_corrector("ngram", lm_path=tiny))
+    docs = required(lambda: load_typo_corrector("ngram-docs", lm_path=tiny))
     assert (default.name, docs.name) == ("ngram", "ngram-docs")
     assert default.params["weights"] != docs.params["weights"]

@@ -39,8 +39,10 @@ T = 1_795_136_400_000
 
 def test_a_message_row_is_the_positional_array_the_inbox_always_held():
     row = inbox_row(Message("1", "R1", "c1", "在吗", 1, mentions=("s1",)))
-    assert encode(row) == '["1","R1","c1","在吗",1,7,["s1"],null,null,false]'.encode()
+    assert encode(row) == '["1","R1","c1","在吗",1,7,["s1"],null,null,false,false]'.encode()
     assert decode_inbox_row(row.kind, encode(row)) == row
+    # a row written before the bot's mark (the last item) was carried still reads, as not the bot's
+    assert decode_inbox_row(row.kind, '["1","R1","c1","在吗",1,7,["s1"],null,null,false]'.encode()) == row
 
 
 def test_the_closing_label_travels_with_the_row_into_the_message():

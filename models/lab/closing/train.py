@@ -15,6 +15,12 @@ The vocabulary is the backbone's; its unused slots go to the symbols of the trai
 know (👌, 🙏, 😡 …; `extend_vocab`). Writes into --out (default models/closing/artifacts/):
 config.json, model.safetensors (fp16; model-1.safetensors … with --members > 1), vocab.txt, metrics.json
 (figures with and without the rules, their errors, the run).
+
+`--extra FILE` (repeatable) adds a team's own labelled lines to the training rows: the JSONL that
+`sales-assistant export-labels` writes from cancelled and restarted clocks, one object a line with at
+least `text` and `label` (1 closing, 0 needs an answer); other fields (room_id, source, at …) are
+ignored. A line that repeats a line of an evaluation set (test split, hard set, fresh set) is dropped,
+so the figures stay held out. After a retrain, choose the threshold again (evaluate --choose-threshold).
 """
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ from sales_assistant.models.closing import rules
 from sales_assistant.models.closing.learned import ARTIFACTS, LearnedClosing
 from sales_assistant.models.closing.text import PieceEncoder, normalize
 from sales_assistant.models.lab.closing.build_dataset import DATA, load
+from sales_assistant.models.lab.closing.eval_sets import FRESH, HARD, load_set
 from sales_assistant.models.lab.pretrained import WHEEL, WHEEL_SHA256, backbone_dir, load_backbone
 
 _UNUSED = re.compile(r"\[unused\d+\]")
@@ -43,6 +50,8 @@ _UNUSED = re.compile(r"\[unused\d+\]")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Fine-tune the pretrained encoder on the closing train split.")
     p.add_argument("--data", type=Path, default=DATA)
+    p.add_argument("--extra", type=Path, action="append", default=[], metavar="FILE",
+                   help="more labelled lines, JSONL with text and label (export-labels writes this); repeatable")
     p.add_argument("--out", type=Path, default=ARTIFACTS)
     p.add_argument("--backbone", type=Path, default=None,
                    help="an unpacked ltp_tiny folder (default: fetched into $SA_MODEL_DIR/backbone)")
@@ -81,6 +90,53 @@ def extend_vocab(vocab: Sequence[str], texts: Iterable[str], min_freq: int = 2) 
     return out
 
 
+class BadExtraLine(ValueError):
+    """A line of an --extra file that cannot be a training row; the message names the file, line and field."""
+
+
+def load_extra(path: Path) -> list[dict]:
+    """Labelled lines from `path` (JSONL: `text`, a non-empty string; `label`, 1 closing or 0 needs an
+    answer; any other fields), as training rows of split "extra"."""
+    if not path.is_file():
+        raise FileNotFoundError(f"--extra: {path} not found")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise BadExtraLine(f"{path}, line {number}: not JSON ({e.msg})") from None
+        if not isinstance(item, dict):
+            raise BadExtraLine(f"{path}, line {number}: expected a JSON object with text and label")
+        text, label = item.get("text"), item.get("label")
+        if not isinstance(text, str) or not text.strip():
+            raise BadExtraLine(f"{path}, line {number}: field 'text' must be a non-empty string, not {text!r}")
+        if isinstance(label, bool) or label not in (0, 1):
+            raise BadExtraLine(f"{path}, line {number}: field 'label' must be 1 (closing) or 0 (needs an answer), "
+                               f"not {label!r}")
+        rows.append({"id": f"extra-{path.stem}-{number}", "text": text, "label": int(label), "kind": "extra",
+                     "split": "extra"})
+    return rows
+
+
+def training_rows(data: Path, fit_dev: bool, extra: Sequence[Path] = ()) -> tuple[list[dict], list[dict], int]:
+    """The rows to fit on (train, dev with `fit_dev`, then every --extra file), the dev rows, and how many
+    extra lines were dropped for repeating a line of an evaluation set."""
+    train, dev = load(data, "train"), load(data, "dev")
+    if fit_dev:
+        train = train + dev
+    held_out = {normalize(r["text"]) for r in load(data, "test") + load_set(HARD) + load_set(FRESH)}
+    dropped = 0
+    for path in extra:
+        for row in load_extra(path):
+            if normalize(row["text"]) in held_out:
+                dropped += 1
+            else:
+                train.append(row)
+    return train, dev, dropped
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
@@ -96,9 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.backbone or backbone_dir()
     electra, pretrained, backbone_vocab = load_backbone(folder)
 
-    train, dev = load(args.data, "train"), load(args.data, "dev")
-    if args.fit_dev:
-        train = train + dev
+    train, dev, dropped = training_rows(args.data, args.fit_dev, args.extra)
+    if args.extra:
+        print(f"--extra: {sum(r['split'] == 'extra' for r in train)} lines added, {dropped} dropped "
+              "(they repeat a line of an evaluation set)")
     vocab = extend_vocab(backbone_vocab, [r["text"] for r in train], args.min_freq)
     encoder = PieceEncoder(vocab, args.max_length)
     rows = list(zip(encoder.encode([r["text"] for r in train]), [r["label"] for r in train], strict=True))
@@ -127,16 +184,20 @@ def main(argv: list[str] | None = None) -> int:
     for member, record in enumerate(members):
         name = "model.safetensors" if not member else f"model-{member}.safetensors"
         save_file({k: v.half().contiguous() for k, v in record["state"].items()}, args.out / name)
+    # A new model serves all its members at 0.5 until `evaluate --choose-threshold` chooses again.
     config = {"electra": electra, "pooling": "mean", "dropout": args.dropout, "max_length": args.max_length,
+              "serving": {"members": args.members, "threshold": 0.5, "chosen_on": []},
               "labels": {"0": "needs_answer", "1": "closing"},
               "backbone": f"LTP 4 tiny (HFL Chinese ELECTRA-small) from {WHEEL}, sha256 {WHEEL_SHA256}"}
     (args.out / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (args.out / "vocab.txt").write_text("".join(f"{t}\n" for t in vocab), encoding="utf-8")
 
-    report = _report(args, load(args.data, args.report_split), classification_metrics)
+    report = metrics_report(args, load(args.data, args.report_split), classification_metrics)
     report["training"] = {
         "command": "python -m sales_assistant.models.lab.closing.train " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "arguments": {k: v for k, v in vars(args).items() if k not in ("data", "out", "report_split", "backbone")},
+        "arguments": {k: v for k, v in vars(args).items()
+                      if k not in ("data", "out", "report_split", "backbone", "extra")},
+        "extra": [{"file": str(p), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in args.extra],
         "data_sha256": hashlib.sha256(args.data.read_bytes()).hexdigest(),
         "backbone_wheel_sha256": WHEEL_SHA256,
         "train_lines": len(train), "dev_lines": len(dev), "vocab_size": len(vocab), "parameters": n_params,
@@ -218,7 +279,7 @@ def _dev_scores(model, dev_rows, encoder, torch) -> tuple[float, float, float]: 
     return accuracy, alone, torch.nn.functional.cross_entropy(logits, y).item()
 
 
-def _report(args: argparse.Namespace, rows: list[dict], classification_metrics) -> dict:  # noqa: ANN001
+def metrics_report(args: argparse.Namespace, rows: list[dict], classification_metrics) -> dict:  # noqa: ANN001
     """The saved artifacts, loaded the way the pipeline loads them, with and without the rules."""
     report: dict = {"split": args.report_split, "n": len(rows), "detectors": {}}
     for use_rules in (True, False):

@@ -1,0 +1,138 @@
+"""Issue 14's hard set and issue 17's fresh held-out sets, the recall targets on every selection set,
+the rules' record on the data they were checked against, the model-reach count, and `--extra` training
+lines. Runs on the committed artifacts; nothing is trained."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sales_assistant.models.closing import is_closing, load_closing_detector, rules
+from sales_assistant.models.closing.learned import ARTIFACTS
+from sales_assistant.models.closing.text import normalize
+from sales_assistant.models.lab.closing import build_dataset, eval_sets
+from sales_assistant.models.lab.closing.evaluate import choose_threshold, classification_metrics, rows_of
+from sales_assistant.models.lab.closing.train import BadExtraLine, load_extra, training_rows
+
+# The fresh held-out set is read once per release for the final figure (MODEL_CARD.md); the pin says it
+# was not edited after it was written. Changing it means writing a new one, never adjusting this one.
+FRESH_SHA256 = "d19e568087c3759571e29aba3fc20c855c5664b2af8425404390fdfab97946f5"
+NEEDS_ANSWER_RECALL, CLOSING_RECALL = 0.98, 0.90  # issue 14's targets
+HARD_KINDS = {"ack_then_request", "imperative", "complaint", "chaser", "lone_question_mark", "mention",
+              "ack_plan", "ack", "thanks", "resolved", "wrapup"}
+
+
+@pytest.fixture(scope="module")
+def learned():
+    return load_closing_detector("learned")
+
+
+def test_shipped_sets_are_what_the_builder_writes() -> None:
+    assert eval_sets.main(["--check"]) == 0
+
+
+def test_fresh_set_is_pinned() -> None:
+    assert hashlib.sha256(eval_sets.FRESH.read_bytes()).hexdigest() == FRESH_SHA256
+
+
+def test_hard_set_covers_every_category_of_the_issue_and_is_balanced() -> None:
+    rows = eval_sets.load_set(eval_sets.HARD)
+    assert len(rows) >= 350 and 0.4 <= sum(r["label"] for r in rows) / len(rows) <= 0.6
+    kinds = Counter(r["kind"] for r in rows)
+    assert set(kinds) == HARD_KINDS and min(kinds.values()) >= 10
+
+
+def test_evaluation_sets_are_never_trained_on() -> None:
+    """No line of the hard or fresh set is a training line, except a lone question mark, which is one
+    string whatever set it is in."""
+    trained = {normalize(r["text"]) for r in build_dataset.load() if r["split"] in ("train", "dev")}
+    for path in (eval_sets.HARD, eval_sets.FRESH_R1, eval_sets.FRESH):
+        repeats = [r["text"] for r in eval_sets.load_set(path) if normalize(r["text"]) in trained]
+        assert all(r["kind"] == "lone_question_mark" for r in eval_sets.load_set(path) if r["text"] in repeats)
+    hard = {normalize(r["text"]) for r in eval_sets.load_set(eval_sets.HARD)}
+    assert [r["text"] for r in eval_sets.load_set(eval_sets.FRESH_R1) if normalize(r["text"]) in hard] == [
+        "？", "??", "？？？"]
+    chosen_on = hard | {normalize(r["text"]) for r in eval_sets.load_set(eval_sets.FRESH_R1)}
+    assert [r["text"] for r in eval_sets.load_set(eval_sets.FRESH)
+            if normalize(r["text"]) in chosen_on and r["kind"] != "lone_question_mark"] == []
+
+
+@pytest.mark.parametrize("name", ["test", "hard", "fresh-r1"])
+def test_recall_targets_hold_on_every_selection_set(learned, name: str) -> None:
+    rows = rows_of(name)
+    predicted = [int(c) for c in is_closing(learned, [r["text"] for r in rows])]
+    m = classification_metrics([r["label"] for r in rows], predicted)
+    assert m["needs_answer_recall"] >= NEEDS_ANSWER_RECALL and m["closing_recall"] >= CLOSING_RECALL, m
+
+
+def test_rules_are_never_wrong_on_train_and_dev() -> None:
+    """The card's promise: a rule is kept only while it makes no error on the data it was checked on."""
+    rows = [r for r in build_dataset.load() if r["split"] in ("train", "dev")]
+    wrong = [(r["text"], d.rule) for r in rows if (d := rules.decide(r["text"])) and int(d.score >= 0.5) != r["label"]]
+    assert wrong == []
+
+
+def test_threshold_comes_from_the_artifacts(learned) -> None:
+    config = json.loads((ARTIFACTS / "config.json").read_text(encoding="utf-8"))
+    assert learned.threshold == config["serving"]["threshold"]
+    from sales_assistant.models.closing.learned import LearnedClosing
+
+    assert LearnedClosing(threshold=0.5, members=1).threshold == 0.5
+    with pytest.raises(ValueError, match="members must be between 1 and 3"):
+        LearnedClosing(members=4)
+
+
+def test_choose_threshold_puts_needs_answer_recall_first() -> None:
+    # Two needs-answer lines scored 0.6 and 0.9: only 0.95 keeps both, though closing recall drops.
+    scored = {"a": ([0.6, 0.9, 0.92, 0.99], [0, 0, 1, 1])}
+    threshold, table = choose_threshold(scored, floor=0.98, thresholds=(0.5, 0.7, 0.95))
+    assert threshold == 0.95 and [r["ok"] for r in table] == [False, False, True]
+    with pytest.raises(ValueError, match="no threshold"):
+        choose_threshold({"a": ([0.99], [0])}, floor=0.98, thresholds=(0.5,))
+
+
+def test_stats_count_the_lines_that_reach_the_model(learned) -> None:
+    before = Counter(learned.stats)
+    learned.scores(["好的", "在吗？", "好的，我下午看一下", "合同发我一下"])
+    assert learned.stats["lines"] - before["lines"] == 4
+    assert learned.stats["model"] - before["model"] == 1
+    keywords = load_closing_detector("keywords")
+    keywords.scores(["好的", "在吗"])
+    assert keywords.stats["lines"] == 2 and keywords.stats["model"] == 0
+
+
+# ----- --extra: a team's own labels ---------------------------------------------------------------------
+
+def _export(path: Path, items: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+    return path
+
+
+def test_exported_labels_join_the_training_rows(tmp_path: Path) -> None:
+    """The export's format (text, label, room_id, source, at) is read, and its lines are trained on;
+    a line that repeats an evaluation line is dropped so the figures stay held out."""
+    exported = _export(tmp_path / "labels.jsonl", [
+        {"text": "好的，我们财务下午对一下", "label": 1, "room_id": "R:1", "source": "cancel", "at": 1795136432000},
+        {"text": "报价再发一份给我们采购", "label": 0, "room_id": "R:2", "source": "restart", "at": 1795136433000},
+        {"text": "补充协议里的违约条款有问题", "label": 0, "room_id": "R:3", "source": "restart", "at": 1795136434000},
+    ])
+    base, dev, _ = training_rows(build_dataset.DATA, fit_dev=True)
+    rows, _, dropped = training_rows(build_dataset.DATA, fit_dev=True, extra=[exported])
+    assert rows[:len(base)] == base and dropped == 1 and dev  # the hard set's line is held out
+    assert [(r["text"], r["label"], r["split"]) for r in rows[len(base):]] == [
+        ("好的，我们财务下午对一下", 1, "extra"), ("报价再发一份给我们采购", 0, "extra")]
+    assert len(load_extra(exported)) == 3
+
+
+@pytest.mark.parametrize(("line", "field"), [
+    ('{"label": 1}', "'text'"), ('{"text": "好的", "label": 2}', "'label'"), ('{"text": "", "label": 0}', "'text'"),
+    ('{"text": "好的", "label": true}', "'label'"), ("not json", "not JSON"), ('["好的", 1]', "JSON object"),
+])
+def test_a_bad_extra_line_names_its_line_and_field(tmp_path: Path, line: str, field: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "好的", "label": 1}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(BadExtraLine, match=rf"bad\.jsonl, line 2: .*{field}"):
+        load_extra(path)
