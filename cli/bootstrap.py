@@ -196,12 +196,14 @@ def start_service(config: Config, clock: str) -> tuple[Pipeline, FastAPI]:
     from sales_assistant.store.state import load_staff
 
     settings = config.settings
-    prepare_models(settings)
     roster = load_roster_file(settings.roster_file).to_roster() if settings.roster_file else None
+    if roster is not None:
+        check_calendar_teams(config, roster)  # before anything slow: a misspelt team stops the start at once
+    prepare_models(settings)
     pipeline = build_pipeline(config, clock, sink_specs(settings), consume=True)
     if roster is not None:
         pipeline.load_roster(roster, overwrite_rooms=False)
-    # Without a roster file, the staff the service already knows are the teams to check against.
-    check_calendar_teams(config, roster or Roster(load_staff(pipeline.r, pipeline.keys)))
+    else:  # without a roster file, the staff the service already knows are the teams to check against
+        check_calendar_teams(config, Roster(load_staff(pipeline.r, pipeline.keys)))
     pipeline.start()
     return pipeline, build_app(config, pipeline, http_ticks=clock == "virtual", card_buttons=True)

@@ -71,8 +71,8 @@ class BusinessCalendar:
     known_years: frozenset[int] = frozenset()  # the years the holiday data covers
     holidays: str = "none"  # "cn" or "none": whether a year without data is a gap to warn about
     # Per local day, its open intervals in epoch ms: computed once each, arithmetic walks days not minutes.
-    _days: dict[int, tuple[Range, ...]] = field(default_factory=dict, init=False, repr=False, compare=False,
-                                                hash=False)
+    _days: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict, init=False, repr=False,
+                                                          compare=False, hash=False)
     _overrides: dict[date, tuple[Range, ...]] = field(default_factory=dict, init=False, repr=False,
                                                       compare=False, hash=False)
 
@@ -143,7 +143,7 @@ class BusinessCalendar:
     def _local_day(self, t_ms: int) -> int:
         return datetime.fromtimestamp(t_ms / 1000, zone(self.timezone)).date().toordinal()
 
-    def _intervals(self, ordinal: int) -> tuple[Range, ...]:
+    def _intervals(self, ordinal: int) -> tuple[tuple[int, int], ...]:
         cached = self._days.get(ordinal)
         if cached is not None:
             return cached

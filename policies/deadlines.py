@@ -269,12 +269,11 @@ class DeadlineBoard:
         # business clock, the level reached by the opening the snooze's end waits for).
         while (later := self._raw_deadline(w, w.next_step + 1)) is not None and later <= at:
             w.next_step += 1
-        step = self.policy.ladder(w.stage).step(w.next_step)
+        ladder = self.policy.ladder(w.stage)
+        step = ladder.step(w.next_step)
         assert step is not None and at is not None
         targets = tuple(t.value for t in step.targets) if w.owner_id else (Target.PUBLIC.value,)
-        business = None
-        if self.policy.ladder(w.stage).clock is ClockKind.BUSINESS:
-            business = self._calendar(w).elapsed(w.started_at, at) // MINUTE_MS
+        business = None if ladder.clock is ClockKind.WALL else self._calendar(w).elapsed(w.started_at, at) // MINUTE_MS
         alert = Alert(w.room_id, w.clock_id, w.next_step, step.level.value, (at - w.started_at) // MINUTE_MS, targets,
                       w.owner_id, w.stage, w.topic, at, w.started_at, w.customer_name, w.last_text, business)
         w.next_step += 1

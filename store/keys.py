@@ -120,9 +120,8 @@ class Keys:
     def outbox(self) -> str:  # stream: what the service says in rooms, read by the WeChat bridge (store/outbox.py)
         return f"{self.ns}:outbox"
 
-    @property
-    def outbox_says(self) -> str:  # hash say_id -> the say and its outcome (queued, said, failed)
-        return f"{self.ns}:outbox:says"
+    def outbox_say(self, say_id: str) -> str:  # string: the say and its outcome (queued, said, failed), expiring once done
+        return f"{self.ns}:outbox:say:{say_id}"
 
     @property
     def bridge(self) -> str:  # hash: the WeChat bridge as last heard (last contact, login, spool, errors)

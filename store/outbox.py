@@ -21,7 +21,7 @@ from sales_assistant.store.keys import OUTBOX_CONSUMER, OUTBOX_GROUP, Keys
 from sales_assistant.store.streams import backlog_of, ensure_group
 
 MAX_OUTBOX = 100_000  # entries kept in the stream; acknowledged ones are trimmed beyond this
-SAY_STATES = ("queued", "said", "failed")
+DONE_KEPT_MS = 30 * 24 * 3600 * 1000  # a say's outcome is kept this long after the bridge acknowledged it
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,22 +42,22 @@ class Say:
 # Records a say's outcome only on its first acknowledgement: a second (the bridge resending an ack it is
 # not sure arrived) changes nothing and says so.
 _ACK = """
-local state = redis.call('HGET', KEYS[2], ARGV[1])
+local state = redis.call('GET', KEYS[2])
 if not state then return -1 end
 local say = cjson.decode(state)
 if say['status'] ~= 'queued' then return 0 end
-say['status'] = ARGV[2]
-say['message_id'] = ARGV[3] ~= '' and ARGV[3] or cjson.null
-say['error'] = ARGV[4] ~= '' and ARGV[4] or cjson.null
-say['done_at'] = tonumber(ARGV[5])
-redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(say))
-redis.call('XACK', KEYS[1], ARGV[6], say['entry'])
+say['status'] = ARGV[1]
+say['message_id'] = ARGV[2] ~= '' and ARGV[2] or cjson.null
+say['error'] = ARGV[3] ~= '' and ARGV[3] or cjson.null
+say['done_at'] = tonumber(ARGV[4])
+redis.call('SET', KEYS[2], cjson.encode(say), 'PX', ARGV[6])
+redis.call('XACK', KEYS[1], ARGV[5], say['entry'])
 return 1
 """
 
 
 class Outbox:
-    """The outbox stream and the says' states (hash say_id -> the say and its outcome)."""
+    """The outbox stream and the says' states (one key per say: the say and its outcome)."""
 
     def __init__(self, r: redis.Redis, keys: Keys) -> None:
         self.r, self.keys = r, keys
@@ -74,7 +74,7 @@ class Outbox:
                             approximate=True)
         state = {**say.to_json(), "entry": entry if isinstance(entry, str) else entry.decode(), "by": by,
                  "status": "queued", "message_id": None, "error": None, "done_at": None}
-        self.r.hset(self.keys.outbox_says, say.say_id, orjson.dumps(state))
+        self.r.set(self.keys.outbox_say(say.say_id), orjson.dumps(state))
         return say.say_id
 
     def read(self, after: str, count: int, block_ms: int | None) -> tuple[list[dict], str]:
@@ -92,11 +92,11 @@ class Outbox:
     def ack(self, say_id: str, message_id: str | None, error: str | None, now: int) -> int:
         """1: recorded; 0: it was acknowledged before (nothing changes); -1: no such say."""
         status = "failed" if error else "said"
-        return int(self._ack(keys=[self.keys.outbox, self.keys.outbox_says],
-                             args=[say_id, status, message_id or "", error or "", now, OUTBOX_GROUP]))
+        return int(self._ack(keys=[self.keys.outbox, self.keys.outbox_say(say_id)],
+                             args=[status, message_id or "", error or "", now, OUTBOX_GROUP, DONE_KEPT_MS]))
 
     def say(self, say_id: str) -> dict | None:
-        raw = self.r.hget(self.keys.outbox_says, say_id)
+        raw = self.r.get(self.keys.outbox_say(say_id))
         return orjson.loads(raw) if raw else None
 
     def backlog(self) -> int:

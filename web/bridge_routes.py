@@ -33,6 +33,7 @@ MAX_WAIT_S = 30
 POLL_SLICE_MS = 1000  # a long poll blocks on Redis in slices, so a caller that went away frees its thread soon
 BATCH = 50
 CURSOR = re.compile(r"^(0|>|\d{1,20}-\d{1,20})$")
+SAY_ID = r"^say-[0-9a-f]{32}$"  # store/outbox.Outbox.add
 
 
 class SayBody(BaseModel):
@@ -99,7 +100,7 @@ def bridge_router(ingest_auth: Dependency) -> APIRouter:
                 return {"entries": says, "after": after}
 
     @router.post("/bridge/outbox/{say_id}/ack", dependencies=[ingest_auth], summary="The bridge said it, or could not")
-    def ack(request: Request, say_id: Annotated[str, Path(max_length=64)], body: AckBody) -> dict:
+    def ack(request: Request, say_id: Annotated[str, Path(pattern=SAY_ID)], body: AckBody) -> dict:
         s, box = services(request), outbox(request)
         touch_bridge(s.inbox.r, s.keys, wall_ms())
         say = box.say(say_id)

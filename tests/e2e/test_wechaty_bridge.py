@@ -80,7 +80,7 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def running(tmp_path_factory):
     base = tmp_path_factory.mktemp("wechaty")
     s = Stack(base)
     try:
@@ -89,6 +89,14 @@ def stack(tmp_path_factory):
         s.bridge.stop()
         s.svc.stop()
         stop_embedded(s.data)
+
+
+@pytest.fixture
+def stack(running):
+    """The module's service and bridge, both up (a failed test may have left the bridge killed)."""
+    if not running.bridge.alive():
+        running.bridge.start()
+    return running
 
 
 def message_ids(room: dict) -> list[str]:
@@ -170,9 +178,12 @@ def test_a_say_reaches_the_room_once_and_a_killed_bridge_says_it_at_most_once_mo
         stack.wait(lambda: any(r["k"] == "done" and r["id"] == third for r in bridge.spool_records()),
                    "the bridge records the say as done")
         bridge.kill()
+        # Read in Redis (a process of its own) while the web process is still frozen: not acknowledged when
+        # the bridge died. (Once thawed, the service may still read the dead bridge's acknowledgement from
+        # its socket; either way the restarted bridge must not say it again.)
+        assert stack.say_state(third)["status"] == "queued"
     finally:
         stack.svc.proc.send_signal(signal.SIGCONT)
-    assert stack.say_state(third)["status"] == "queued"  # not acknowledged when the bridge died
     bridge.start()
     stack.wait(lambda: stack.say_state(third)["status"] == "said", "the say is acknowledged after the restart")
     assert bridge.said("快递单号稍后发您") == 1  # never said again: the spool knew it was said

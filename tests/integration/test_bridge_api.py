@@ -81,7 +81,8 @@ def test_acknowledgements_are_recorded_once_and_failures_show_on_the_room(client
     first = c.post(f"/api/bridge/outbox/{ok}/ack", json={"wechatyMessageId": "wx-1"}, headers=INGEST).json()
     again = c.post(f"/api/bridge/outbox/{ok}/ack", json={"wechatyMessageId": "wx-2"}, headers=INGEST).json()
     assert (first["recorded"], again["recorded"]) == (True, False)
-    assert c.post("/api/bridge/outbox/say-nothing/ack", json={}, headers=INGEST).status_code == 404
+    assert c.post(f"/api/bridge/outbox/say-{'0' * 32}/ack", json={}, headers=INGEST).status_code == 404
+    assert c.post("/api/bridge/outbox/nothing/ack", json={}, headers=INGEST).status_code == 422
     assert c.post(f"/api/bridge/outbox/{bad}/ack", json={"error": "not_in_room"}, headers=INGEST).json()["recorded"]
     box = Outbox(c.services.inbox.r, c.services.keys)
     assert (box.say(ok)["status"], box.say(ok)["message_id"]) == ("said", "wx-1")

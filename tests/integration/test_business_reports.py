@@ -86,7 +86,7 @@ def test_both_reply_times_and_which_clock_each_average_counts(ws):
     english = ws.get("/performance?start=2026-11-20&end=2026-11-23&lang=en").text
     assert "business hours" in english and "Avg reply, wall clock (min)" in english
 
-    export = ws.get("/api/export/episodes.csv?start=2026-11-20&end=2026-11-23", headers=ws.token)
+    export = ws.get("/api/export/episodes.csv?start=2026-11-20&end=2026-11-23&lang=zh", headers=ws.token)
     rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
     r1 = next(r for r in rows if r["群ID"] == "R1")
     assert (r1["回复用时(分钟)"], r1["回复用时·工作时间(分钟)"]) == ("3765.0", "15.0")
