@@ -38,7 +38,7 @@ NlpState = Literal["off", "loading", "ready", "failed"]
 class Ingestion(Pingable):
     def __init__(self, redis_url: str, namespace: str, shards: int, closing_model: str, batch_size: int,
                  clock: str, consume: bool, nlp_ready_timeout_s: float = 300.0,
-                 closing_confident: float = 0.9) -> None:
+                 closing_confident: float = 0.999) -> None:
         """`consume`: keep reading the inbox on a thread of its own (the service); otherwise the
         driver calls pump() (replay, benchmarks). `clock`: on "virtual" time each batch advances
         the supervisor to the newest event time it carried. `nlp_ready_timeout_s`: how long the

@@ -58,7 +58,7 @@ class NlpSettings(BaseModel):
     ready_timeout_s: float = Field(300.0, gt=0, le=3600)
     # A customer's message labelled closing with a score below this started no clock on a doubtful verdict: the
     # room keeps the judgement, shown as "判定为结束语 (0.74)" with a button that restarts the clock.
-    closing_confident: float = Field(0.9, gt=0, le=1)
+    closing_confident: float = Field(0.999, gt=0, le=1)
     # Staff checks run in this many actors (actors/nlp.py: CheckActor), anywhere on a Ray cluster, sharing
     # the staff-texts stream through its consumer group: a cluster adds check capacity by adding nodes.
     check_actors: int = Field(1, ge=1, le=256)

@@ -14,7 +14,7 @@ import pytest
 from sales_assistant.benchmarks import workload
 from sales_assistant.core.messages import Message
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1200)]  # two runs of Ray and the models
 ROOMS, MESSAGES = 40, 400
 
 

@@ -9,6 +9,8 @@ import orjson
 import pytest
 import yaml
 
+from sales_assistant.cli.bootstrap import load_config, start_service
+from sales_assistant.config.settings import ConfigError
 from sales_assistant.core.timeutil import parse_iso
 from tests.integration.test_cli import cli
 
@@ -117,3 +119,14 @@ def test_bad_calendars_stop_replay_at_start_with_the_field_named(tmp_path, chang
                "--report", str(tmp_path / "report.json"), "--quiet")
     assert done.returncode != 0
     assert words in " ".join((done.stderr + done.stdout).split())
+
+
+def test_run_refuses_a_calendar_of_a_team_nobody_is_in_before_starting_anything(tmp_path):
+    policy = json.loads(json.dumps(POLICY))
+    policy["calendars"]["eats"] = policy["calendars"].pop("east")
+    _, roster, policy_path = write_inputs(tmp_path, policy)
+    config = load_config(data_dir=tmp_path / "data", policy_file=policy_path, roster_file=roster,
+                         closing_model="keywords", nlp={"check_staff": False})
+    with pytest.raises(ConfigError, match=r"calendars\.eats: unknown team \(the roster's teams: default, east\)"):
+        start_service(config, "virtual")
+    assert not (tmp_path / "data").exists()  # refused before Redis or Ray were started

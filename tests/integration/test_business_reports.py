@@ -14,7 +14,7 @@ from sales_assistant.cli.bootstrap import build_pipeline, build_services, load_c
 from sales_assistant.config.settings import DEFAULT_POLICY
 from sales_assistant.connectors.console import metric_tables
 from sales_assistant.core.messages import Message
-from sales_assistant.core.roster import Role, RoomInfo, Roster, Stage, Staff
+from sales_assistant.core.roster import Role, RoomInfo, Roster, Staff, Stage
 from sales_assistant.core.timeutil import parse_iso
 from sales_assistant.policies.access import UserRole
 from sales_assistant.web.app import create_app

@@ -61,7 +61,6 @@ RULE_CASES = [
 
 @pytest.fixture(scope="module")
 def learned():
-    pytest.importorskip("torch", reason="the learned closing model needs torch==2.13.0 and transformers")
     return load_closing_detector("learned")
 
 
@@ -128,7 +127,6 @@ def test_score_is_the_mean_of_the_members(learned) -> None:
 
 def test_serving_never_fetches_the_backbone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The shipped artifacts are the whole model: no pip, no hub, no model cache at run time."""
-    pytest.importorskip("torch")
     import subprocess
 
     from sales_assistant.models.closing.learned import LearnedClosing
@@ -179,7 +177,6 @@ def test_rules_overrule_the_model(learned, monkeypatch: pytest.MonkeyPatch, text
 
 
 def test_model_alone_sees_no_rules() -> None:
-    pytest.importorskip("torch")
     model_only = load_closing_detector("learned-model")
     assert {e.decided_by for e in model_only.explain(["好的", "在吗？", "好的，我下午看一下"])} == {"model"}
 
@@ -196,7 +193,6 @@ def test_batched_scores_equal_one_by_one(learned) -> None:
 
 
 def test_missing_artifacts_name_the_path(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
     from sales_assistant.models.backbone import ArtifactsMissing
     from sales_assistant.models.closing.learned import LearnedClosing
 
@@ -280,3 +276,32 @@ def test_vocabulary_comes_from_training_data_only() -> None:
     texts = [r["text"] for split in fitted_on for r in build_dataset.load(split=split)]
     assert len(shipped) == 21128 and shipped[100:103] == ["[UNK]", "[CLS]", "[SEP]"]
     assert shipped == extend_vocab(restored, texts, metrics["training"]["arguments"]["min_freq"])
+
+
+def test_the_plain_torch_encoder_computes_what_transformers_electra_computes() -> None:
+    """net.py builds ELECTRA without transformers (its import cost `check` seconds); the shipped weights,
+    loaded into transformers' own ElectraModel, must give the same hidden states on real lines, padding
+    included."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import ElectraConfig, ElectraModel
+
+    from sales_assistant.models.backbone import pad
+    from sales_assistant.models.closing.net import ClosingNet
+    from sales_assistant.models.closing.text import PieceEncoder
+
+    config = json.loads((ARTIFACTS / "config.json").read_text(encoding="utf-8"))
+    weights = {k: v.float() for k, v in load_file(ARTIFACTS / "model.safetensors").items()}
+    ours = ClosingNet(config["electra"], config["dropout"])
+    ours.load_state_dict(weights, strict=True)
+    reference = ElectraModel(ElectraConfig(**config["electra"]))
+    reference.load_state_dict({k.removeprefix("encoder."): v for k, v in weights.items() if k.startswith("encoder.")},
+                              strict=False)
+    vocab = (ARTIFACTS / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    texts = ["好的", "好的，那合同发我", "收到，我们内部讨论下，下周给您答复", "？", "@王经理 报价单发我一下谢谢"]
+    ids, mask = pad(PieceEncoder(vocab, config["max_length"]).encode(texts))
+    with torch.no_grad():
+        expected = reference.eval()(input_ids=ids, attention_mask=mask).last_hidden_state
+        got = ours.eval().encoder(ids, mask)
+    real = mask.bool()
+    assert torch.allclose(got[real], expected[real], atol=1e-4), (got[real] - expected[real]).abs().max()

@@ -1,9 +1,11 @@
 """The safety net under the closing model (issue 14): a doubtful "closing" label is kept on the room, a
 person restarts the clock it silenced, once, and every cancel and restart is a training label."""
 import pickle
+from pathlib import Path
 
 import orjson
 
+from sales_assistant.config.settings import NlpSettings
 from sales_assistant.core.messages import CancelClock, Message, RestartClock
 from sales_assistant.core.room import (
     ClockStarted,
@@ -149,3 +151,11 @@ def test_a_restart_comes_back_from_the_inbox_as_the_same_order():
     row = inbox_row(order)
     assert isinstance(row, RestartRow) and row.kind == KIND_RESTART
     assert decode_inbox_row(row.kind, encode(row)).order() == order
+
+
+def test_the_default_confidence_bar_lies_above_the_served_threshold():
+    """A bar at or below the learned model's threshold would show no judgement at all: every closing label
+    scores at least the threshold."""
+    config = Path(__file__).resolve().parents[2] / "models" / "closing" / "artifacts" / "config.json"
+    threshold = orjson.loads(config.read_bytes())["serving"]["threshold"]
+    assert threshold < NlpSettings().closing_confident < 1.0
