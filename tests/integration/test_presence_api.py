@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 
-from sales_assistant.actors.notifier import SinkSpec
-from sales_assistant.cli.bootstrap import build_pipeline, build_services, load_config
+from sales_assistant.cli.bootstrap import load_config
 from sales_assistant.config.roster_file import RosterFile
 from sales_assistant.connectors.lark_actions import CardActions, parse_command
 from sales_assistant.core.messages import Message
-from sales_assistant.policies.access import UserRole
 from sales_assistant.store.followups import load_followups
-from sales_assistant.web.app import create_app
+from tests.support.workspace import API, API_TOKEN, as_, settle, workspace_client
 
 pytestmark = pytest.mark.integration
 T, M, DAY = 1_795_136_400_000, 60_000, 86_400_000  # 2026-11-20 09:00 Asia/Shanghai, a Friday
-API = {"Authorization": "Bearer api-secret-0123456789"}
 ROSTER = {"staff": [{"id": "s1", "name": "董森", "role": "sales", "backup": "s2", "lark_open_id": "ou_s1"},
                     {"id": "s2", "name": "曾路", "role": "sales", "backup": "s1"},
                     {"id": "m1", "name": "王经理", "role": "manager"}],
@@ -31,28 +27,9 @@ def ws(ray_session, redis_dir, namespace, tmp_path):
     policy = tmp_path / "policy.yaml"
     policy.write_text(yaml.safe_dump({"pre_sales": {**LADDER, "followup": {"idle_days": 7}}, "after_sales": LADDER}))
     config = load_config(data_dir=data, redis_url=url, namespace=namespace, shards=2, closing_model="keywords",
-                         nlp={"check_staff": False}, api_token="api-secret-0123456789", policy_file=policy)
-    p = build_pipeline(config, "virtual", [SinkSpec("null", tz=config.settings.timezone)])
-    p.load_roster(RosterFile.model_validate(ROSTER).to_roster(), overwrite_rooms=True)
-    p.start(log_to_driver=False)
-    services = build_services(config, p.inbox, advance=p.advance)
-    services.accounts.create("rep1", "rep1-password", UserRole.SALES, "董森", "s1")
-    services.accounts.create("boss", "boss-password", UserRole.MANAGER, "王经理", "m1")
-    client = TestClient(create_app(services))
-    client.pipeline, client.services = p, services
-    client.tokens = {u: services.accounts.issue_token(u) for u in ("rep1", "boss")}
-    yield client
-    p.stop()
-
-
-def as_(c, user: str) -> dict:
-    return {"Authorization": f"Bearer {c.tokens[user]}"}
-
-
-def settle(c, now: int) -> None:
-    c.pipeline.pump()
-    assert c.post("/api/clock/tick", json={"now": now}, headers=API).status_code == 200
-    c.pipeline.pump()
+                         nlp={"check_staff": False}, api_token=API_TOKEN, policy_file=policy)
+    with workspace_client(config, RosterFile.model_validate(ROSTER).to_roster(), users=("rep1", "boss")) as client:
+        yield client
 
 
 def reps(c) -> dict[str, dict]:

@@ -10,18 +10,15 @@ import sys
 
 import orjson
 import pytest
-from fastapi.testclient import TestClient
 
-from sales_assistant.actors.notifier import SinkSpec
-from sales_assistant.cli.bootstrap import build_pipeline, build_services, load_config
+from sales_assistant.cli.bootstrap import load_config
 from sales_assistant.core.messages import Message, RestartClock
 from sales_assistant.core.roster import Role, RoomInfo, Roster, Staff
-from sales_assistant.policies.access import UserRole
 from sales_assistant.store.state import load_alerts
+from tests.support.workspace import API, API_TOKEN, as_, settle, workspace_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 T, M = 1_795_136_400_000, 60_000  # 2026-11-20 09:00 Asia/Shanghai
-API = {"Authorization": "Bearer api-secret-0123456789"}
 # An acknowledgement with a plan of the customer's own: closing (issue 14), by the model, not a rule, so its
 # score is below 1; with the bar at 1 every such label is doubtful and kept on the room.
 ACK_WITH_PLAN = "好的，我先试试"
@@ -38,33 +35,9 @@ def roster() -> Roster:
 def ws(ray_session, redis_dir, namespace):
     data, url = redis_dir
     config = load_config(data_dir=data, redis_url=url, namespace=namespace, shards=2, closing_model="learned",
-                         nlp={"check_staff": False, "closing_confident": 1.0}, api_token="api-secret-0123456789")
-    p = build_pipeline(config, "virtual", [SinkSpec("null", tz=config.settings.timezone)])
-    p.load_roster(roster(), overwrite_rooms=True)
-    p.start(log_to_driver=False)
-    services = build_services(config, p.inbox, advance=p.advance)
-    services.accounts.create("boss", "boss-password", UserRole.MANAGER, "王经理", "m1")
-    services.accounts.create("rep1", "rep1-password", UserRole.SALES, "董森", "s1")
-    services.accounts.create("rep2", "rep2-password", UserRole.SALES, "曾路", "s2")
-    services.accounts.create("look", "look-password", UserRole.VIEWER, "只读")
-    from sales_assistant.web.app import create_app
-
-    client = TestClient(create_app(services))
-    client.pipeline, client.env = p, {"SA_DATA_DIR": str(data), "REDIS_URL": url, "SA_NAMESPACE": namespace}
-    client.tokens = {u: services.accounts.issue_token(u) for u in ("rep1", "rep2", "look", "boss")}
-    yield client
-    p.stop()
-
-
-def as_(c, user: str) -> dict:
-    return {"Authorization": f"Bearer {c.tokens[user]}"}
-
-
-def settle(c, now: int) -> None:
-    """Apply what waits in the inbox and move virtual time (the API's clock too) to `now`."""
-    c.pipeline.pump()
-    assert c.post("/api/clock/tick", json={"now": now}, headers=API).status_code == 200
-    c.pipeline.pump()
+                         nlp={"check_staff": False, "closing_confident": 1.0}, api_token=API_TOKEN)
+    with workspace_client(config, roster()) as client:
+        yield client
 
 
 def silence_a_request(c, room: str = "R1", mid: str = "m1") -> dict:

@@ -6,21 +6,17 @@ import csv
 import io
 
 import pytest
-from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from sales_assistant.actors.notifier import SinkSpec
-from sales_assistant.cli.bootstrap import build_pipeline, build_services, load_config
+from sales_assistant.cli.bootstrap import load_config
 from sales_assistant.core.levels import LEVELS
 from sales_assistant.core.messages import Message
 from sales_assistant.core.roster import Role, RoomInfo, Roster, Staff
-from sales_assistant.policies.access import UserRole
 from sales_assistant.store.state import load_alerts
-from sales_assistant.web.app import create_app
+from tests.support.workspace import API, API_TOKEN, as_, settle, workspace_client
 
 pytestmark = pytest.mark.integration
 T, M = 1_795_136_400_000, 60_000  # 2026-11-20 09:00 Asia/Shanghai
-API = {"Authorization": "Bearer api-secret-0123456789"}
 
 
 def roster() -> Roster:
@@ -34,36 +30,14 @@ def roster() -> Roster:
 def ws(ray_session, redis_dir, namespace):
     data, url = redis_dir
     config = load_config(data_dir=data, redis_url=url, namespace=namespace, shards=2, closing_model="keywords",
-                         nlp={"check_staff": False}, api_token="api-secret-0123456789")
-    p = build_pipeline(config, "virtual", [SinkSpec("null", tz=config.settings.timezone)])
-    p.load_roster(roster(), overwrite_rooms=True)
-    p.start(log_to_driver=False)
-    services = build_services(config, p.inbox, advance=p.advance)
-    services.accounts.create("boss", "boss-password", UserRole.MANAGER, "王经理", "m1")
-    services.accounts.create("rep1", "rep1-password", UserRole.SALES, "董森", "s1")
-    services.accounts.create("rep2", "rep2-password", UserRole.SALES, "曾路", "s2")
-    services.accounts.create("look", "look-password", UserRole.VIEWER, "只读")
-    client = TestClient(create_app(services))
-    client.pipeline, client.services = p, services
-    client.tokens = {u: services.accounts.issue_token(u) for u in ("rep1", "rep2", "look", "boss")}
-    yield client
-    p.stop()
-
-
-def as_(c, user: str) -> dict:
-    return {"Authorization": f"Bearer {c.tokens[user]}"}
+                         nlp={"check_staff": False}, api_token=API_TOKEN)
+    with workspace_client(config, roster()) as client:
+        yield client
 
 
 def customer_writes(c, room: str, text: str, at: int, mid: str) -> None:
     c.pipeline.push([Message(mid, room, "cust", text, at, room_topic=None, sender_name="客户")])
     settle(c, at)
-
-
-def settle(c, now: int) -> None:
-    """Apply what waits in the inbox and move virtual time (the API's clock too) to `now`."""
-    c.pipeline.pump()
-    assert c.post("/api/clock/tick", json={"now": now}, headers=API).status_code == 200
-    c.pipeline.pump()
 
 
 def test_rooms_are_listed_by_priority_with_reasons_and_scoped_by_role(ws):
