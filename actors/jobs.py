@@ -18,6 +18,7 @@ import redis
 from sales_assistant.connectors.lark import LarkSink, build_leaderboard_card, idempotency_key
 from sales_assistant.connectors.sinks import Sink
 from sales_assistant.core.timeutil import zone
+from sales_assistant.policies.escalation import Policy
 from sales_assistant.store.digest import DigestStore, still_waiting
 from sales_assistant.store.keys import Keys
 from sales_assistant.store.report import build_report
@@ -40,9 +41,12 @@ class DailyLeaderboard:
     resend of a notifier that died between sending and writing the marker.
     """
 
-    def __init__(self, r: redis.Redis, keys: Keys, sink: LarkSink, threshold_minutes: float) -> None:
+    def __init__(self, r: redis.Redis, keys: Keys, sink: LarkSink, threshold_minutes: float,
+                 policy: Policy | None = None) -> None:
+        """`policy`: which stages count business time, so that their averages are business minutes, as on
+        the dashboard (None: wall minutes)."""
         s = sink.settings
-        self.r, self.keys, self.sink, self.threshold = r, keys, sink, threshold_minutes
+        self.r, self.keys, self.sink, self.threshold, self.policy = r, keys, sink, threshold_minutes, policy
         self.chat, self.at, self.tz, self.lang = s.leaderboard_chat, s.leaderboard_time, sink.leaderboard_tz, s.lang
 
     def tick(self, now_ms: int) -> bool:
@@ -54,7 +58,7 @@ class DailyLeaderboard:
         marker = self.keys.lark_leaderboard(day.isoformat())
         if self.r.exists(marker):
             return False
-        report = build_report(self.r, self.keys, day, day, self.tz, self.threshold, now_ms=now_ms)
+        report = build_report(self.r, self.keys, day, day, self.tz, self.threshold, now_ms=now_ms, policy=self.policy)
         card = build_leaderboard_card(report, self.lang)
         self.sink.send_card(self.chat, card, idempotency_key(f"leaderboard/{day.isoformat()}", self.chat))
         self.r.set(marker, now_ms, ex=MARKER_TTL_S)
@@ -102,8 +106,8 @@ class AlertLogRetention:
         return gone
 
 
-def jobs_for(r: redis.Redis, keys: Keys, sink: Sink, threshold_minutes: float) -> tuple[list[tuple[str, Job]],
-                                                                                          DigestStore | None]:
+def jobs_for(r: redis.Redis, keys: Keys, sink: Sink, threshold_minutes: float,
+             policy: Policy | None = None) -> tuple[list[tuple[str, Job]], DigestStore | None]:
     """The jobs a sink asks for, by name, and the digest store its delivery holds alerts in (None: no digest)."""
     jobs: list[tuple[str, Job]] = []
     digest = None
@@ -111,7 +115,7 @@ def jobs_for(r: redis.Redis, keys: Keys, sink: Sink, threshold_minutes: float) -
         digest = DigestStore(r, keys, sink.caps.digest_minutes)
         jobs.append((f"{sink.name}:digest", DigestFlusher(r, keys, digest, sink).tick))
     if sink.caps.leaderboard:
-        jobs.append((f"{sink.name}:leaderboard", DailyLeaderboard(r, keys, sink, threshold_minutes).tick))
+        jobs.append((f"{sink.name}:leaderboard", DailyLeaderboard(r, keys, sink, threshold_minutes, policy).tick))
     return jobs, digest
 
 

@@ -37,6 +37,7 @@ from sales_assistant.connectors.sinks import (
     with_owner,
 )
 from sales_assistant.core.roster import Roster
+from sales_assistant.policies.escalation import Policy
 from sales_assistant.policies.priority import DEFAULT_RULES, PriorityRules
 from sales_assistant.store.digest import DigestStore, waits_ended
 from sales_assistant.store.folds import SinkBacklog
@@ -162,9 +163,11 @@ class _Lane:
 
 class Notification(Pingable):
     def __init__(self, redis_url: str, namespace: str, specs: list[SinkSpec], now: Callable[[], int] = wall_ms,
-                 wait: Callable[[threading.Event, float], bool] = stop_wait, alert_log_days: int | None = None) -> None:
+                 wait: Callable[[threading.Event, float], bool] = stop_wait, alert_log_days: int | None = None,
+                 policy: Policy | None = None) -> None:
         """`now`: epoch ms; `wait(stop, seconds)`: sleep on that clock, True once `stop` is set. Wall time
-        by default; tests pass a clock they step. `alert_log_days`: trim the alert log to that many days."""
+        by default; tests pass a clock they step. `alert_log_days`: trim the alert log to that many days.
+        `policy`: the escalation policy, whose clocks (business or wall) the leaderboard's averages count in."""
         self.redis_url, self.keys = redis_url, Keys(namespace)
         self.r = connect(redis_url)
         self.sinks = {spec.name: spec.build() for spec in specs}
@@ -181,7 +184,7 @@ class Notification(Pingable):
         if alert_log_days is not None:
             self.jobs.every("alerts:retention", AlertLogRetention(self.r, self.keys, alert_log_days).tick)
         for spec in specs:  # the jobs first: a digest store must exist before a sink thread can hold an alert
-            jobs, digest = jobs_for(self.r, self.keys, self.sinks[spec.name], spec.threshold_minutes)
+            jobs, digest = jobs_for(self.r, self.keys, self.sinks[spec.name], spec.threshold_minutes, policy)
             if digest is not None:
                 self._digests[spec.name] = digest
             for name, job in jobs:

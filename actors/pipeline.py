@@ -109,7 +109,7 @@ class Pipeline:
         supervisor = SupervisorActor.options(name=actor_name(ns, "supervisor"), num_cpus=0).remote(
             url, ns, self.policy, self.clock)
         notifier = NotifierActor.options(name=actor_name(ns, "notifier"), num_cpus=0).remote(
-            url, ns, self.sink_specs, alert_log_days=s.alert_log_days)
+            url, ns, self.sink_specs, alert_log_days=s.alert_log_days, policy=self.policy)
         mark_service_start(self.r, self.keys, int(time.time() * 1000))  # fallbacks since start count from here
         nlp = None
         if s.closing_model != "keywords":

@@ -87,7 +87,7 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "done": {"cancel": "{name} 已处理", "take_over": "{name} 我来跟进", "snooze": "{name} 稍后提醒 {minutes} 分钟"},
         "board": {
             "title": "今日回复排行 · {day}",
-            "replies": "回复次数", "avg": "平均回复", "over": "超时回复", "team_messages": "团队消息",
+            "replies": "回复次数", "avg": "平均回复", "avg_business": "平均回复（工作时间）", "over": "超时回复", "team_messages": "团队消息",
             "open": "仍在等待", "count": "{n} 次", "messages": "{n} 条", "rooms": "{n} 个群", "minutes": "{m} 分钟",
             "best": "回复最快", "slowest": "回复最慢",
             "rep": "{rank}. {name} · 平均 {avg} 分钟 · 回复 {n} 次 · 超时 {over} 次",
@@ -104,16 +104,16 @@ _TEXTS: dict[str, dict[str, Any]] = {
             "note": "较低级别的提醒每 {interval} 分钟汇总一次",
         },
         "earlier": {
-            "head": "飞书中断期间，此群另有 {n} 条较早的提醒合并在这张卡片里：",
+            "head": "提醒积压期间（飞书中断或限速），此群另有 {n} 条较早的提醒合并在这张卡片里：",
             "line": "{level}提醒 · 已等待 {minutes} 分钟 · {time}",
             "more": "……以及更早的 {n} 条",
         },
         "catch_up": {
-            "title": "飞书恢复 · 中断期间 {n} 条提醒汇总（{rooms} 个群）",
+            "title": "提醒积压 · {n} 条提醒汇总（{rooms} 个群）",
             "line": "{room} · {owner} · 最高{level} · 最长等待 {minutes} 分钟 · {first}–{last} · {alerts} 条提醒",
             "more": "另有 {n} 个群，详见仪表盘「警报」页",
             "answered": "其中 {n} 个群此后已回复或已处理",
-            "note": "飞书中断期间等待最久的群合并为这张汇总卡；每条提醒都保存在提醒记录中",
+            "note": "飞书一时收不下所有提醒（中断或限速）时，等待最久的群合并为这张汇总卡；每条提醒都保存在提醒记录中",
         },
     },
     "en": {
@@ -142,7 +142,7 @@ _TEXTS: dict[str, dict[str, Any]] = {
                  "snooze": "{name} snoozed it for {minutes} min"},
         "board": {
             "title": "Today's reply leaderboard · {day}",
-            "replies": "Replies", "avg": "Average reply", "over": "Late replies", "team_messages": "Team messages",
+            "replies": "Replies", "avg": "Average reply", "avg_business": "Average reply (business hours)", "over": "Late replies", "team_messages": "Team messages",
             "open": "Still waiting", "count": "{n}", "messages": "{n}", "rooms": "{n}", "minutes": "{m} min",
             "best": "Fastest", "slowest": "Slowest",
             "rep": "{rank}. {name} · avg {avg} min · {n} replies · {over} late",
@@ -159,17 +159,17 @@ _TEXTS: dict[str, dict[str, Any]] = {
             "note": "Lower-level alerts come together every {interval} min",
         },
         "earlier": {
-            "head": "While Lark was unreachable, {n} earlier alerts of this room were folded into this card:",
+            "head": "While alerts queued for Lark (an outage or its rate limits), {n} earlier alerts of this room were folded into this card:",
             "line": "{level} · waiting {minutes} min · {time}",
             "more": "… and {n} earlier ones",
         },
         "catch_up": {
-            "title": "Lark is back · {n} alerts from the outage ({rooms} rooms)",
+            "title": "Alerts queued for Lark · {n} alerts ({rooms} rooms)",
             "line": "{room} · {owner} · up to {level} · waited up to {minutes} min · {first}–{last} · {alerts} alerts",
             "more": "{n} more rooms: see the Alerts page of the dashboard",
             "answered": "{n} of these rooms were answered or handled since",
-            "note": "The rooms that waited longest during the Lark outage are folded into this card; "
-                    "every alert is kept in the alert log",
+            "note": "When Lark cannot take every alert at once (an outage or its rate limits), the rooms that "
+                    "waited longest are folded into this card; every alert is kept in the alert log",
         },
     },
 }
@@ -415,7 +415,9 @@ def build_leaderboard_card(report: dict, lang: str = "zh") -> dict:
     team_messages = sum(row["team_messages"] for row in report.get("by_hour") or ())
     fields = [
         _field(t["replies"], t["count"].format(n=replies)),
-        _field(t["avg"], t["minutes"].format(m=f"{avg:.1f}")),
+        # Stages that count business time average business minutes, as the dashboard does; the card says so.
+        _field(t["avg_business"] if "business" in (report.get("reply_clocks") or {}).values() else t["avg"],
+               t["minutes"].format(m=f"{avg:.1f}")),
         _field(t["over"], t["count"].format(n=sum(row["over_threshold"] for row in ranked))),
         _field(t["team_messages"], t["messages"].format(n=team_messages)),
         _field(t["open"], t["rooms"].format(n=report.get("open_clocks", 0))),

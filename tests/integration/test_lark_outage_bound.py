@@ -140,7 +140,7 @@ def test_ten_minutes_without_lark_keep_the_backlog_bounded_and_lose_nothing(ray_
             found = re.search(r"提醒编号：([^\"]+)", text)
             if found is None:  # a catch-up card: to its team's public chat, counting what it stands for
                 assert m["chat_id"] in ("oc_east", "oc_west")
-                summaries += int(re.search(r"中断期间 (\d+) 条提醒汇总", text).group(1))
+                summaries += int(re.search(r"提醒积压 · (\d+) 条提醒汇总", text).group(1))
                 kinds.append("summary")
                 backlog_cards += 1
                 assert i >= before
@@ -198,5 +198,5 @@ def test_a_team_without_a_public_chat_gets_its_catch_up_lines_in_each_reps_priva
         sink.deliver_catch_up("east", rows, 6, "1-0")
         sink.deliver_catch_up("east", rows, 6, "1-0")  # a resend after a crash: Lark drops it by uuid
         got = {m["chat_id"]: card_text(m) for m in lark.messages}
-        assert len(lark.messages) == 2 and "中断期间 5 条提醒汇总（2 个群）" in got["oc_s1"]
-        assert "中断期间 1 条提醒汇总（1 个群）" in got["oc_s2"] and "R01" not in got["oc_s2"]
+        assert len(lark.messages) == 2 and "提醒积压 · 5 条提醒汇总（2 个群）" in got["oc_s1"]
+        assert "提醒积压 · 1 条提醒汇总（1 个群）" in got["oc_s2"] and "R01" not in got["oc_s2"]

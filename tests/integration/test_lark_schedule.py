@@ -13,10 +13,12 @@ from typing import Any
 
 import orjson
 import pytest
+import yaml
 
 from sales_assistant.actors.jobs import DailyLeaderboard, DigestFlusher
 from sales_assistant.actors.notifier import Notification, SinkSpec
 from sales_assistant.config.roster_file import RosterFile
+from sales_assistant.config.settings import DEFAULT_POLICY, load_policy
 from sales_assistant.connectors.lark import LarkSettings, LarkSink, idempotency_key
 from sales_assistant.connectors.lark import log as lark_log
 from sales_assistant.core.messages import Message
@@ -341,3 +343,18 @@ def test_a_card_that_goes_out_after_its_room_was_answered_says_so_without_button
     assert late["header"]["template"] == "grey" and all(e["tag"] != "action" for e in late["elements"])
     assert not waiting["header"]["title"]["content"].endswith("（此后已回复或已处理）")
     assert waiting["header"]["template"] == "orange" and any(e["tag"] == "action" for e in waiting["elements"])
+
+
+def test_the_leaderboard_averages_business_minutes_where_the_stage_counts_them(day_of_work, lark: LarkStandIn,
+                                                                               tmp_path) -> None:
+    r, keys, _ = day_of_work
+    doc = yaml.safe_load(DEFAULT_POLICY.read_text())
+    doc["pre_sales"] = {**doc["pre_sales"], "clock": "business"}  # a copy: both stages share one ladder anchor
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    converse(r, keys, "R4", local_ms(20, "11:50"), 110.0, 40)  # over lunch: 110 wall minutes, 20 business ones
+    board = DailyLeaderboard(r, keys, sink_for(lark, leaderboard_chat="oc_board"), 2.0, load_policy(path))
+    assert board.tick(local_ms(20, "22:00")) is True
+    shown = text(lark.messages[0])
+    # 董森 answered in 1.5 and 20 business minutes: 10.8 on average, where wall minutes would say 55.8.
+    assert "平均回复（工作时间）" in shown and "1. 董森 · 平均 10.8 分钟 · 回复 2 次" in shown, shown

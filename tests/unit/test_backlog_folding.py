@@ -73,8 +73,8 @@ def test_cards_say_what_they_carry_in_chinese_first():
     (summary,) = folding.cards
     card = build_catch_up_card([line.__dict__ for line in summary.rooms], summary.folded, tz=TZ)
     text = str(card)
-    assert "中断期间 5 条提醒汇总（2 个群）" in text and "群R1" in text and "最高红色" in text
-    assert "alerts from the outage" in str(build_catch_up_card([line.__dict__ for line in summary.rooms], 5, "en", tz=TZ))
+    assert "提醒积压 · 5 条提醒汇总（2 个群）" in text and "群R1" in text and "最高红色" in text
+    assert "Alerts queued for Lark · 5 alerts" in str(build_catch_up_card([line.__dict__ for line in summary.rooms], 5, "en", tz=TZ))
     room = fold_backlog([alert(i, "R1", LEVELS[i]) for i in range(4)], 1).cards[0]
     body = str(build_alert_card({**room.alert, "folded": room.folded, "earlier": list(room.earlier)}, tz=TZ))
     assert "另有 3 条较早的提醒" in body and "黄色提醒 · 已等待 10 分钟" in body
