@@ -20,7 +20,6 @@ from sales_assistant.core.calendar import DAY_MINUTES, BusinessCalendar, Range
 from sales_assistant.core.timeutil import known_zone
 
 _RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-FIRST_CN_YEAR = 2004  # the package's first year
 MAX_DATES = 10_000  # overrides: decades of days, not an unbounded list
 
 
@@ -103,13 +102,7 @@ def cn_holidays() -> tuple[frozenset[date], frozenset[date], frozenset[int]]:
     """China's statutory days off, make-up workdays and the years the installed package covers."""
     import chinese_calendar
 
-    years = set()
-    year = FIRST_CN_YEAR
-    while True:
-        try:
-            chinese_calendar.is_workday(date(year, 6, 1))
-        except NotImplementedError:  # the package's way of saying it has no data for that year
-            break
-        years.add(year)
-        year += 1
+    # Every year the package covers has statutory days off (the Spring Festival at least): its years are
+    # those of its holiday table, and a later one it does not know is not guessed.
+    years = {day.year for day in chinese_calendar.holidays}
     return frozenset(chinese_calendar.holidays), frozenset(chinese_calendar.workdays), frozenset(years)

@@ -13,6 +13,7 @@ import redis
 from msgspec.structs import asdict
 
 from sales_assistant.store.keys import Keys
+from sales_assistant.store.state import read_log
 from sales_assistant.store.wire import decode_recent
 
 # KEYS: due zset, sent hash, follow-up stream, stats. ARGV: n fired, then (room, read score, key, JSON) per
@@ -86,9 +87,4 @@ def commit_followups(r: redis.Redis, keys: Keys, fired: list[tuple[str, str, str
 
 def load_followups(r: redis.Redis, keys: Keys, start_ms: int | None = None, end_ms: int | None = None) -> list[dict]:
     """The follow-up log, oldest first; only those fired in [start_ms, end_ms) when given."""
-    out = []
-    for _, fields in r.xrange(keys.followups):
-        f = orjson.loads(fields["d"])
-        if (start_ms is None or f["at"] >= start_ms) and (end_ms is None or f["at"] < end_ms):
-            out.append(f)
-    return out
+    return read_log(r, keys.followups, start_ms, end_ms)

@@ -331,11 +331,16 @@ def commit_escalation(r: redis.Redis, keys: Keys, alerts: list[Alert | dict], wa
 
 
 def load_alerts(r: redis.Redis, keys: Keys, start_ms: int | None = None, end_ms: int | None = None) -> list[dict]:
+    return read_log(r, keys.alerts, start_ms, end_ms)
+
+
+def read_log(r: redis.Redis, stream: str, start_ms: int | None = None, end_ms: int | None = None) -> list[dict]:
+    """A log stream's documents (alerts, follow-ups), oldest first; only those `at` in [start_ms, end_ms) when given."""
     out = []
-    for _, fields in r.xrange(keys.alerts):
-        alert = orjson.loads(fields["d"])
-        if (start_ms is None or alert["at"] >= start_ms) and (end_ms is None or alert["at"] < end_ms):
-            out.append(alert)
+    for _, fields in r.xrange(stream):
+        doc = orjson.loads(fields["d"])
+        if (start_ms is None or doc["at"] >= start_ms) and (end_ms is None or doc["at"] < end_ms):
+            out.append(doc)
     return out
 
 

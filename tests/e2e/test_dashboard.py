@@ -111,18 +111,23 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-@pytest.fixture(scope="module")
-def dashboard(tmp_path_factory) -> Dashboard:
-    from sales_assistant.store.redis import stop_embedded
-
-    base = tmp_path_factory.mktemp("e2e")
-    data = base / "data"
-    (base / "roster.json").write_text(json.dumps(ROSTER, ensure_ascii=False), encoding="utf-8")
-    (base / "policy.json").write_text(json.dumps(POLICY), encoding="utf-8")
+def service_files(base: Path, roster: dict, policy: dict) -> tuple[Path, str, dict]:
+    """A service's roster and policy files under `base`, and the environment that runs it on them (keyword
+    closing, no staff checks, the JSONL sink): its data dir, its ingest token, the environment."""
+    (base / "roster.json").write_text(json.dumps(roster, ensure_ascii=False), encoding="utf-8")
+    (base / "policy.json").write_text(json.dumps(policy), encoding="utf-8")
     ingest = secrets.token_urlsafe(32)
     env = {"SA_INGEST_TOKEN": ingest, "SA_API_TOKEN": secrets.token_urlsafe(32), "SA_CLOSING_MODEL": "keywords",
            "SA_NLP__CHECK_STAFF": "false", "SA_SINKS": '["jsonl"]', "SA_ROSTER_FILE": str(base / "roster.json"),
            "SA_POLICY_FILE": str(base / "policy.json")}
+    return base / "data", ingest, env
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory) -> Dashboard:
+    from sales_assistant.store.redis import stop_embedded
+
+    data, ingest, env = service_files(tmp_path_factory.mktemp("e2e"), ROSTER, POLICY)
     svc = Service(data, env)
     passwords = {"mgr": secrets.token_urlsafe(12), "rep1": secrets.token_urlsafe(12)}
     d = Dashboard(svc, data, ingest, passwords)

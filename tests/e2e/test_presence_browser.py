@@ -3,14 +3,13 @@ with the teammate who covers, a customer then waits in the rep's room and the pr
 backup; back at work, the next one goes to the rep again."""
 from __future__ import annotations
 
-import json
 import secrets
 import subprocess
 import sys
 
 import pytest
 
-from tests.e2e.test_dashboard import DESKTOP, ROOT, Dashboard, login, message, now_ms, shot
+from tests.e2e.test_dashboard import DESKTOP, ROOT, Dashboard, login, message, now_ms, service_files, shot
 from tests.support.service import Service
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -30,14 +29,7 @@ BACKDATE_MS = 50_000  # the customer's words are stamped this long before they a
 def service(tmp_path_factory):
     from sales_assistant.store.redis import stop_embedded
 
-    base = tmp_path_factory.mktemp("presence")
-    data = base / "data"
-    (base / "roster.json").write_text(json.dumps(ROSTER, ensure_ascii=False), encoding="utf-8")
-    (base / "policy.json").write_text(json.dumps(POLICY), encoding="utf-8")
-    ingest = secrets.token_urlsafe(32)
-    env = {"SA_INGEST_TOKEN": ingest, "SA_API_TOKEN": secrets.token_urlsafe(32), "SA_CLOSING_MODEL": "keywords",
-           "SA_NLP__CHECK_STAFF": "false", "SA_SINKS": '["jsonl"]', "SA_ROSTER_FILE": str(base / "roster.json"),
-           "SA_POLICY_FILE": str(base / "policy.json")}
+    data, ingest, env = service_files(tmp_path_factory.mktemp("presence"), ROSTER, POLICY)
     svc = Service(data, env)
     d = Dashboard(svc, data, ingest, {"rep1": secrets.token_urlsafe(12)})
     try:
