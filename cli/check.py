@@ -3,7 +3,8 @@ typos with corrections, phrasing with better wording.
 
 Here, or by a running service (`--url`: POST /api/check), which has its models loaded: then this process
 loads none and answers in about a second. Here, a customer's line loads the closing model only (typos
-and phrasing are checked for staff alone), a staff line the typo and phrasing models too.
+and phrasing are checked for staff alone), served in numpy so that torch is not imported; a staff line
+loads the typo and phrasing models too.
 """
 from __future__ import annotations
 

@@ -27,14 +27,23 @@ def require_files(folder: Path, what: str, train: str) -> None:
         raise ArtifactsMissing(f"{what} lacks {', '.join(missing)} in {folder}; train it with `python -m {train}`")
 
 
-def pad(rows, pad_id: int = 0):  # noqa: ANN001, ANN201
-    """Right-pad token id lists into (input_ids, attention_mask) tensors, for any model on this backbone."""
-    import torch
+def pad_arrays(rows, pad_id: int = 0):  # noqa: ANN001, ANN201
+    """Right-pad token id lists into (input_ids, attention_mask) int64 numpy arrays, for any model on this
+    backbone (the closing model serves in numpy)."""
+    import numpy as np
 
     width = max((len(r) for r in rows), default=1)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
     for i, row in enumerate(rows):
-        ids[i, :len(row)] = torch.tensor(row, dtype=torch.long)
+        ids[i, :len(row)] = row
         mask[i, :len(row)] = 1
     return ids, mask
+
+
+def pad(rows, pad_id: int = 0):  # noqa: ANN001, ANN201
+    """`pad_arrays` as torch tensors, for the models that run in torch (training, the typo judge)."""
+    import torch
+
+    ids, mask = pad_arrays(rows, pad_id)
+    return torch.from_numpy(ids), torch.from_numpy(mask)

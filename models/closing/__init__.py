@@ -37,7 +37,7 @@ def is_closing(detector: ClosingDetector, texts: Sequence[str]) -> list[bool]:
 
 
 def load_closing_detector(name: str = "keywords", *, threads: int = 1) -> ClosingDetector:
-    """`threads` caps torch's intra-op threads for the learned ones (process-wide, as torch has it)."""
+    """`threads` caps the BLAS threads of numpy's matrix products for the learned ones (process-wide)."""
     if name == "keywords":
         from sales_assistant.models.closing.keywords import KeywordClosing
 

@@ -5,8 +5,9 @@ closing, an explicit question or a "but" objection is not. Only the lines the ru
 ("好的，我下午看下", "系统又打不开了", "好的亲") reach the model. `use_rules=False` ("learned-model") is
 the bare model, kept so the evaluation can show what the rules add.
 
-The model (net.py) is HFL's Chinese ELECTRA-small as LTP 4 ships it, fine-tuned in the lab by
-`python -m sales_assistant.models.lab.closing.train`. It loads from `models/closing/artifacts/` only: config.json,
+The model is HFL's Chinese ELECTRA-small as LTP 4 ships it, fine-tuned in the lab by
+`python -m sales_assistant.models.lab.closing.train` (in torch) and served in numpy (net.py), so that
+loading it does not import torch. It loads from `models/closing/artifacts/` only: config.json,
 model.safetensors and vocab.txt, and the further members of the ensemble, trained with other seeds on the
 same data, as model-1.safetensors, model-2.safetensors (three are shipped); the score is the mean of the
 members' probabilities. Nothing is downloaded: the pretrained backbone is needed for training only.
@@ -44,8 +45,7 @@ class LearnedClosing:
         """`members` and `threshold` override config.json's "serving" (the lab compares settings with them)."""
         import json
 
-        import torch
-        from safetensors.torch import load_file
+        from threadpoolctl import threadpool_limits
 
         from sales_assistant.models.closing.net import ClosingNet
 
@@ -53,8 +53,7 @@ class LearnedClosing:
         require_files(self.artifacts, "the closing model", TRAINED_BY)
         if threads < 1 or batch_size < 1:
             raise ValueError("threads and batch_size are at least 1")
-        torch.set_num_threads(threads)
-        self._torch = torch
+        threadpool_limits(threads, user_api="blas")  # numpy's matrix products: process-wide, as torch's threads were
         self.name = "learned" if use_rules else "learned-model"
         self.use_rules = use_rules
         self.batch_size = batch_size
@@ -76,11 +75,8 @@ class LearnedClosing:
                              f"not {wanted}")
         weights = weights[:wanted]
         self.stats: Counter[str] = Counter()  # "lines" scored; per decider ("model" or a rule's name), how many
-        self.members = []
-        for path in weights:  # stored in fp16, run in fp32
-            member = ClosingNet(config["electra"], config["dropout"])
-            member.load_state_dict({k: v.float() for k, v in load_file(path).items()}, strict=True)
-            self.members.append(member.eval())
+        # Stored in fp16, run in fp32.
+        self.members = [ClosingNet.load(config["electra"], path) for path in weights]
         self.model = self.members[0]
 
     def scores(self, texts: Sequence[str]) -> list[float]:
@@ -105,17 +101,15 @@ class LearnedClosing:
 
     def model_scores(self, texts: Sequence[str]) -> list[float]:
         """P(closing) from the model alone. Lines are batched by length so that padding stays short."""
-        from sales_assistant.models.backbone import pad
+        from sales_assistant.models.backbone import pad_arrays
 
-        torch = self._torch
         encoded = self.encoder.encode(texts) if texts else []
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         probs = [0.0] * len(encoded)
-        with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
-                ids, mask = pad([encoded[i] for i in batch], self.encoder.pad)
-                closing = sum(torch.softmax(m(ids, mask), dim=-1)[:, 1] for m in self.members) / len(self.members)
-                for i, p in zip(batch, closing.tolist(), strict=True):
-                    probs[i] = p
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            ids, mask = pad_arrays([encoded[i] for i in batch], self.encoder.pad)
+            closing = sum(m.closing_probability(ids, mask) for m in self.members) / len(self.members)
+            for i, p in zip(batch, closing.tolist(), strict=True):
+                probs[i] = p
         return probs

@@ -20,6 +20,7 @@ from sales_assistant.models.lab.closing.train import BadExtraLine, load_extra, t
 # The fresh held-out set is read once per release for the final figure (MODEL_CARD.md); the pin says it
 # was not edited after it was written. Changing it means writing a new one, never adjusting this one.
 FRESH_SHA256 = "d19e568087c3759571e29aba3fc20c855c5664b2af8425404390fdfab97946f5"
+FRESH_R3_SHA256 = "95e978669bc599760fb045c48040a4730e59e5a26ce76571a57c368991cb64ce"  # written before the retrain
 NEEDS_ANSWER_RECALL, CLOSING_RECALL = 0.98, 0.90  # issue 14's targets
 HARD_KINDS = {"ack_then_request", "imperative", "complaint", "chaser", "lone_question_mark", "mention",
               "ack_plan", "ack", "thanks", "resolved", "wrapup"}
@@ -34,8 +35,9 @@ def test_shipped_sets_are_what_the_builder_writes() -> None:
     assert eval_sets.main(["--check"]) == 0
 
 
-def test_fresh_set_is_pinned() -> None:
+def test_fresh_sets_are_pinned() -> None:
     assert hashlib.sha256(eval_sets.FRESH.read_bytes()).hexdigest() == FRESH_SHA256
+    assert hashlib.sha256(eval_sets.FRESH_R3.read_bytes()).hexdigest() == FRESH_R3_SHA256
 
 
 def test_hard_set_covers_every_category_of_the_issue_and_is_balanced() -> None:
@@ -49,7 +51,7 @@ def test_evaluation_sets_are_never_trained_on() -> None:
     """No line of the hard or fresh set is a training line, except a lone question mark, which is one
     string whatever set it is in."""
     trained = {normalize(r["text"]) for r in build_dataset.load() if r["split"] in ("train", "dev")}
-    for path in (eval_sets.HARD, eval_sets.FRESH_R1, eval_sets.FRESH):
+    for path in (eval_sets.HARD, eval_sets.FRESH_R1, eval_sets.FRESH, eval_sets.FRESH_R3):
         repeats = [r["text"] for r in eval_sets.load_set(path) if normalize(r["text"]) in trained]
         assert all(r["kind"] == "lone_question_mark" for r in eval_sets.load_set(path) if r["text"] in repeats)
     hard = {normalize(r["text"]) for r in eval_sets.load_set(eval_sets.HARD)}
@@ -58,9 +60,13 @@ def test_evaluation_sets_are_never_trained_on() -> None:
     chosen_on = hard | {normalize(r["text"]) for r in eval_sets.load_set(eval_sets.FRESH_R1)}
     assert [r["text"] for r in eval_sets.load_set(eval_sets.FRESH)
             if normalize(r["text"]) in chosen_on and r["kind"] != "lone_question_mark"] == []
+    chosen_on |= {normalize(r["text"]) for r in eval_sets.load_set(eval_sets.FRESH)}
+    assert [r["text"] for r in eval_sets.load_set(eval_sets.FRESH_R3) if normalize(r["text"]) in chosen_on] == []
 
 
-@pytest.mark.parametrize("name", ["test", "hard", "fresh-r1"])
+# Not on "fresh" (95.3% / 94.3% at the chosen threshold: four of its 86 requests score above every
+# candidate threshold, one of them decided by a rule; MODEL_CARD.md), nor on the held-out "fresh-r3".
+@pytest.mark.parametrize("name", ["dev", "test", "hard", "fresh-r1"])
 def test_recall_targets_hold_on_every_selection_set(learned, name: str) -> None:
     rows = rows_of(name)
     predicted = [int(c) for c in is_closing(learned, [r["text"] for r in rows])]
@@ -81,8 +87,29 @@ def test_threshold_comes_from_the_artifacts(learned) -> None:
     from sales_assistant.models.closing.learned import LearnedClosing
 
     assert LearnedClosing(threshold=0.5, members=1).threshold == 0.5
-    with pytest.raises(ValueError, match="members must be between 1 and 3"):
-        LearnedClosing(members=4)
+    with pytest.raises(ValueError, match="members must be between 1 and 1"):  # one member ships since issue 14
+        LearnedClosing(members=2)
+
+
+def test_the_loss_weighs_a_silenced_request_above_a_false_alarm() -> None:
+    """The shipped model was trained with a lopsided loss (issue 14), and its config says with which."""
+    metrics = json.loads((ARTIFACTS / "metrics.json").read_text(encoding="utf-8"))
+    config = json.loads((ARTIFACTS / "config.json").read_text(encoding="utf-8"))
+    weight = metrics["training"]["arguments"]["needs_weight"]
+    assert weight > 1 and config["loss"]["class_weights"] == {"0": weight, "1": 1.0}
+    assert set(config["serving"]["chosen_on"]) == {"dev", "test", "hard", "fresh-r1", "fresh"}
+    assert not metrics["training"]["arguments"]["fit_dev"]  # dev chose the epoch and the threshold: not fitted on
+
+
+def test_class_weights_make_a_missed_request_cost_more() -> None:
+    import torch
+
+    from sales_assistant.models.lab.closing.train import class_weights
+
+    wrong = torch.tensor([[0.0, 2.0], [2.0, 0.0]])  # a needs-answer line called closing, a closing line called open
+    per_line = torch.nn.functional.cross_entropy(wrong, torch.tensor([0, 1]), weight=class_weights(3.0, torch),
+                                                 reduction="none")
+    assert per_line[0].item() == pytest.approx(3 * per_line[1].item())
 
 
 def test_choose_threshold_puts_needs_answer_recall_first() -> None:
@@ -90,8 +117,10 @@ def test_choose_threshold_puts_needs_answer_recall_first() -> None:
     scored = {"a": ([0.6, 0.9, 0.92, 0.99], [0, 0, 1, 1])}
     threshold, table = choose_threshold(scored, floor=0.98, thresholds=(0.5, 0.7, 0.95))
     assert threshold == 0.95 and [r["ok"] for r in table] == [False, False, True]
-    with pytest.raises(ValueError, match="no threshold"):
-        choose_threshold({"a": ([0.99], [0])}, floor=0.98, thresholds=(0.5,))
+    # No threshold reaches the floor on both sets: the one that silences the fewest requests serves.
+    scored = {"a": ([0.6, 0.99, 0.99], [0, 0, 1]), "b": ([0.8, 0.97, 0.99], [0, 1, 1])}
+    threshold, table = choose_threshold(scored, floor=0.98, thresholds=(0.5, 0.7, 0.9))
+    assert threshold == 0.9 and not any(r["ok"] for r in table)
 
 
 def test_stats_count_the_lines_that_reach_the_model(learned) -> None:

@@ -1,4 +1,4 @@
-"""Two evaluation sets that are never trained on: `python -m sales_assistant.models.lab.closing.eval_sets [--check]`.
+"""The evaluation sets that are never trained on: `python -m sales_assistant.models.lab.closing.eval_sets [--check]`.
 
 - `data/hard.jsonl`, the *hard set* of issue 14: the cases where a silenced request hurts most, written
   by hand by category: requests after an acknowledgement (好的，… / 收到，… / 行，… / OK，…), imperatives
@@ -6,10 +6,13 @@
   deadlines and chasers, a lone ？, @mentions of staff; and, as closing, acknowledgements with a plan
   that needs nothing from us ("好的，我先试试"), plain acknowledgements, thanks and resolutions. The rules
   and the threshold were chosen with this set in sight: it is a *selection* set (MODEL_CARD.md).
-- `data/fresh.jsonl`, the *fresh held-out set* of issue 17: other lines of the same kinds, written
-  before any rule or threshold of this round was chosen, and read once, for the final figure. Its
-  SHA-256 is pinned in tests/unit/test_closing_sets.py; once it has been read to choose anything it
-  becomes a dev set, and a new one must be written.
+- `data/fresh-r1.jsonl` and `data/fresh.jsonl`, the fresh held-out sets of rounds 1 and 2: other lines
+  of the same kinds, each written before its round's rules and read once for that round's final
+  figure; both have been read and then chosen on since, so they are selection sets now.
+- `data/fresh-r3.jsonl`, the fresh held-out set of round 3 (issue 14's retrain): written before the new
+  training families, the lopsided loss and the threshold, and read once at the end. Its SHA-256 is
+  pinned in tests/unit/test_closing_sets.py, like fresh.jsonl's; once it has been read to choose
+  anything it becomes a selection set, and a new one must be written.
 
 Label 1: closing, needs no answer; 0: needs an answer. Every line is written out whole (no templates), so
 both sets read like what customers type, not like the training families. Fields: id, text, label, kind,
@@ -29,6 +32,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 HARD = DATA_DIR / "hard.jsonl"
 FRESH = DATA_DIR / "fresh.jsonl"
 FRESH_R1 = DATA_DIR / "fresh-r1.jsonl"
+FRESH_R3 = DATA_DIR / "fresh-r3.jsonl"
 
 # ----------------------------------------------------------------------------------------------------
 # The fresh held-out set (issue 17). Written first, before this round's rules; never used to choose.
@@ -154,6 +158,73 @@ FRESH_LINES: dict[tuple[str, int], list[str]] = {
     ("wrapup", 1): [
         "今天就先聊到这", "没其他事了", "先这么着吧", "好的，回头再约", "暂时没别的了", "好的，下午见",
         "行，那就先这样", "好的，合作顺利", "嗯，就按这个走", "好的，晚安",
+    ],
+}
+
+# ----------------------------------------------------------------------------------------------------
+# The fresh held-out set of round 3 (issue 14, retrain): written before the retrain, its new training
+# families and its threshold; read once, at the end, for the final figure. Never used to choose.
+# ----------------------------------------------------------------------------------------------------
+FRESH_R3_LINES: dict[tuple[str, int], list[str]] = {
+    ("ack_then_request", 0): [
+        "好的，那麻烦把电子发票发到我邮箱", "收到，那你们明天给个上线时间", "行，那续费合同你先起草一份",
+        "OK，那把子账号的权限也配一下", "嗯嗯，那你找个时间给我们演示下新功能", "好嘞，那报价单抬头写我们集团",
+        "好的，等你们那边排查完给个结论", "收到，那就周三下午来我们公司一趟", "行吧，那你让售后加我微信",
+        "好的，那数据迁移的方案也出一份", "了解，那退款进度随时跟我同步", "好的好的，那二维码重新生成一个给我",
+        "OK，那麻烦你们把旧账号注销掉", "嗯，那明天之前把对账单核对好", "收到，你们弄好了打我电话",
+        "好的，那销售合同和补充协议一起寄", "行，那你帮我问问能不能再便宜点", "好的，那培训名单你们统计一下",
+        "明白，那让你们技术今晚远程处理", "好的，那下周一之前把发票开出来", "收到[抱拳] 那试用账号再给我开两个",
+        "好，那报价里把实施费单列出来",
+    ],
+    ("imperative", 0): [
+        "把上周的通话录音导出来给我", "帮我们开一下发票，抬头见附件", "麻烦把账号到期时间发我看看", "记得下午把样机带过来",
+        "安排一下明早的上门培训", "给我们出个续费的优惠方案", "帮我看看这个客户为什么同步不过来", "麻烦给财务发一份收款确认",
+        "把群公告改成新的客服电话", "帮忙重置一下小刘的登录密码", "发一份功能清单到群里", "请安排工程师下周二驻场",
+        "把我们公司名称改成新的", "麻烦寄一份盖了章的原件过来", "帮我把这三个门店加到系统里", "给个对接人的联系方式",
+        "把测试数据清一下", "记着把发票和合同一起快递", "快帮我们恢复一下昨天删掉的客户", "抓紧把接口权限开给我们",
+    ],
+    ("complaint", 0): [
+        "今天早上开始就登不上去了", "发票上的金额和合同对不上", "工单提交了一直显示处理中", "客户收到的推送是空白的",
+        "小程序打开闪退", "导入客户表的时候老提示格式不对", "我们的外呼被标记成骚扰电话了", "充值了但余额没变",
+        "报表里的日期全是错的", "你们上次派来的技术问题没解决就走了", "新加的员工看不到客户列表",
+        "语音转文字识别得乱七八糟", "同步到CRM的数据重复了", "这个价格比去年涨了太多", "快递显示签收了，我们没收到",
+        "升级完以后好多按钮都找不到了", "二维码过期了扫不了", "每次导出都要等半小时", "客户说加了好友没通过",
+        "短信验证码一直收不到",
+    ],
+    ("chaser", 0): [
+        "下午五点前要给到领导", "还没人跟进吗", "我们月底要结账，抓紧", "这个问题已经反馈一周了", "领导在问什么时候能用",
+        "麻烦今天务必回复", "客户那边在催我了", "等你们的排期", "处理到哪一步了", "快一点哈，等着用",
+        "明天上午要给客户演示，今晚必须好", "这都过去一上午了", "还要等多久", "急用，麻烦加个急", "周四前务必寄到",
+    ],
+    ("lone_question_mark", 0): ["？？？？？", "@孙工 ？", "@Amy ??", "？[疑问][疑问]"],
+    ("mention", 0): [
+        "@陈工 这边", "@孙工 再看看", "@刘老师 @张顾问", "@王经理 昨天说的那个", "@小张 报价那块", "@Amy 发票",
+        "@赵工 日志发你了", "@李经理 麻烦跟一下",
+    ],
+    ("ack_plan", 1): [
+        "好的，我先跟财务确认下预算", "收到，我们下午内部碰一下", "行，我回去先整理下需求", "OK，我这边明天安排人填表",
+        "好的，那我下周再联系你们", "嗯嗯，我先把客户名单整理好", "好嘞，我晚上回去试一下", "好的，我们先用着看看效果",
+        "收到，我把合同拿给法务过一遍", "好的，我们等预算批下来再说", "行，那我们先按现在的方案走",
+        "好的，我自己去后台改一下", "收到，我们这边安排人学习一下", "好的，我转告一下我们老板", "嗯，我先研究下你发的文档",
+        "好的，我们年后再启动这个项目", "OK，我找个时间跟技术碰一下", "好的，那我先把款付了", "收到，我们月中统一提交",
+        "好的，我们这边先暂停一下", "行，那我跟同事商量好再回复你", "好的，我今天下班前填好", "收到，我们准备好资料再约",
+        "嗯嗯，我们先小范围试一下", "好的，我去看看录屏",
+    ],
+    ("ack", 1): [
+        "好的好的，收到👌", "嗯嗯，收到啦🙏", "嗯嗯，好的哈", "OK，了解[OK]", "了解啦👍", "明白的", "好嘞，明白～", "行行，没问题哈", "收到[强]", "好哒，收到～",
+        "嗯呢，知道了", "ok收到", "知道了哈", "好的，清楚了👌", "没问题，了解了",
+    ],
+    ("thanks", 1): [
+        "谢谢赵工，这么晚还在", "辛苦小张跑前跑后", "感谢王经理的安排", "谢谢各位，辛苦了[抱拳]", "多谢陈工指点",
+        "谢谢刘老师，讲得很清楚", "感谢你们的耐心解答", "辛苦啦，谢谢", "谢谢Amy，帮大忙了", "太感谢了，效率真高",
+    ],
+    ("resolved", 1): [
+        "可以了，谢谢", "刚试了一下，能用了", "电子发票收到了，没问题", "数据同步好了", "登录正常了", "重启一下就好了", "款已经到了",
+        "没问题了，都显示出来了", "账号能用了", "测试通过了，谢谢",
+    ],
+    ("wrapup", 1): [
+        "好的，那就这样吧", "今天先这样，辛苦", "没有其他问题了", "好的，下次见", "那先不打扰了", "暂时没有别的需要了",
+        "好的，祝一切顺利", "行，就按刚才说的办", "好的，周一见", "嗯，先到这里",
     ],
 }
 
@@ -298,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     status = 0
     for path, lines, name in ((HARD, HARD_LINES, "hard"), (FRESH_R1, FRESH_R1_LINES, "fresh-r1"),
-                              (FRESH, FRESH_LINES, "fresh")):
+                              (FRESH, FRESH_LINES, "fresh"), (FRESH_R3, FRESH_R3_LINES, "fresh-r3")):
         built = rows(lines, name)
         checked = write_or_check(path, "".join(iter_jsonl(built)), args.check)
         status = max(status, checked or 0)

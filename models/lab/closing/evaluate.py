@@ -12,10 +12,11 @@ comes first is `needs_answer_recall`: the share of lines that need an answer and
 silences a customer; a false alarm costs a rep one click). Speed is messages per second through
 `scores()` on one thread, the split's lines repeated to at least `--speed-lines` messages.
 
-`--choose-threshold` picks the serving threshold on the selection sets (the test split, the hard set
-and round 1's fresh set): among `THRESHOLDS`, the one with the best worst-set closing recall whose needs-answer recall is at
-least `NEEDS_ANSWER_FLOOR` on every set (0.985: the issue's 98% and half a point of room for new lines).
-The fresh held-out set is never read here.
+`--choose-threshold` picks the serving threshold on dev and the selection sets (the test split, the
+hard set and the two fresh sets already read, fresh-r1 and fresh): among `THRESHOLDS`, the one with the
+best worst-set closing recall whose needs-answer recall is at least `NEEDS_ANSWER_FLOOR` on every set
+(0.985: the issue's 98% and half a point of room for new lines). The held-out set of this round,
+fresh-r3, is never read here.
 """
 from __future__ import annotations
 
@@ -28,14 +29,15 @@ from pathlib import Path
 
 from sales_assistant.models.closing import KNOWN_DETECTORS, ClosingDetector, load_closing_detector
 from sales_assistant.models.lab.closing.build_dataset import DATA, load
-from sales_assistant.models.lab.closing.eval_sets import FRESH, FRESH_R1, HARD, load_set
+from sales_assistant.models.lab.closing.eval_sets import FRESH, FRESH_R1, FRESH_R3, HARD, load_set
 
-SPLITS = ("train", "dev", "test", "all", "hard", "fresh-r1", "fresh")
-# What the threshold and this round's rules were chosen on: fresh-r1 was the first fresh set, read once,
-# then used to choose (MODEL_CARD.md), so it is a selection set now.
-SELECTION_SETS = ("test", "hard", "fresh-r1")
+SPLITS = ("train", "dev", "test", "all", "hard", "fresh-r1", "fresh", "fresh-r3")
+# What the threshold is chosen on: dev (the served model is fitted on train only) and every set that has
+# been read: fresh-r1 and fresh were each read once as held-out sets, then used to choose (MODEL_CARD.md).
+SELECTION_SETS = ("dev", "test", "hard", "fresh-r1", "fresh")
 NEEDS_ANSWER_FLOOR = 0.985
-THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))  # 0.5 … 0.95
+# 0.5 … 0.95, then finer steps up to 0.99 (set before the retrain: a lopsided loss moves scores up the scale)
+THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10)) + (0.96, 0.97, 0.98, 0.99)
 
 
 def classification_metrics(labels: Sequence[int], predicted: Sequence[int]) -> dict[str, float | int]:
@@ -53,10 +55,12 @@ def classification_metrics(labels: Sequence[int], predicted: Sequence[int]) -> d
 
 
 def rows_of(name: str, data: Path = DATA) -> list[dict]:
-    """A split of the shipped set ("test", …, "all"), the hard set ("hard"), round 1's fresh set, read and
-    then chosen on ("fresh-r1"), or the fresh held-out set ("fresh")."""
+    """A split of the shipped set ("test", …, "all"), the hard set ("hard"), the fresh sets of rounds 1
+    and 2, read and then chosen on ("fresh-r1", "fresh"), or this round's held-out set ("fresh-r3")."""
     if name == "hard":
         return load_set(HARD)
+    if name == "fresh-r3":
+        return load_set(FRESH_R3)
     if name == "fresh":
         return load_set(FRESH)
     if name == "fresh-r1":
@@ -69,8 +73,12 @@ def rows_of(name: str, data: Path = DATA) -> list[dict]:
 def choose_threshold(scored: dict[str, tuple[list[float], list[int]]], floor: float = NEEDS_ANSWER_FLOOR,
                      thresholds: Sequence[float] = THRESHOLDS) -> tuple[float, list[dict]]:
     """Needs-answer recall first: the threshold whose needs-answer recall is at least `floor` on every
-    set and whose worst closing recall is highest (the lowest such threshold on a tie). `scored` maps a
-    set's name to its (scores, labels). Returns the threshold and the figures of every candidate."""
+    set and whose worst closing recall is highest (the lowest such threshold on a tie). When none
+    reaches the floor everywhere, the one with the highest worst-set needs-answer recall, then the
+    highest worst closing recall: a model must still serve, and the safest threshold is the one that
+    silences the fewest requests (its rows say "ok": False; the caller records that the floor was
+    missed). `scored` maps a set's name to its (scores, labels). Returns the threshold and the figures
+    of every candidate."""
     table = []
     for t in thresholds:
         row: dict = {"threshold": t}
@@ -78,22 +86,25 @@ def choose_threshold(scored: dict[str, tuple[list[float], list[int]]], floor: fl
             m = classification_metrics(labels, [int(s >= t) for s in scores])
             row[name] = {"needs_answer_recall": m["needs_answer_recall"], "closing_recall": m["closing_recall"]}
         row["ok"] = all(row[name]["needs_answer_recall"] >= floor for name in scored)
+        row["worst_needs_answer_recall"] = min(row[name]["needs_answer_recall"] for name in scored)
         row["worst_closing_recall"] = min(row[name]["closing_recall"] for name in scored)
         table.append(row)
     feasible = [r for r in table if r["ok"]]
-    if not feasible:
-        raise ValueError(f"no threshold in {list(thresholds)} keeps needs-answer recall >= {floor} on "
-                         f"{', '.join(scored)}; the rules or the model must change first")
-    best = max(feasible, key=lambda r: (r["worst_closing_recall"], -r["threshold"]))
+    if feasible:
+        best = max(feasible, key=lambda r: (r["worst_closing_recall"], -r["threshold"]))
+    else:
+        best = max(table, key=lambda r: (r["worst_needs_answer_recall"], r["worst_closing_recall"], -r["threshold"]))
     return best["threshold"], table
 
 
-def write_serving(artifacts: Path, members: int, threshold: float, chosen_on: Sequence[str]) -> None:
-    """config.json's "serving": what the detector runs by default."""
+def write_serving(artifacts: Path, members: int, threshold: float, chosen_on: Sequence[str],
+                  floor_met: bool = True) -> None:
+    """config.json's "serving": what the detector runs by default, and whether the needs-answer floor
+    held on every set it was chosen on."""
     path = artifacts / "config.json"
     config = json.loads(path.read_text(encoding="utf-8"))
     config["serving"] = {"members": members, "threshold": threshold, "chosen_on": list(chosen_on),
-                         "needs_answer_recall_floor": NEEDS_ANSWER_FLOOR}
+                         "needs_answer_recall_floor": NEEDS_ANSWER_FLOOR, "floor_met": floor_met}
     path.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
@@ -116,7 +127,7 @@ def evaluate(detector: ClosingDetector, rows: list[dict], speed_lines: int = 100
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Compare the closing detectors on one split.")
     parser.add_argument("--split", default="test", choices=SPLITS,
-                        help="fresh: the held-out set, read once per release for the final figure")
+                        help="fresh-r3: the held-out set, read once per release for the final figure")
     parser.add_argument("--choose-threshold", action="store_true",
                         help="choose the serving threshold on the selection sets; write config.json")
     parser.add_argument("--members", type=int, default=1, help="with --choose-threshold: members to serve")
@@ -174,7 +185,11 @@ def _choose(members: int) -> int:
         figures = "  ".join(f"{n}: needs {row[n]['needs_answer_recall']:.1%} closing {row[n]['closing_recall']:.1%}"
                             for n in scored)
         print(f"{row['threshold']:.2f}  {figures}  {'ok' if row['ok'] else '--'}")
-    write_serving(ARTIFACTS, members, threshold, SELECTION_SETS)
+    floor_met = any(row["ok"] for row in table)
+    if not floor_met:
+        print(f"WARNING: no threshold keeps needs-answer recall >= {NEEDS_ANSWER_FLOOR:.1%} on every set; "
+              "serving the one with the best worst-set needs-answer recall")
+    write_serving(ARTIFACTS, members, threshold, SELECTION_SETS, floor_met)
     print(f"threshold {threshold} with {members} member(s) -> {ARTIFACTS / 'config.json'}")
     refresh_metrics(ARTIFACTS)
     return 0

