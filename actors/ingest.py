@@ -7,7 +7,9 @@ Closing labels come from the NLP actor, and the ingest takes nothing from the in
 has loaded its models (at most `nlp.ready_timeout_s`), so that a restarted service labels its backlog
 as replay does. The built-in list decides only when the actor fails or is not ready in time: each such
 label is counted (`nlp_fallback`), logged, and the actor's state (`loading`, `ready`, `failed`, or `off`
-when the built-in list is the configured model) is kept in Redis for /api/health.
+when the built-in list is the configured model) is kept in Redis for /api/health. While the actor is slow
+(a busy machine), the ingest takes fewer entries per batch, so that each batch's labels still come in time
+(policies/closing_pace.py).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import ray
 
 from sales_assistant.actors import Pingable, actor_name, settle_heap
 from sales_assistant.models.closing import load_closing_detector
+from sales_assistant.policies.closing_pace import first_batch_size, next_batch_size
 from sales_assistant.store.inbox import Inbox
 from sales_assistant.store.keys import Keys
 from sales_assistant.store.language_health import record_fallbacks
@@ -55,6 +58,9 @@ class Ingestion(Pingable):
         # The built-in list is always at hand: it decides alone, or whenever the NLP actor cannot.
         self.fallback = load_closing_detector("keywords")
         self.nlp = ray.get_actor(actor_name(namespace, "nlp")) if closing_model != "keywords" else None
+        # Entries taken per batch, at most batch_size: fewer while the closing actor is slow, so that one batch's
+        # labels come well within NLP_TIMEOUT_S rather than from the built-in list (policies/closing_pace.py).
+        self._take = first_batch_size(batch_size) if self.nlp is not None else batch_size
         self.nlp_ready_timeout_s = nlp_ready_timeout_s
         self.closing_confident = closing_confident
         self._nlp_state: NlpState | None = None
@@ -109,10 +115,10 @@ class Ingestion(Pingable):
         in order, so that part begins at the oldest entry for the shard not acknowledged."""
         entries = []
         if self._pending_after is not None:  # the batch before may still be in flight: read on after it
-            entries = self.inbox.read(CONSUMER, self.batch_size, None, pending=True, after=self._pending_after)
+            entries = self.inbox.read(CONSUMER, self._take, None, pending=True, after=self._pending_after)
             self._pending_after = entries[-1].stream_id if entries else None
         if not entries:
-            entries = self.inbox.read(CONSUMER, self.batch_size, block_ms, pending=False)
+            entries = self.inbox.read(CONSUMER, self._take, block_ms, pending=False)
         if not entries:
             return None
         self._label_closing(entries)
@@ -189,11 +195,18 @@ class Ingestion(Pingable):
         counted and logged)."""
         reason = "not ready"
         if self._nlp_answers():
+            started = time.monotonic()
             try:
-                return ray.get(self.nlp.closing_scores.remote(texts), timeout=NLP_TIMEOUT_S)
+                # The timeout goes with the call: past it the actor drops the rest of this batch rather than
+                # compete for the CPU with the next one, which would then miss its own timeout too.
+                answer = ray.get(self.nlp.closing_scores.remote(texts, NLP_TIMEOUT_S), timeout=NLP_TIMEOUT_S)
+                reason = "past its timeout"
             except (ray.exceptions.GetTimeoutError, ray.exceptions.RayError) as e:
-                reason = type(e).__name__
+                answer, reason = None, type(e).__name__
                 self._nlp_probe = self.nlp.ping.remote()
+            self._take = next_batch_size(self._take, time.monotonic() - started, NLP_TIMEOUT_S, self.batch_size)
+            if answer is not None:
+                return answer
         # Clocks must not wait for a model: the built-in list decides this batch.
         record_fallbacks(self.r, self.keys, len(texts), int(time.time() * 1000))
         self._set_nlp_state("failed")

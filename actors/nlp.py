@@ -13,11 +13,17 @@ pending entries first; entries another consumer took and left unacknowledged for
 `nlp.check_claim_idle_s` (a dead actor, a pool made smaller) it claims, so nothing is lost, and its
 commit applies them only while it still owns them, so nothing is checked twice (store/state.py:
 commit_findings). Findings are stored per message, counted per rep and room for the quality figure, and
-handed to the notifier as suggestions.
+handed to the notifier as suggestions. A team may choose to sample under load (`nlp.check_sample_under_lag`,
+policies/check_sampling.py): an entry older than its `lag_s` has only the kept share of its texts checked,
+and the rest acknowledged in the same commit, counted as skipped (stats `staff_skipped`).
+
+Check actors check at the lowest CPU priority (`yield_cpu`): checks tolerate lag, the reply clocks do not,
+so on a busy machine the closing actor, which the ingest waits on, and the shards win the CPU.
 """
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import defaultdict, deque
@@ -28,6 +34,7 @@ from sales_assistant.actors import Pingable
 from sales_assistant.core.timeutil import day_of
 from sales_assistant.models.analysis import load_analyzer, roster_words
 from sales_assistant.models.closing import load_closing_detector
+from sales_assistant.policies.check_sampling import SampleUnderLag, kept, sampling
 from sales_assistant.store.keys import COUNT_SEP, NLP_GROUP, Keys
 from sales_assistant.store.redis import connect
 from sales_assistant.store.state import commit_findings, load_roster
@@ -39,6 +46,9 @@ log = logging.getLogger("sales_assistant.nlp")
 CHECK_ENTRIES = 4  # stream entries per check batch: each holds one shard batch's staff texts
 LAGS_KEPT = 100_000  # (lag, texts) per committed entry, for the benchmark's percentiles
 WARM_UP = ["好的，我下午看下", "您好，合同已经发到您的邮箱了"]
+# Texts per pass of the closing call: between passes it looks at the ingest's deadline, so a call the ingest
+# gave up on stops within one pass instead of taking the CPU from the next batch's call.
+CLOSING_PASS = 128
 
 
 class ClosingLabels(Pingable):
@@ -46,39 +56,56 @@ class ClosingLabels(Pingable):
 
     def __init__(self, closing_model: str, threads: int = 1) -> None:
         self.detector = load_closing_detector(closing_model, threads=threads)
-        # One call through the model now, so that the first real batch does not pay torch's first-call
-        # cost: the ingest takes the actor's answer to `ping` as "ready" (actors/ingest.py).
+        # One call through the model now, so that the first real batch does not pay its first-call cost
+        # (allocations, the tokenizer): the ingest takes the actor's answer to `ping` as "ready" (actors/ingest.py).
         self.detector.scores(WARM_UP)
         self._lock = threading.Lock()
-        self.labels = self.reached_model = 0
+        self.labels = self.reached_model = self.abandoned = 0
 
-    def closing_scores(self, texts: list[str]) -> tuple[list[float], float]:
+    def closing_scores(self, texts: list[str], timeout_s: float | None = None) -> tuple[list[float], float] | None:
         """Each text's closing score, and the threshold at which a score means closing: the ingest keeps
-        the score of a doubtful closing label (nlp.closing_confident)."""
+        the score of a doubtful closing label (nlp.closing_confident). `timeout_s`: how long the ingest
+        waits; once the call has run that long it returns None at the next pass, as the ingest has labelled
+        these texts from the built-in list already (counted as abandoned). Timed from the call's start
+        here, not from a wall-clock deadline: the ingest may run on a node whose clock differs."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         explain = getattr(self.detector, "explain", None)
-        if explain is None:  # a detector without rules: every label is the model's
-            scores, model = self.detector.scores(texts), len(texts)
-        else:
-            decided = explain(texts)
-            scores, model = [e.score for e in decided], sum(e.decided_by == "model" for e in decided)
+        scores: list[float] = []
+        model = 0
+        for start in range(0, len(texts), CLOSING_PASS):
+            if deadline is not None and time.monotonic() >= deadline:
+                with self._lock:
+                    self.abandoned += 1
+                return None
+            part = texts[start:start + CLOSING_PASS]
+            if explain is None:  # a detector without rules: every label is the model's
+                scores += self.detector.scores(part)
+                model += len(part)
+            else:
+                decided = explain(part)
+                scores += [e.score for e in decided]
+                model += sum(e.decided_by == "model" for e in decided)
         with self._lock:
             self.labels += len(texts)
             self.reached_model += model
         return scores, self.detector.threshold
 
     def closing_stats(self) -> dict[str, int]:
-        """Labels given since start, and how many of them the model decided (the rest: the rules)."""
+        """Labels given since start, how many of them the model decided (the rest: the rules), and the calls
+        given up past the ingest's deadline."""
         with self._lock:
-            return {"labels": self.labels, "reached_model": self.reached_model}
+            return {"labels": self.labels, "reached_model": self.reached_model, "abandoned": self.abandoned}
 
 
 class StaffChecks(Pingable):
     """One consumer of the staff-texts stream: typo and phrasing checks, findings committed with the ack."""
 
     def __init__(self, actor: int, redis_url: str, namespace: str, typo_model: str, lm_path: str | None,
-                 domain_words: list[str], tz: str, lang: str, claim_idle_s: float, run: bool = True) -> None:
-        """`actor`: its number in the pool (its consumer name); `run`: check on a thread of its own (the
-        service), else the caller calls `step` (tests)."""
+                 domain_words: list[str], tz: str, lang: str, claim_idle_s: float,
+                 sample: SampleUnderLag | None = None, run: bool = True) -> None:
+        """`actor`: its number in the pool (its consumer name); `sample`: sampling under load, None: every
+        text is checked; `run`: check on a thread of its own (the service), else the caller calls `step`
+        (tests)."""
         self.r, self.keys, self.tz = connect(redis_url), Keys(namespace), tz
         roster = load_roster(self.r, self.keys)
         self.open_ids = {s.id: s.lark_open_id for s in roster.staff.values() if s.lark_open_id}
@@ -91,10 +118,13 @@ class StaffChecks(Pingable):
         self.stream = StreamConsumer(self.r, self.keys.staff_texts, NLP_GROUP, self.consumer, count=CHECK_ENTRIES)
         self.claim_idle_ms = max(1, int(claim_idle_s * 1000))
         self._next_claim = 0.0  # monotonic time of the next look for entries a dead consumer left
-        self.checked = 0
+        self.sample = sample
+        self.checked = self.skipped = 0
         self.lags: deque[tuple[int, int]] = deque(maxlen=LAGS_KEPT)
+        self.thread: threading.Thread | None = None  # the checking thread, when it runs on its own
         if run:
-            threading.Thread(target=self._run, name="staff-checks", daemon=True).start()
+            self.thread = threading.Thread(target=self._run, name="staff-checks", daemon=True)
+            self.thread.start()
 
     def _run(self) -> None:
         """A batch that fails stays pending, to be read again: one text the checks choke on must not
@@ -122,14 +152,24 @@ class StaffChecks(Pingable):
         return self._check(batch) if batch else 0
 
     def _check(self, batch: list[Entry]) -> int:
-        rows_of = {e.id: staff_texts_of(e.data) if e.data else [] for e in batch}
+        rows_of, skipped_of = {}, {}
+        read_ms = int(time.time() * 1000)
+        for e in batch:
+            written = staff_texts_of(e.data) if e.data else []
+            # The entry's age is its texts' lag (the stream id carries the shard's commit time).
+            if self.sample is not None and sampling(self.sample, (read_ms - int(e.id.split("-")[0])) / 1000):
+                rows_of[e.id] = [row for row in written if kept(row.message_id, self.sample.keep)]
+            else:
+                rows_of[e.id] = written
+            skipped_of[e.id] = len(written) - len(rows_of[e.id])
         rows = [row for e in batch for row in rows_of[e.id]]
         verdicts = iter(self.analyzer.analyze([row.text for row in rows], [True] * len(rows)))
         checked_of = {e.id: [(row, next(verdicts)) for row in rows_of[e.id]] for e in batch}
         ids = [e.id for e in batch]
         while ids:
-            kept = [pair for i in ids for pair in checked_of[i]]
-            lost = set(commit_findings(self.r, self.keys, *self._effects(kept), ids, self.consumer, len(kept)))
+            pairs = [pair for i in ids for pair in checked_of[i]]
+            lost = set(commit_findings(self.r, self.keys, *self._effects(pairs), ids, self.consumer, len(pairs),
+                                       sum(skipped_of[i] for i in ids)))
             if not lost:
                 break
             log.warning("%s: another check actor claimed %d entries meanwhile; committing the rest", self.consumer,
@@ -139,6 +179,7 @@ class StaffChecks(Pingable):
         self.lags.extend((now - int(i.split("-")[0]), len(rows_of[i])) for i in ids)
         checked = sum(len(rows_of[i]) for i in ids)
         self.checked += checked
+        self.skipped += sum(skipped_of[i] for i in ids)
         return checked
 
     def _effects(self, checked: list) -> tuple[list, dict, list]:
@@ -159,8 +200,20 @@ class StaffChecks(Pingable):
         return findings, quality, suggestions
 
     def check_stats(self) -> dict:
-        """Texts checked since start, and (lag ms from the staff texts' commit to their findings', texts)."""
-        return {"checked": self.checked, "lags": list(self.lags)}
+        """Texts checked and skipped (sampling) since start, and (lag ms from the staff texts' commit to their
+        findings', texts checked)."""
+        return {"checked": self.checked, "skipped": self.skipped, "lags": list(self.lags)}
+
+
+def yield_cpu() -> None:
+    """This thread, and the threads it starts from now on, run when nothing more urgent wants the CPU:
+    Linux's SCHED_IDLE, elsewhere niceness 19. A niceness step alone does little: Ray starts its workers
+    at niceness 15 already (RAY_worker_niceness), and 19 is the floor: under `nice -n 10` every actor, the
+    closing one too, sits at 19 already."""
+    if hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    else:
+        os.nice(19 - os.nice(0))
 
 
 @ray.remote(max_restarts=-1, max_task_retries=0, max_concurrency=4)
@@ -171,6 +224,10 @@ class NlpActor(ClosingLabels):
 @ray.remote(max_restarts=-1, max_task_retries=0, max_concurrency=2)
 class CheckActor(StaffChecks):
     """One of `nlp.check_actors`; restarted by Ray after a crash, it reads its own pending entries first."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        yield_cpu()  # before its checking thread starts, which inherits it
+        super().__init__(*args, **kwargs)
 
     def node_id(self) -> str:
         return ray.get_runtime_context().get_node_id()

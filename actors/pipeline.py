@@ -146,9 +146,10 @@ class Pipeline:
         group each. A sliver of CPU, as the shards have, so that Ray keeps to the node each one is given."""
         s, url, ns = self.settings, self.redis_url, self.settings.namespace
         placement = check_placement(s.nlp.check_actors, ray.nodes())
+        sample = s.nlp.check_sample_under_lag.to_policy() if s.nlp.check_sample_under_lag else None
         return [CheckActor.options(name=actor_name(ns, f"check-{i}"), num_cpus=SHARD_CPUS, **placement[i]).remote(
                     i, url, ns, s.nlp.typo_model, str(s.nlp.lm_path) if s.nlp.lm_path else None,
-                    list(s.nlp.domain_words), s.timezone, s.lang, s.nlp.check_claim_idle_s)
+                    list(s.nlp.domain_words), s.timezone, s.lang, s.nlp.check_claim_idle_s, sample)
                 for i in range(s.nlp.check_actors)]
 
     def _followup_days(self) -> dict[str, int]:

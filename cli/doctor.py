@@ -428,6 +428,9 @@ def check_language_health(settings: Settings, timeout_s: float = 3.0) -> Check:
           f"员工用语检查积压 {backlog.texts} 条，最早等待 {age} 秒")
     en = (f"closing labels from the built-in list since start: {got.since_start} (all time {got.total}), "
           f"{got.per_min:.1f} per minute over 5 min; staff-check backlog {backlog.texts}, oldest waiting {age} s")
+    if settings.nlp.check_sample_under_lag is not None or backlog.skipped:  # sampling under load: what it cost
+        zh += f"；抽检（nlp.check_sample_under_lag）跳过未检查 {backlog.skipped} 条"
+        en += f"; skipped unchecked by sampling (nlp.check_sample_under_lag): {backlog.skipped}"
     if fallback_rate_high(got, settings.nlp.fallback_warn_per_min):
         return Check("nlp_health", "warn", zh, en, "结束语模型跟不上或已停止：查看 NLP 日志，或减小 batch_size",
                      "the closing model falls behind or is down: see the NLP actor's log, or lower batch_size")

@@ -24,6 +24,7 @@ from sales_assistant.config.priority_file import PriorityFile
 from sales_assistant.config.roster_file import RosterFile
 from sales_assistant.connectors.lark import LarkSettings
 from sales_assistant.core.timeutil import known_zone
+from sales_assistant.policies.check_sampling import SampleUnderLag
 from sales_assistant.policies.escalation import Policy
 from sales_assistant.policies.priority import PriorityRules
 
@@ -47,6 +48,14 @@ class HttpSettings(BaseModel):
     session_hours: int = Field(12, ge=1, le=24 * 30)
 
 
+class CheckSampleSettings(BaseModel):
+    lag_s: float = Field(gt=0)  # sampling starts when a staff text has waited longer than this
+    keep: float = Field(gt=0, le=1)  # the share of staff texts still checked while sampling
+
+    def to_policy(self) -> SampleUnderLag:
+        return SampleUnderLag(self.lag_s, self.keep)
+
+
 class NlpSettings(BaseModel):
     check_staff: bool = True  # typo and phrasing checks on what staff write, suggestions to the rep
     typo_model: Literal["ngram", "ngram-docs", "ngram-mixed", "ngram+mlm", "ngram-docs+mlm",
@@ -68,6 +77,10 @@ class NlpSettings(BaseModel):
     check_claim_idle_s: float = Field(120.0, gt=0)
     # Closing labels that fell back to the built-in list per minute (over the last 5) that raise a banner.
     fallback_warn_per_min: float = Field(1.0, ge=0)
+    # A team's choice, off (None) by default: past `lag_s` of staff-check lag, check only the share `keep` of
+    # the staff texts (the same ones on every replay: chosen by message id), acknowledge the rest as skipped
+    # (stats staff_skipped, shown by /api/health, the dashboard and doctor). policies/check_sampling.py.
+    check_sample_under_lag: CheckSampleSettings | None = None
 
 
 class BridgeSettings(BaseModel):

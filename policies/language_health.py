@@ -20,6 +20,7 @@ class CheckBacklog:
     texts: int
     entries: int  # stream entries (one per shard batch) not acknowledged
     oldest_age_s: float | None  # None: nothing waits
+    skipped: int = 0  # texts acknowledged unchecked while sampling (nlp.check_sample_under_lag), since the data began
 
 
 @dataclass(frozen=True)

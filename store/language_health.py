@@ -5,8 +5,8 @@
   the service's start (`mark_service_start`, by actors/pipeline.py) keeps the total it found, so the
   count since start is the difference.
 - The staff-check backlog: texts the shards handed to the checks (stats `staff_texts`) minus those
-  checked (stats `staff_checked`, in the check actors' commit), and the age of the oldest stream entry
-  the `nlp` group has not acknowledged.
+  checked (stats `staff_checked`, in the check actors' commit) and those sampling skipped (`staff_skipped`,
+  in the same commit), and the age of the oldest stream entry the `nlp` group has not acknowledged.
 """
 from __future__ import annotations
 
@@ -47,10 +47,11 @@ def fallbacks(r: redis.Redis, keys: Keys, now_ms: int) -> Fallbacks:
 
 
 def check_backlog(r: redis.Redis, keys: Keys, now_ms: int) -> CheckBacklog:
-    written, checked = r.hmget(keys.stats, ["staff_texts", "staff_checked"])
+    written, checked, skipped = r.hmget(keys.stats, ["staff_texts", "staff_checked", "staff_skipped"])
     oldest = oldest_unacknowledged(r, keys.staff_texts, NLP_GROUP)
     # Before any check actor has made the group, every entry of the stream waits.
     grouped = r.exists(keys.staff_texts) and any(g["name"] == NLP_GROUP for g in r.xinfo_groups(keys.staff_texts))
     entries = backlog_of(r, keys.staff_texts, NLP_GROUP) if grouped else r.xlen(keys.staff_texts)
-    return CheckBacklog(max(0, int(written or 0) - int(checked or 0)), entries,
-                        None if oldest is None else max(0.0, (now_ms - oldest) / 1000))
+    skipped = int(skipped or 0)
+    return CheckBacklog(max(0, int(written or 0) - int(checked or 0) - skipped), entries,
+                        None if oldest is None else max(0.0, (now_ms - oldest) / 1000), skipped)

@@ -39,7 +39,10 @@ def test_the_default_configuration_is_measured_with_its_closing_labels_and_staff
     result = bench("--check-actors", "2")
     customer, staff = texts_by(workload.day(ROOMS, MESSAGES, start_ms=0, span_ms=1000, seed=11))
     assert (result["closing_model"], result["check_staff"], result["check_actors"]) == ("learned", True, 2)
-    assert result["closing_labels"] == customer and result["closing_labels_per_second"] > 0
+    # Every customer text is labelled: by the actor, or by the built-in list when a call missed the ingest's
+    # deadline (a call the actor finished just past it is counted by both).
+    assert result["closing_labels"] <= customer <= result["closing_labels"] + result["nlp_fallback"]
+    assert result["closing_labels_per_second"] > 0
     assert 0 < result["closing_share_model"] < 1  # the rules decide the exact acknowledgements and questions
     assert isinstance(result["nlp_fallback"], int)
     assert result["staff_checks_caught_up"] and result["staff_checks"] == staff
