@@ -28,11 +28,11 @@ from sales_assistant.actors import Pingable
 from sales_assistant.actors.jobs import AlertLogRetention, Scheduler, jobs_for
 from sales_assistant.connectors.sinks import (
     ConsoleSink,
+    Enricher,
     JsonlSink,
     NullSink,
     RetryLater,
     Sink,
-    enrich_alert,
     late_minutes,
     with_owner,
 )
@@ -44,7 +44,7 @@ from sales_assistant.store.folds import SinkBacklog
 from sales_assistant.store.keys import Keys
 from sales_assistant.store.redis import connect
 from sales_assistant.store.state import load_staff
-from sales_assistant.store.streams import Entry, StreamConsumer, caught_up
+from sales_assistant.store.streams import Entry, StreamConsumer, ack, caught_up
 
 log = logging.getLogger("sales_assistant.notifier")
 
@@ -174,7 +174,8 @@ class Notification(Pingable):
         self.failing: dict[str, str] = {}
         self.now, self.wait = now, wait
         self.staff = StaffDirectory(self.r, self.keys)
-        self._rules = specs[0].priority if specs else DEFAULT_RULES
+        rules = specs[0].priority if specs else DEFAULT_RULES
+        self._enrichers = {lang: Enricher(rules, lang) for lang in {sink.caps.lang for sink in self.sinks.values()}}
         self._digests: dict[str, DigestStore] = {}
         self._fold_checked: dict[str, int] = {}
         self._delivered: set[str] = set()
@@ -257,8 +258,8 @@ class Notification(Pingable):
     def _prepare(self, sink: Sink, items: list[dict]) -> list[dict]:
         """Enriched in the sink's language; with `answered` and `late_minutes` where the sink shows whether the
         wait ended and how late the alert comes."""
-        roster, lang = self.staff.roster(), sink.caps.lang
-        alerts = [enrich_alert(item, roster, self._rules, lang) for item in items]
+        roster, enrich = self.staff.roster(), self._enrichers[sink.caps.lang]
+        alerts = [enrich(item, roster) for item in items]
         if sink.caps.shows_answered and alerts:
             ended = waits_ended(self.r, self.keys, [(str(a.get("room_id")), a.get("clock_id")) for a in alerts])
             now = self.now()
@@ -267,8 +268,7 @@ class Notification(Pingable):
         return alerts
 
     def _ack(self, lane: _Lane, batch: list[Entry]) -> None:
-        if batch:
-            self.r.xack(lane.stream, lane.group, *[e.id for e in batch])
+        ack(self.r, lane.stream, lane.group, [e.id for e in batch])
 
     # --- the loop each lane runs -------------------------------------------------------------------
 

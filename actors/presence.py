@@ -45,15 +45,19 @@ class PresenceDesk:
         held targets), and those held: alert id -> the held alert."""
         if not alerts:
             return [], {}
+        presences = self.presences
+        if not presences:  # nobody has a state: every alert goes as fired (the common case, and a burst's)
+            return [alert.to_dict() for alert in alerts], {}
         out, held = [], {}
-        roster = self.roster() if self.presences else None
+        roster = self.roster()
         for alert in alerts:
             d = alert.to_dict()
-            owner = roster.staff.get(alert.owner_id) if roster is not None and alert.owner_id else None
+            # An owner with no spells is at work (route's rule): no roster lookup for them.
+            owner = roster.staff.get(alert.owner_id) if alert.owner_id in presences else None
             if owner is None:
                 out.append(d)
                 continue
-            r = route(alert.targets, owner, alert.at, self.presences, roster.team(owner.team))
+            r = route(alert.targets, owner, alert.at, presences, roster.team(owner.team))
             if r.state is None:
                 out.append(d)
                 continue

@@ -39,7 +39,12 @@ from sales_assistant.store.wire import event_from_wire
 log = logging.getLogger("sales_assistant.supervisor")
 
 CONSUMER = "supervisor-0"
-TICK_MS = 1000  # live: wake at least every second, and exactly at the next deadline
+TICK_MS = 1000  # live: wake at least every second, and at the next deadline
+# Live: a step costs several Redis round trips whatever it takes, so steps are at least this far apart: the
+# deadlines and clock events of that time go together, at most this late (a burst of 35,000 thresholds within a
+# second takes ~50 steps, not one per millisecond; an ingest's shard commits, a step per few, not one each).
+MIN_STEP_MS = 20
+DESK_EVENTS = (PresenceChanged, FollowUpCrossed)  # on the clock-events stream, but not for the board
 
 
 class Supervision(Pingable):
@@ -90,8 +95,12 @@ class Supervision(Pingable):
     # --- live time --------------------------------------------------------------------------------
 
     def _run_live(self) -> None:
+        last = 0.0
         while True:
             try:
+                if (pause := last + MIN_STEP_MS / 1000 - time.monotonic()) > 0:
+                    time.sleep(pause)
+                last = time.monotonic()
                 with self._lock:
                     now = int(time.time() * 1000)
                     self._step(now)
@@ -153,18 +162,20 @@ class Supervision(Pingable):
         waiting_since = unapplied_since(self.r, self.keys)
         until = self.now if waiting_since is None else min(self.now, waiting_since - 1)
         fired = 0
+        apply = self.board.apply  # bound once: the loop below runs for every clock event of the pipeline
         while True:
             batch = self.events.read()  # [] once every event is applied: only then is anything due
             alerts, crossed = [], []
             for entry in batch:
                 for row in entry.data or ():  # None: trimmed while pending
                     event = event_from_wire(row)
-                    if isinstance(event, PresenceChanged):
-                        self.desk.apply(event)
-                    elif isinstance(event, FollowUpCrossed):
-                        crossed.append(event)
-                    else:
-                        alerts += self.board.apply(event)
+                    if isinstance(event, DESK_EVENTS):
+                        if isinstance(event, PresenceChanged):
+                            self.desk.apply(event)
+                        else:
+                            crossed.append(event)
+                    elif new_alerts := apply(event):
+                        alerts += new_alerts
             if crossed:  # committed before the events are acknowledged: a crash in between sends nothing twice
                 self.followups.fire_crossed(crossed, self.desk.roster())
             if not batch:

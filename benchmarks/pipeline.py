@@ -219,11 +219,14 @@ def closing_figures(pipeline: Pipeline, items: list, elapsed: float, nlp_cpu_s: 
     the NLP actor: per core), and the share the model decided (the rest the rules decided alone)."""
     if "nlp" in pipeline.actors:
         got = ray.get(pipeline.actors["nlp"].closing_stats.remote())
-        labels, share = got["labels"], got["reached_model"] / max(got["labels"], 1)
+        labels, share, abandoned = got["labels"], got["reached_model"] / max(got["labels"], 1), got["abandoned"]
     else:  # the built-in list, in the ingest: one label per customer text, as actors/ingest.py asks them
         staff = {s["id"] for s in workload.roster(0)["staff"]}
         labels, share = sum(1 for m in items if isinstance(m, Message) and m.sender_id not in staff and m.text), None
+        abandoned = None
     return {"closing_labels": labels,
+            # calls the NLP actor gave up past the ingest's deadline (their labels: nlp_fallback)
+            "closing_calls_abandoned": abandoned,
             "closing_labels_per_second": round(labels / elapsed),
             "closing_labels_per_cpu_second": round(labels / nlp_cpu_s) if nlp_cpu_s else None,
             "closing_share_model": None if share is None else round(share, 3)}

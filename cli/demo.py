@@ -75,7 +75,6 @@ def replayed_day_line(recorded: str, first: str, last_past: str, live: int, lang
 
 def serve_demo(config: bootstrap.Config, data_dir: Path, port: int) -> None:
     """The morning replayed at once, two demo accounts, then the dashboard while the afternoon arrives."""
-    import dataclasses
     import secrets
     import time
 
@@ -89,7 +88,7 @@ def serve_demo(config: bootstrap.Config, data_dir: Path, port: int) -> None:
     data, roster = read_inputs(DEMO_DIR / "messages.jsonl", DEMO_DIR / "roster.json")
     now = int(time.time() * 1000)
     shift = onto_local_day(data.items[0].ts, now, settings.timezone)
-    items = [dataclasses.replace(i, ts=i.ts + shift) for i in data.items]
+    items = [i._replace(ts=i.ts + shift) for i in data.items]
     past, future = [i for i in items if i.ts <= now], [i for i in items if i.ts > now]
     console.rule("[bold]销售助理 · 演示[/bold]" if settings.lang == "zh" else "[bold]Sales Assistant · demo[/bold]")
     console.print(replayed_day_line(iso(data.items[0].ts, settings.timezone), iso(items[0].ts, settings.timezone),

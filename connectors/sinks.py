@@ -10,7 +10,6 @@ import os
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import orjson
@@ -31,28 +30,43 @@ def late_minutes(at_ms: int, delivered_ms: int) -> int:
 
 def with_owner(alert: dict, roster: Roster) -> dict:
     """The alert with its owner's name and team: all that folding a backlog needs (policies/backlog.py)."""
-    return {**alert, **_owner_fields(alert, roster)}
+    owner = roster.staff.get(alert.get("owner_id") or "")
+    return {**alert, "owner_name": owner.name if owner else None, "team": owner.team if owner else None}
+
+
+class Enricher:
+    """What every sink shows beyond the alert itself: the owner's name and team, and why the room ranks
+    where it does (the same score the dashboard sorts by), in one language under one set of rules.
+
+    A burst's alerts share few reasons (a ladder's minutes, a stage, a level, a topic's words), so the
+    sentence is built once per set of what the score is made of (`priority.found`), never per alert and
+    never keyed on the customer's text."""
+
+    KEPT = 4096  # sentences remembered; past that the memory starts afresh
+
+    def __init__(self, rules: priority.PriorityRules = priority.DEFAULT_RULES, lang: str = "zh") -> None:
+        self.rules, self.lang = rules, lang
+        self._said: dict[tuple, str] = {}
+
+    def __call__(self, alert: dict, roster: Roster) -> dict:
+        text = alert.get("last_text")
+        key = (alert.get("waited_minutes"), alert["stage"], alert.get("level"), priority.found(self.rules, [text]))
+        why = self._said.get(key)
+        if why is None:
+            why = explain(priority.score(self.rules, waited_minutes=key[0], stage=key[1], texts=[text], level=key[2]),
+                          self.lang)
+            if len(self._said) >= self.KEPT:
+                self._said.clear()
+            self._said[key] = why
+        owner = roster.staff.get(alert.get("owner_id") or "")
+        return {**alert, "owner_name": owner.name if owner else None, "team": owner.team if owner else None,
+                "priority_why": why}
 
 
 def enrich_alert(alert: dict, roster: Roster, rules: priority.PriorityRules = priority.DEFAULT_RULES,
                  lang: str = "zh") -> dict:
-    """What every sink shows beyond the alert itself: the owner's name and team, and why the room
-    ranks where it does (the same score the dashboard sorts by)."""
-    why = priority.score(rules, waited_minutes=alert.get("waited_minutes"), stage=alert["stage"],
-                         texts=[alert.get("last_text")], level=alert.get("level"))
-    return {**alert, **_owner_fields(alert, roster), "priority_why": _explained(why.reasons, lang)}
-
-
-def _owner_fields(alert: dict, roster: Roster) -> dict:
-    owner = roster.staff.get(alert.get("owner_id") or "")
-    return {"owner_name": owner.name if owner else None, "team": owner.team if owner else None}
-
-
-@lru_cache(maxsize=4096)
-def _explained(reasons: tuple[priority.Reason, ...], lang: str) -> str:
-    # A burst's alerts share few sets of reasons (a ladder's minutes, a stage, a level, a topic's words):
-    # the sentence is built once per set, not once per alert.
-    return explain(priority.Priority(0.0, reasons), lang)
+    """One alert enriched (see Enricher; the notifier keeps one per language for its batches)."""
+    return Enricher(rules, lang)(alert, roster)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +193,7 @@ class JsonlSink(Sink):
                 fresh.setdefault(alert[self.id_field], alert)
         if not fresh:
             return
-        self._file.write(b"".join(orjson.dumps(a) + b"\n" for a in fresh.values()))
+        self._file.write(b"".join(orjson.dumps(a, option=orjson.OPT_APPEND_NEWLINE) for a in fresh.values()))
         self._file.flush()
         os.fsync(self._file.fileno())
         self._written.update(fresh)

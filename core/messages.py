@@ -1,12 +1,13 @@
-"""What reaches a room: a chat message and the orders people give, as slim frozen dataclasses.
+"""What reaches a room: a chat message and the orders people give, as named tuples: immutable values that
+cost a fraction of a frozen dataclass to build, and a shard builds one for every message.
 
 The platform's payload is validated at the edge (connectors/wechaty.py) and the positional forms these
 take on the streams live in store/wire.py; here are only the domain's own types.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class MessageType(IntEnum):
@@ -43,8 +44,7 @@ CLOCK_STARTING_TYPES = frozenset(
 SILENT_TYPES = frozenset({MessageType.UNKNOWN, MessageType.GROUP_NOTE, MessageType.RECALLED})
 
 
-@dataclass(slots=True, frozen=True)
-class Message:
+class Message(NamedTuple):
     """One chat message in a room; `ts` is its event time in epoch ms."""
 
     id: str
@@ -63,8 +63,7 @@ class Message:
     closing_score: float | None = None
 
 
-@dataclass(slots=True, frozen=True)
-class CancelClock:
+class CancelClock(NamedTuple):
     """A manager's order to stop a room's running clock without a reply."""
 
     room_id: str
@@ -73,8 +72,7 @@ class CancelClock:
     reason: str = ""
 
 
-@dataclass(slots=True, frozen=True)
-class Reassign:
+class Reassign(NamedTuple):
     """Give a room a new owner and/or stage (a manager's decision or an approved hand-over)."""
 
     room_id: str
@@ -84,8 +82,7 @@ class Reassign:
     stage: str
 
 
-@dataclass(slots=True, frozen=True)
-class Snooze:
+class Snooze(NamedTuple):
     """Hold the alerts of one running clock until `until` (epoch ms): "remind me later"."""
 
     room_id: str
@@ -95,8 +92,7 @@ class Snooze:
     until: int
 
 
-@dataclass(slots=True, frozen=True)
-class SetPresence:
+class SetPresence(NamedTuple):
     """A rep's focus or away state (policies/presence.py: the states), from `ts` until `until` (epoch ms; None:
     until cleared). `state` None clears it. Routed to a shard by the rep's id, not a room's."""
 
@@ -107,8 +103,7 @@ class SetPresence:
     until: int | None = None
 
 
-@dataclass(slots=True, frozen=True)
-class HoldFollowUp:
+class HoldFollowUp(NamedTuple):
     """Hold an idle room's follow-up reminders (policies/followups.py): `hold` is "snooze" (until `until`, epoch
     ms), "customer" (until the customer writes again), "stop" (no more for this room) or "resume"."""
 
@@ -119,8 +114,7 @@ class HoldFollowUp:
     until: int = 0
 
 
-@dataclass(slots=True, frozen=True)
-class RestartClock:
+class RestartClock(NamedTuple):
     """Start the clock a customer's message should have started, from that message's time: a person's
     answer to "judged closing (0.74)" (core.room.Judgement). `message_id` names the judged message."""
 

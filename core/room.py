@@ -6,8 +6,9 @@ from the wall clock, so replay and live service behave the same.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from sales_assistant.core.messages import (
     CLOCK_STARTING_TYPES,
@@ -43,6 +44,10 @@ class Clock:
     last_text: str  # the latest customer message while it runs, for the alert card
     snoozed_until: int = 0  # epoch ms: alerts held until then ("remind me later")
 
+    def copy(self) -> Clock:
+        return Clock(self.clock_id, self.started_at, self.customer_id, self.customer_name, self.customer_text,
+                     self.last_text, self.snoozed_until)
+
     def to_list(self) -> list:
         # Positional, not asdict(): snapshots are written for every touched room on the hot path.
         row = [self.clock_id, self.started_at, self.customer_id, self.customer_name, self.customer_text,
@@ -70,8 +75,7 @@ class Judgement:
         return [self.message_id, self.text, self.score, self.at, self.customer_id, self.customer_name]
 
 
-@dataclass(slots=True, frozen=True)
-class Episode:
+class Episode(NamedTuple):
     """One wait: from a customer's message to the reply that ended it (or its cancellation)."""
 
     room_id: str
@@ -108,11 +112,17 @@ class Episode:
 
     @classmethod
     def from_dict(cls, d: dict) -> Episode:
-        return cls(**{**d, "ended_by": EndedBy(d["ended_by"]), "stage": Stage(d["stage"])})
+        # The supervisor reads one per stopped clock: a dict lookup, not an enum call, per value.
+        ended_by, stage = d["ended_by"], d["stage"]
+        return cls(**{**d, "ended_by": _ENDED_BY.get(ended_by) or EndedBy(ended_by),
+                      "stage": _STAGES.get(stage) or Stage(stage)})
 
 
-@dataclass(slots=True, frozen=True)
-class ClockStarted:
+_ENDED_BY = {e.value: e for e in EndedBy}
+_STAGES = {s.value: s for s in Stage}
+
+
+class ClockStarted(NamedTuple):
     room_id: str
     clock: Clock
     stage: Stage
@@ -120,8 +130,7 @@ class ClockStarted:
     topic: str
 
 
-@dataclass(slots=True, frozen=True)
-class ClockTouched:
+class ClockTouched(NamedTuple):
     """A customer wrote again while the clock runs: the alert card should show the latest words."""
 
     room_id: str
@@ -130,13 +139,11 @@ class ClockTouched:
     at: int | None = None  # the message's event time (None in rows written before it was carried)
 
 
-@dataclass(slots=True, frozen=True)
-class ClockStopped:
+class ClockStopped(NamedTuple):
     episode: Episode
 
 
-@dataclass(slots=True, frozen=True)
-class ClockReassigned:
+class ClockReassigned(NamedTuple):
     """The room changed hands or stage while its clock runs: later alerts go to the new owner."""
 
     room_id: str
@@ -146,8 +153,7 @@ class ClockReassigned:
     at: int | None = None  # the order's event time (None in rows written before it was carried)
 
 
-@dataclass(slots=True, frozen=True)
-class ClockSnoozed:
+class ClockSnoozed(NamedTuple):
     room_id: str
     clock_id: str
     until: int
@@ -204,8 +210,7 @@ class Rejection(str, Enum):
     OUT_OF_ORDER = "out_of_order"  # older than what the room has already seen
 
 
-@dataclass(slots=True, frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     speaker: Speaker | None = None  # None when rejected
     event: ClockEvent | None = None
     rejected: Rejection | None = None
@@ -300,7 +305,7 @@ class Room:
         self.last_ts = max(self.last_ts, order.ts)
         self.clock = Clock(judged.message_id, judged.at, judged.customer_id, judged.customer_name, judged.text,
                            judged.text)
-        return Outcome(event=ClockStarted(self.room_id, replace(self.clock), self.stage, self.owner_id, self.topic))
+        return Outcome(event=ClockStarted(self.room_id, self.clock.copy(), self.stage, self.owner_id, self.topic))
 
     def hold_follow_up(self, order: HoldFollowUp, seq: int) -> Outcome:
         """A person's hold on the room's follow-up reminders; "resume" lifts it."""
@@ -332,7 +337,7 @@ class Room:
         self.clock = Clock(msg.id, msg.ts, msg.sender_id, msg.sender_name, msg.text, msg.text)
         # A copy: the event must keep the clock as it started, not as later messages of the same batch
         # change it before the batch is committed.
-        return ClockStarted(self.room_id, replace(self.clock), self.stage, self.owner_id, self.topic)
+        return ClockStarted(self.room_id, self.clock.copy(), self.stage, self.owner_id, self.topic)
 
     def _stop(self, ended_at: int, ended_by: EndedBy, reply: Message | None = None,
               cancelled_by: str | None = None) -> ClockStopped | None:

@@ -14,7 +14,7 @@ of ladders, so the domain's imports run one way: policies -> core.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sales_assistant.core.calendar import Calendar
@@ -29,6 +29,8 @@ from sales_assistant.core.room import (
 )
 from sales_assistant.core.roster import Stage
 from sales_assistant.policies.escalation import MINUTE_MS, ClockKind, Policy, Target
+
+PUBLIC_ONLY = (Target.PUBLIC.value,)  # the targets of a clock whose room has no owner
 
 
 @dataclass(slots=True)
@@ -62,9 +64,12 @@ class Watch:
         return w
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Alert:
-    """One step of a clock's ladder, crossed: what the notifier delivers, once per alert_id."""
+    """One step of a clock's ladder, crossed: what the notifier delivers, once per alert_id.
+
+    Not frozen: a frozen dataclass's __init__ costs four times as much, paid per alert in a burst; nothing
+    changes an alert once fired."""
 
     room_id: str
     clock_id: str
@@ -94,6 +99,7 @@ class Alert:
 
 
 SETTLED = -1  # next_step of a clock that has stopped: nothing more will fire for it
+BULK_AFTER = 256  # due entries popped one by one before a burst is taken from the heap in one pass
 
 
 class DeadlineBoard:
@@ -174,16 +180,42 @@ class DeadlineBoard:
 
     def due(self, now: int) -> list[Alert]:
         """Every alert whose threshold lies at or before `now` on a clock that still runs."""
-        alerts = []
-        while self._heap and self._heap[0][0] <= now:
-            entry = heapq.heappop(self._heap)
+        alerts: list[Alert] = []
+        heap = self._heap
+        if not heap or heap[0][0] > now:
+            return alerts
+        for entry in self._pop_due(now):
             w = self._current(entry)
             if w is None:
                 continue  # stale entry: the clock stopped, this step already fired, or it was snoozed
-            alert = self._fire(w)
-            alerts.append(alert)
+            alerts.append(self._fire(w, entry[0]))
             self._schedule(w)
         return alerts
+
+    def _pop_due(self, now: int) -> Iterator[tuple[int, str, str, int]]:
+        """The heap's entries due at `now`, in heap order, including those pushed while they are taken. A burst
+        (a large share of the heap due at once) is split off in one pass and sorted: tens of thousands of
+        heappops cost several times more; a few due entries are popped one by one, so a tick over a large
+        heap does not scan it."""
+        heap, pop = self._heap, heapq.heappop
+        popped = 0
+        while heap and heap[0][0] <= now:
+            if popped >= BULK_AFTER and popped * 16 >= len(heap):
+                break
+            popped += 1
+            yield pop(heap)
+        else:
+            return
+        burst = [e for e in heap if e[0] <= now]
+        heap[:] = [e for e in heap if e[0] > now]
+        heapq.heapify(heap)
+        burst.sort()
+        for entry in burst:
+            while heap and heap[0] < entry:  # pushed meanwhile (a clock several steps behind), due before it
+                yield pop(heap)
+            yield entry
+        while heap and heap[0][0] <= now:
+            yield pop(heap)
 
     # --- persistence hooks -----------------------------------------------------------------------
 
@@ -232,12 +264,12 @@ class DeadlineBoard:
 
     def _raw_deadline(self, w: Watch, index: int) -> int | None:
         ladder = self.policy.ladder(w.stage)
-        step = ladder.step(index)
-        if step is None:
+        rung = ladder.rung(index)
+        if rung is None:
             return None
         if ladder.clock is ClockKind.WALL:
-            return w.started_at + step.after_ms
-        return self._calendar(w).add(w.started_at, step.after_ms)
+            return w.started_at + rung[0]
+        return self._calendar(w).add(w.started_at, rung[0])
 
     def _deadline(self, w: Watch) -> int | None:
         """When the next alert is due: its threshold, or the end of a snooze that holds it (on a business
@@ -261,22 +293,23 @@ class DeadlineBoard:
         deadline = self._deadline(w)
         if deadline is None or deadline >= ended_at:
             return None
-        return self._fire(w)
+        return self._fire(w, deadline)
 
-    def _fire(self, w: Watch) -> Alert:
-        at = self._deadline(w)
+    def _fire(self, w: Watch, at: int) -> Alert:
+        """Fire the watch's next step, due at `at` (its `_deadline`)."""
         # A snooze that held several steps ends in one reminder, at the level the wait has reached (on a
         # business clock, the level reached by the opening the snooze's end waits for).
         while (later := self._raw_deadline(w, w.next_step + 1)) is not None and later <= at:
             w.next_step += 1
         ladder = self.policy.ladder(w.stage)
-        step = ladder.step(w.next_step)
-        assert step is not None and at is not None
-        targets = tuple(t.value for t in step.targets) if w.owner_id else (Target.PUBLIC.value,)
+        rung = ladder.rung(w.next_step)
+        assert rung is not None
+        _, level, targets = rung
         business = None if ladder.clock is ClockKind.WALL else self._calendar(w).elapsed(w.started_at, at) // MINUTE_MS
-        alert = Alert(w.room_id, w.clock_id, w.next_step, step.level.value, (at - w.started_at) // MINUTE_MS, targets,
-                      w.owner_id, w.stage, w.topic, at, w.started_at, w.customer_name, w.last_text, business)
+        alert = Alert(w.room_id, w.clock_id, w.next_step, level, (at - w.started_at) // MINUTE_MS,
+                      targets if w.owner_id else PUBLIC_ONLY, w.owner_id, w.stage, w.topic, at, w.started_at,
+                      w.customer_name, w.last_text, business)
         w.next_step += 1
-        w.level = alert.level
+        w.level = level
         self._changed[w.room_id] = w
         return alert

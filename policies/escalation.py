@@ -42,6 +42,13 @@ class Step:
         return self.after_minutes * MINUTE_MS
 
 
+Rung = tuple[int, str, tuple[str, ...]]  # a step as alerts carry it: after_ms, level value, target values
+
+
+def _rung_of(step: Step) -> Rung:
+    return step.after_ms, step.level.value, tuple(t.value for t in step.targets)
+
+
 @dataclass(slots=True, frozen=True)
 class Ladder:
     """Fixed steps, then a repeating step every `every_minutes` until `until_minutes`."""
@@ -51,6 +58,19 @@ class Ladder:
     every_minutes: int = 0
     until_minutes: int = 0
     clock: ClockKind = ClockKind.WALL
+    # The fixed steps as the supervisor reads them per alert (see `rung`), prepared once.
+    _rungs: tuple[Rung, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_rungs", tuple(_rung_of(s) for s in self.steps))
+
+    def rung(self, index: int) -> Rung | None:
+        """`step(index)` as plain values: (after_ms, level value, target values). A burst fires tens of thousands of
+        alerts, and reads prepared tuples instead of building a Step and converting its enums for each."""
+        if index < len(self._rungs):
+            return self._rungs[index]
+        step = self.step(index)
+        return None if step is None else _rung_of(step)
 
     def step(self, index: int) -> Step | None:
         """The index-th alert of a clock, or None when the ladder is exhausted."""
@@ -73,7 +93,9 @@ class Policy:
     followup_days: dict[Stage, int] = field(default_factory=dict)  # stage -> idle calendar days before a follow-up
 
     def ladder(self, stage: Stage | str) -> Ladder:
-        return self.ladders[Stage(stage)]
+        # A Stage hashes as its value, so either finds the ladder without an enum lookup (asked per alert).
+        ladder = self.ladders.get(stage)
+        return ladder if ladder is not None else self.ladders[Stage(stage)]
 
     def calendar_of(self, team: str | None) -> BusinessCalendar | None:
         """A team's calendar: its own, else the default one; None when the file has no calendars."""

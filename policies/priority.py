@@ -113,25 +113,22 @@ def score(rules: PriorityRules, *, waited_minutes: float | None, stage: Stage | 
           level: Level | str | None = None) -> Priority:
     """How urgently a room needs an answer; `texts` are the customer's messages of the open clock."""
     if waited_minutes is None:
-        return Priority(0.0, (Reason(Why.NOT_WAITING, 0.0),))
+        return NOT_WAITING
     c = rules._compiled
     minutes = waited_minutes if waited_minutes > 0 else 0.0  # also maps NaN and clock skew to 0
-    reasons = [c.waited(rules, minutes)]
-    pre_sales = c.pre_sales_of.get(stage)
-    if pre_sales if pre_sales is not None else Stage(stage) is Stage.PRE_SALES:  # Stage(): a clear error
-        reasons.append(c.pre_sales)
-    if level is not None:
-        reasons.append(c.levels.get(level) or c.levels[Level(level)])
-    scanned = "\n".join(t[:SCAN_CHARS] for t in texts or () if t)
-    if scanned:
-        for code, points, pattern in c.topics:
-            found = pattern.findall(scanned)
-            if found:  # deduplicated, in order of first appearance
-                reasons.append(Reason(code, points, words=tuple(dict.fromkeys(w.lower() for w in found))))
-        if "?" in scanned or "？" in scanned:
-            reasons.append(c.question)
-    kept = sorted((r for r in reasons if r.points > 0), key=_minus_points)  # stable: ties keep this order
-    return Priority(round(sum(r.points for r in kept), 3), tuple(kept), minutes)
+    return c.assemble(rules, minutes, stage, level, c.found(texts))
+
+
+NOT_WAITING = Priority(0.0, (Reason(Why.NOT_WAITING, 0.0),))
+
+Found = tuple[tuple[Why, tuple[str, ...]], ...]
+
+
+def found(rules: PriorityRules, texts: Sequence[str | None] | None) -> Found:
+    """All that `score` takes from the texts: each topic's words found and whether one asks. A score is a
+    function of this, the minutes, the stage and the level (and the rules), so a caller may keep what it
+    made of one by those, never by the text."""
+    return rules._compiled.found(texts)
 
 
 def rank(items: Iterable[T], key: Callable[[T], Priority]) -> list[tuple[T, Priority]]:
@@ -152,28 +149,54 @@ class _Compiled:
     """What `score` needs of a set of rules, prepared once: each topic's pattern and the reasons that are
     the same for every room (a Reason is immutable, so one object serves them all)."""
 
-    __slots__ = ("topics", "pre_sales", "question", "levels", "pre_sales_of", "_waits")
-
-    WAITS_KEPT = 4096  # distinct minutes remembered; alerts wait whole ladder minutes, so few occur
+    __slots__ = ("topics", "points", "pre_sales", "question", "levels", "pre_sales_of")
 
     def __init__(self, rules: PriorityRules) -> None:
-        self.topics = tuple((code, topic.points, _pattern(topic.words)) for code, topic in rules.topics().items())
+        self.topics = tuple((code, _pattern(topic.words)) for code, topic in rules.topics().items())
+        self.points = {code: topic.points for code, topic in rules.topics().items()}
         self.pre_sales = Reason(Why.STAGE, rules.pre_sales)
         self.question = Reason(Why.QUESTION, rules.question)
         # Keyed by the members, which as str enums also answer to their values ("yellow", "pre_sales").
         self.levels = {lv: Reason(Why.LEVEL, rules.levels.get(lv, 0.0), level=lv) for lv in Level}
         self.pre_sales_of = {stage: stage is Stage.PRE_SALES for stage in Stage}
-        self._waits: dict[float, Reason] = {}
 
-    def waited(self, rules: PriorityRules, minutes: float) -> Reason:
-        reason = self._waits.get(minutes)
-        if reason is None:
-            if len(self._waits) >= self.WAITS_KEPT:
-                self._waits.clear()
-            reason = self._waits[minutes] = Reason(
-                Why.WAITING, rules.open_clock + rules.per_minute * min(minutes, rules.wait_cap_minutes),
-                minutes=int(min(minutes, 10**9)))
-        return reason
+    def found(self, texts: Sequence[str | None] | None) -> Found:
+        """What the texts hold that counts: each topic's words (deduplicated, in order of first appearance)
+        and, last, QUESTION when one asks."""
+        if not texts:
+            return ()
+        if len(texts) == 1:  # an alert's one text: no join
+            scanned = (texts[0] or "")[:SCAN_CHARS]
+        else:
+            scanned = "\n".join(t[:SCAN_CHARS] for t in texts if t)
+        if not scanned:
+            return ()
+        found = []
+        for code, pattern in self.topics:
+            words = pattern.findall(scanned)
+            if words:  # deduplicated, in order of first appearance
+                found.append((code, (words[0].lower(),) if len(words) == 1 else
+                              tuple(dict.fromkeys(w.lower() for w in words))))
+        if "?" in scanned or "？" in scanned:
+            found.append(_ASKS)
+        return tuple(found)
+
+    def assemble(self, rules: PriorityRules, minutes: float, stage: Stage | str, level: Level | str | None,
+                 found: Found) -> Priority:
+        reasons = [Reason(Why.WAITING, rules.open_clock + rules.per_minute * min(minutes, rules.wait_cap_minutes),
+                          minutes=int(min(minutes, 10**9)))]
+        pre_sales = self.pre_sales_of.get(stage)
+        if pre_sales if pre_sales is not None else Stage(stage) is Stage.PRE_SALES:  # Stage(): a clear error
+            reasons.append(self.pre_sales)
+        if level is not None:
+            reasons.append(self.levels.get(level) or self.levels[Level(level)])
+        for code, words in found:
+            reasons.append(self.question if code is Why.QUESTION else Reason(code, self.points[code], words=words))
+        kept = sorted((r for r in reasons if r.points > 0), key=_minus_points)  # stable: ties keep this order
+        return Priority(round(sum(r.points for r in kept), 3), tuple(kept), minutes)
+
+
+_ASKS = (Why.QUESTION, ())
 
 
 def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:

@@ -4,7 +4,7 @@ Messages are deduplicated by id at the door (an atomic Lua script: mark seen, th
 consumed through a consumer group; an entry is acknowledged only after its effects are persisted.
 
 The inbox also keeps its watermark: every push adds one member to a sorted set, its last entry's id
-scored by the earliest event time among the entries it added (in the same script as the entries), and a
+scored by the earliest event time among the items it carried (in the same script as the entries), and a
 member leaves when that last entry is acknowledged (in the same script as the acknowledgement). The
 ingest acknowledges in stream order, so by then every entry of the push was acknowledged, and the lowest
 score bounds the event time up to which all accepted input has been applied. One member per push, not per
@@ -27,21 +27,20 @@ from sales_assistant.store.wire import InboxRow, MessageRow, decode_inbox_row, e
 SEEN_TTL_S = 14 * 24 * 3600  # chat platforms redeliver within hours; two weeks is plenty
 
 # KEYS[1]: inbox, KEYS[2]: stats, KEYS[3]: the watermark (zset: a push's last entry id -> the push's
-# earliest event time), KEYS[4]: those ids in push order (a list). ARGV: seen-prefix, ttl, max backlog,
-# then (id, kind, data, event time) quadruples. An empty id skips deduplication (manager orders carry no
-# platform id). The door's counters and the watermark are written in the same script: a crash right after
+# earliest event time), KEYS[4]: those ids in push order (a list). ARGV: seen-prefix, ttl, max backlog, the
+# earliest event time among the items (a duplicate's too: the bound may only be earlier than it must, and
+# one number per push packs cheaper than one per item), then (id, kind, data) triples. An empty id skips
+# deduplication (manager orders carry no platform id). The door's counters and the watermark are written in the same script: a crash right after
 # it cannot leave a message added but not counted, or not timed.
 _PUSH = """
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[3]) then
   return redis.error_reply('BACKLOG inbox holds ' .. ARGV[3] .. ' unprocessed entries')
 end
-local out, added, last, earliest = {}, 0, nil, nil
-for i = 4, #ARGV, 4 do
+local out, added, last = {}, 0, nil
+for i = 5, #ARGV, 3 do
   local id = ARGV[i]
   if id == '' or redis.call('SET', ARGV[1] .. id, '1', 'NX', 'EX', ARGV[2]) then
     last = redis.call('XADD', KEYS[1], '*', 'k', ARGV[i + 1], 'd', ARGV[i + 2])
-    local ts = tonumber(ARGV[i + 3])
-    if earliest == nil or ts < earliest then earliest = ts end
     out[#out + 1] = 1
     added = added + 1
   else
@@ -49,7 +48,7 @@ for i = 4, #ARGV, 4 do
   end
 end
 if last then
-  redis.call('ZADD', KEYS[3], earliest, last)
+  redis.call('ZADD', KEYS[3], ARGV[4], last)
   redis.call('RPUSH', KEYS[4], last)
 end
 redis.call('HINCRBY', KEYS[2], 'accepted', added)
@@ -116,10 +115,10 @@ class Inbox:
         """Append in order; returns, per item, False where a message's id was seen before."""
         if not items:
             return []
-        args: list = [self.keys.seen_prefix, SEEN_TTL_S, self.max_backlog]
+        args: list = [self.keys.seen_prefix, SEEN_TTL_S, self.max_backlog, min(item.ts for item in items)]
         for item in items:
             row = inbox_row(item)
-            args += [row.id if isinstance(row, MessageRow) else "", row.kind, encode(row), row.ts]
+            args += [row.id if isinstance(row, MessageRow) else "", row.kind, encode(row)]
         try:
             flags = self._push(keys=[self.keys.inbox, self.keys.stats, self.keys.inbox_times,
                                      self.keys.inbox_pushes], args=args)

@@ -18,7 +18,7 @@ from sales_assistant.policies.backlog import stream_key
 from sales_assistant.policies.deadlines import Alert, Watch
 from sales_assistant.policies.presence import Presence
 from sales_assistant.store.keys import COUNT_SEP, EVENTS_GROUP, NLP_GROUP, Keys
-from sales_assistant.store.wire import RecentRow, StaffTextRow, encode, event_to_wire
+from sales_assistant.store.wire import RecentRow, StaffTextRow, encode, encode_lines, event_to_wire
 
 
 def shard_of(room_id: str, shards: int) -> int:
@@ -107,18 +107,24 @@ def known_rooms(r: redis.Redis, keys: Keys, roster: Roster) -> dict[str, Room]:
 
 # A shard's whole batch in one atomic script call with one argument: packing thousands of small
 # arguments in redis-py costs more than the writes themselves. Numbers stay inside pre-encoded
-# strings because Lua's cjson would round stream positions to doubles.
+# strings because Lua's cjson would round stream positions to doubles. Inside the script every
+# redis.call costs far more than a field it writes, so fields of one hash go in one HSET (`bulk`,
+# in slices that stay under Lua's stack limit), and a recent list is trimmed only once it is over
+# its cap.
 _COMMIT = """
+local function bulk(cmd, key, flat)
+  for i = 1, #flat, 7000 do redis.call(cmd, key, unpack(flat, i, math.min(i + 6999, #flat))) end
+end
 local b = cjson.decode(ARGV[1])
-for _, row in ipairs(b.rooms) do redis.call('HSET', KEYS[1], row[1], row[2]) end
+if #b.rooms > 0 then bulk('HSET', KEYS[1], b.rooms) end
 for _, row in ipairs(b.counts) do redis.call('HINCRBY', row[1], row[2], row[3]) end
-for _, row in ipairs(b.episodes) do redis.call('HSET', row[1], row[2], row[3]) end
+for _, row in ipairs(b.episodes) do bulk('HSET', row[1], row[2]) end
 if b.events ~= '' then redis.call('XADD', KEYS[2], '*', 'd', b.events) end
 if b.staff ~= '' then redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'd', b.staff) end
 for _, row in ipairs(b.stats) do redis.call('HINCRBY', KEYS[3], row[1], row[2]) end
+local cap = tonumber(ARGV[2])
 for _, row in ipairs(b.recent) do
-  redis.call('RPUSH', row[1], unpack(row[2]))
-  redis.call('LTRIM', row[1], -tonumber(ARGV[2]), -1)
+  if redis.call('RPUSH', row[1], unpack(row[2])) > cap then redis.call('LTRIM', row[1], -cap, -1) end
 end
 for _, d in ipairs(b.labels or {}) do redis.call('XADD', b.labels_key, '*', 'd', d) end
 for _, row in ipairs(b.presence or {}) do redis.call('HSET', KEYS[5], row[1], row[2]) end
@@ -128,6 +134,14 @@ end
 return 1
 """
 RECENT_PER_ROOM = 30
+
+
+def _by_day(episodes: list[tuple[str, Episode]]) -> dict[str, list[str]]:
+    """Closed episodes as each day's flat [episode_id, json, ...]: one HSET per day."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for day, ep in episodes:
+        out[day] += (ep.episode_id, orjson.dumps(ep.to_dict()).decode())
+    return out
 
 
 def commit_shard_batch(
@@ -150,12 +164,12 @@ def commit_shard_batch(
     each room's latest messages for the dashboard, the reps' presence it changed and when the rooms it
     touched are due a follow-up (None: not due), and the closing labels its cancels and restarts gave."""
     body = {
-        "rooms": [[room.room_id, orjson.dumps(room.to_dict()).decode()] for room in rooms],
+        "rooms": [field for room in rooms for field in (room.room_id, orjson.dumps(room.to_dict()).decode())],
         "counts": [[keys.counts(day), f"{room_id}{COUNT_SEP}{speaker.value}", n]
                    for (day, room_id, speaker), n in counts.items()]
         + [[keys.hourly(day), f"{hour}{COUNT_SEP}{speaker.value}", n]
            for (day, hour, speaker), n in (hourly or {}).items()],
-        "episodes": [[keys.episodes(day), ep.episode_id, orjson.dumps(ep.to_dict()).decode()] for day, ep in episodes],
+        "episodes": [[keys.episodes(day), fields] for day, fields in _by_day(episodes).items()],
         "events": orjson.dumps([event_to_wire(e) for e in events]).decode() if events else "",
         "stats": [[name, n] for name, n in stats.items() if n],
         "staff": encode(staff_texts).decode() if staff_texts else "",
@@ -190,6 +204,7 @@ for _, row in ipairs(b.quality) do redis.call('HINCRBY', row[1], row[2], row[3])
 for _, s in ipairs(b.suggestions) do redis.call('XADD', KEYS[1], 'MAXLEN', '~', '100000', '*', 'd', s) end
 for _, id in ipairs(b.acked) do redis.call('XACK', KEYS[2], ARGV[2], id) end
 if b.checked > 0 then redis.call('HINCRBY', KEYS[3], 'staff_checked', b.checked) end
+if b.skipped > 0 then redis.call('HINCRBY', KEYS[3], 'staff_skipped', b.skipped) end
 if #b.acked > 0 then
   local pending = redis.call('XPENDING', KEYS[2], ARGV[2])
   redis.call('XTRIM', KEYS[2], 'MINID', '~', pending[1] > 0 and pending[2] or b.floor)
@@ -200,15 +215,16 @@ return lost
 
 def commit_findings(r: redis.Redis, keys: Keys, findings: list[tuple[str, str, dict]],
                     quality: dict[tuple[str, str], int], suggestions: list[dict], acked: list[str],
-                    consumer: str, checked: int) -> list[str]:
+                    consumer: str, checked: int, skipped: int) -> list[str]:
     """`findings`: (day, message_id, finding); `quality`: (day, field) -> increment; `acked`: the
-    staff-texts entries they come from, taken by `consumer`; `checked`: the texts in them (stats
-    `staff_checked`). Returns the entries another consumer has claimed meanwhile: then nothing was
-    written, and the caller commits again without them."""
+    staff-texts entries they come from, taken by `consumer`; `checked`: the texts in them checked (stats
+    `staff_checked`), `skipped`: those left unchecked by sampling (`staff_skipped`). Returns the entries
+    another consumer has claimed meanwhile: then nothing was written, and the caller commits again
+    without them."""
     body = {"findings": [[keys.findings(day), mid, orjson.dumps(f).decode()] for day, mid, f in findings],
             "quality": [[keys.quality(day), field, n] for (day, field), n in quality.items()],
             "suggestions": [orjson.dumps(s).decode() for s in suggestions],
-            "acked": acked, "checked": checked,
+            "acked": acked, "checked": checked, "skipped": skipped,
             "floor": max(acked, key=lambda i: tuple(int(p) for p in i.split("-"))) if acked else "0"}
     lost = r.register_script(_COMMIT_FINDINGS)(keys=[keys.suggestions, keys.staff_texts, keys.stats],
                                                args=[orjson.dumps(body), NLP_GROUP, consumer])
@@ -294,20 +310,21 @@ def load_watches(r: redis.Redis, keys: Keys) -> list[Watch]:
 
 # Same reasoning as _COMMIT: one script call, atomic.
 # ARGV: the events group, the alerts (JSON documents, one per line: a JSON document never holds a raw
-# newline), the watches and the held alerts (each one JSON array: id, document, id, document, ...), the
-# released alerts' ids (one JSON array), then the acknowledged event ids. Blobs instead of an argument per
-# alert: in a burst, tens of thousands of arguments cost the client more to encode than the script costs
-# the server.
+# newline), the watches' room ids (one JSON array) and their documents (one per line, in that order), the
+# held alerts (one JSON array: id, document, id, document, ...), the released alerts' ids (one JSON array),
+# then the acknowledged event ids. Blobs instead of an argument per alert: in a burst, tens of thousands of
+# arguments cost the client more to encode than the script costs the server; and documents one per line,
+# not as strings inside a JSON array, spare the client escaping every quote of every watch.
 _COMMIT_ESCALATION = """
 local n = 0
 for doc in string.gmatch(ARGV[2], '[^\\n]+') do redis.call('XADD', KEYS[1], '*', 'd', doc); n = n + 1 end
-local w = cjson.decode(ARGV[3])
-for i = 1, #w, 2 do redis.call('HSET', KEYS[2], w[i], w[i + 1]) end
-local held = cjson.decode(ARGV[4])
-for i = 1, #held, 2 do redis.call('HSET', KEYS[5], held[i], held[i + 1]) end
-for _, id in ipairs(cjson.decode(ARGV[5])) do redis.call('HDEL', KEYS[5], id) end
-if #ARGV > 5 then
-  for j = 6, #ARGV do redis.call('XACK', KEYS[3], ARGV[1], ARGV[j]) end
+local rooms, i = cjson.decode(ARGV[3]), 0
+for doc in string.gmatch(ARGV[4], '[^\\n]+') do i = i + 1; redis.call('HSET', KEYS[2], rooms[i], doc) end
+local held = cjson.decode(ARGV[5])
+for j = 1, #held, 2 do redis.call('HSET', KEYS[5], held[j], held[j + 1]) end
+for _, id in ipairs(cjson.decode(ARGV[6])) do redis.call('HDEL', KEYS[5], id) end
+if #ARGV > 6 then
+  for j = 7, #ARGV do redis.call('XACK', KEYS[3], ARGV[1], ARGV[j]) end
   redis.call('XTRIM', KEYS[3], 'MINID', '~', ARGV[#ARGV])
 end
 if n > 0 then redis.call('HINCRBY', KEYS[4], 'alerts', n) end
@@ -322,12 +339,13 @@ def commit_escalation(r: redis.Redis, keys: Keys, alerts: list[Alert | dict], wa
     alerts kept back while their owner is away (by alert id); `released`: held ones now in `alerts`."""
     if not (alerts or watches or acked_event_ids or held or released):
         return
-    docs = b"\n".join(orjson.dumps(a if isinstance(a, dict) else a.to_dict()) for a in alerts)
-    progress = orjson.dumps([x for rid, w in watches.items() for x in (rid, orjson.dumps(w.to_list()).decode())])
+    docs = encode_lines([a if isinstance(a, dict) else a.to_dict() for a in alerts])
+    progress = encode_lines([w.to_list() for w in watches.values()])
     kept = orjson.dumps([x for aid, a in (held or {}).items() for x in (aid, orjson.dumps(a).decode())])
     r.register_script(_COMMIT_ESCALATION)(
         keys=[keys.alerts, keys.escalation, keys.clock_events, keys.stats, keys.presence_held],
-        args=[EVENTS_GROUP, docs, progress, kept, orjson.dumps(list(released)), *acked_event_ids])
+        args=[EVENTS_GROUP, docs, orjson.dumps(list(watches)), progress, kept, orjson.dumps(list(released)),
+              *acked_event_ids])
 
 
 def load_alerts(r: redis.Redis, keys: Keys, start_ms: int | None = None, end_ms: int | None = None) -> list[dict]:

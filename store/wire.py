@@ -18,6 +18,7 @@ reads a row by its index.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 import msgspec
@@ -226,6 +227,12 @@ def encode(row: msgspec.Struct | list) -> bytes:
     return _JSON.encode(row)
 
 
+def encode_lines(docs: Iterable[object]) -> bytes:
+    """Documents (dicts, lists, rows) as one JSON document per line, in one call: a batch of tens of thousands
+    encodes several times faster than with a call per document (a JSON document never holds a raw newline)."""
+    return _JSON.encode_lines(docs)
+
+
 def decode_inbox_row(kind: str, data: bytes | str) -> InboxRow | None:
     """The inbox entry's row; None for a kind this version does not know."""
     decoder = _INBOX_DECODERS.get(kind)
@@ -327,20 +334,53 @@ def event_to_wire(event: ClockEvent | PresenceChanged | FollowUpCrossed) -> list
 
 
 def event_from_wire(row: list) -> ClockEvent | PresenceChanged | FollowUpCrossed:
-    match row:
-        case ["presence", staff_id, presence]:
-            return PresenceChanged(Presence.from_list(staff_id, presence))
-        case ["followup", room_id, at, period, key, owner_id, stage, topic, before]:
-            return FollowUpCrossed(room_id, Due(at, period, key), owner_id, stage, topic, before)
-        case ["start", room_id, clock, stage, owner_id, topic]:
-            return ClockStarted(room_id, Clock(*clock), Stage(stage), owner_id, topic)
-        # The event time came last, later: rows written before it load with at=None.
-        case ["touch", room_id, clock_id, last_text, *at]:
-            return ClockTouched(room_id, clock_id, last_text, *at[:1])
-        case ["assign", room_id, clock_id, owner_id, stage, *at]:
-            return ClockReassigned(room_id, clock_id, owner_id, Stage(stage), *at[:1])
-        case ["snooze", room_id, clock_id, until, *at]:
-            return ClockSnoozed(room_id, clock_id, until, *at[:1])
-        case ["stop", episode]:
-            return ClockStopped(Episode.from_dict(episode))
-    raise ValueError(f"not a clock event row: {row!r}")
+    # One dict lookup on the tag, not a `match` trying each pattern in turn: the supervisor decodes every
+    # clock event of the pipeline (about one per message) and every start of a burst.
+    try:
+        return _EVENT_OF_TAG[row[0]](*row[1:])
+    except (KeyError, IndexError, TypeError, ValueError) as e:
+        raise ValueError(f"not a clock event row: {row!r}") from e
+
+
+_STAGE_OF = {s.value: s for s in Stage}  # Stage(value) is an enum call, several times a dict lookup
+
+
+def _stage(value: str) -> Stage:
+    stage = _STAGE_OF.get(value)
+    return stage if stage is not None else Stage(value)
+
+
+def _start(room_id: str, clock: list, stage: str, owner_id: str | None, topic: str) -> ClockStarted:
+    return ClockStarted(room_id, Clock(*clock), _stage(stage), owner_id, topic)
+
+
+# The event time came last, later: touch, assign and snooze rows written before it load with at=None (and
+# fields a later version appends are ignored).
+def _touch(room_id: str, clock_id: str, last_text: str, at: int | None = None, *_later: object) -> ClockTouched:
+    return ClockTouched(room_id, clock_id, last_text, at)
+
+
+def _assign(room_id: str, clock_id: str, owner_id: str | None, stage: str, at: int | None = None,
+            *_later: object) -> ClockReassigned:
+    return ClockReassigned(room_id, clock_id, owner_id, _stage(stage), at)
+
+
+def _snooze(room_id: str, clock_id: str, until: int, at: int | None = None, *_later: object) -> ClockSnoozed:
+    return ClockSnoozed(room_id, clock_id, until, at)
+
+
+def _stop(episode: dict) -> ClockStopped:
+    return ClockStopped(Episode.from_dict(episode))
+
+
+def _presence(staff_id: str, presence: list) -> PresenceChanged:
+    return PresenceChanged(Presence.from_list(staff_id, presence))
+
+
+def _followup(room_id: str, at: int, period: str, key: str, owner_id: str | None, stage: str, topic: str,
+              before: int) -> FollowUpCrossed:
+    return FollowUpCrossed(room_id, Due(at, period, key), owner_id, stage, topic, before)
+
+
+_EVENT_OF_TAG = {"start": _start, "touch": _touch, "assign": _assign, "snooze": _snooze, "stop": _stop,
+                 "presence": _presence, "followup": _followup}

@@ -99,3 +99,18 @@ def test_a_sinks_backlog_counts_its_waiting_cards_and_what_folded_into_them(redi
     assert sink_backlog(r, keys, "jsonl") == {"waiting": 0, "folded": 0}  # another sink's group is apart
     consumer.ack([e.id for e in consumer.read()])
     assert sink_backlog(r, keys, "lark")["waiting"] == 0
+
+
+def test_a_batch_of_thousands_is_acknowledged_at_once_and_any_field_order_reads(redis_dir, namespace) -> None:
+    r, keys = connect(redis_dir[1]), Keys(namespace)
+    group = keys.sink_group("jsonl")
+    consumer = StreamConsumer(r, keys.alerts, group, "c", count=3000)
+    pipe = r.pipeline(transaction=False)
+    for i in range(2500):  # past the 1,000 ids the acknowledgement hands XACK at a time
+        pipe.xadd(keys.alerts, {"d": orjson.dumps({"i": i})})
+    pipe.execute()
+    r.xadd(keys.alerts, {"v": "1", "d": orjson.dumps({"i": 2500})})  # a field before `d`
+    batch = consumer.read()
+    assert [e.data["i"] for e in batch] == list(range(2501)) and all(isinstance(e.id, str) for e in batch)
+    consumer.ack([e.id for e in batch])
+    assert r.xpending(keys.alerts, group)["pending"] == 0 and caught_up(r, keys.alerts, group)

@@ -110,3 +110,36 @@ def test_ladder_ends_at_until_minutes():
     alerts = board.due(T + 5000 * M)
     assert len(alerts) == 5 + 96 and alerts[-1].waited_minutes == 1000
     assert board.next_deadline() is None
+
+
+def test_rungs_are_the_steps_as_alerts_carry_them():
+    ladder = default_policy().ladder(Stage.AFTER_SALES)
+    for i in range(200):
+        step = ladder.step(i)
+        expected = None if step is None else (step.after_minutes * M, step.level.value,
+                                              tuple(t.value for t in step.targets))
+        assert ladder.rung(i) == expected
+
+
+def burst_board(rooms: int) -> DeadlineBoard:
+    board = DeadlineBoard(default_policy())
+    for i in range(rooms):  # started up to 40 min apart: many clocks several steps behind, some not yet due
+        start = T + (i * 7919 % rooms) * (40 * M // rooms)
+        board.apply(ClockStarted(f"R{i}", Clock(f"m{i}", start, "c", "客户", "价格？", "价格？"), Stage.PRE_SALES,
+                                 f"s{i % 7}" if i % 5 else None, "群"))
+    return board
+
+
+@pytest.mark.parametrize("rooms", [50, 3000])  # popped one by one; a burst taken from the heap in one pass
+def test_a_burst_fires_every_crossed_step_in_deadline_order(rooms):
+    board = burst_board(rooms)
+    now = T + 30 * M
+    ladder = default_policy().ladder(Stage.PRE_SALES)
+    expected = sorted((w.started_at + ladder.step(i).after_minutes * M, w.room_id, w.clock_id, i)
+                      for w in board.watches.values() for i in range(40)
+                      if ladder.step(i) is not None and w.started_at + ladder.step(i).after_minutes * M <= now)
+    alerts = board.due(now)
+    assert [(a.at, a.room_id, a.clock_id, a.step) for a in alerts] == expected
+    assert board.next_deadline() == min(w.started_at + ladder.step(w.next_step).after_minutes * M
+                                        for w in board.watches.values())
+    assert board.due(now) == []
