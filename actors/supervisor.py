@@ -44,7 +44,6 @@ TICK_MS = 1000  # live: wake at least every second, and at the next deadline
 # deadlines and clock events of that time go together, at most this late (a burst of 35,000 thresholds within a
 # second takes ~50 steps, not one per millisecond; an ingest's shard commits, a step per few, not one each).
 MIN_STEP_MS = 20
-DESK_EVENTS = (PresenceChanged, FollowUpCrossed)  # on the clock-events stream, but not for the board
 
 
 class Supervision(Pingable):
@@ -169,13 +168,12 @@ class Supervision(Pingable):
             for entry in batch:
                 for row in entry.data or ():  # None: trimmed while pending
                     event = event_from_wire(row)
-                    if isinstance(event, DESK_EVENTS):
-                        if isinstance(event, PresenceChanged):
-                            self.desk.apply(event)
-                        else:
-                            crossed.append(event)
-                    elif new_alerts := apply(event):
-                        alerts += new_alerts
+                    if isinstance(event, PresenceChanged):
+                        self.desk.apply(event)
+                    elif isinstance(event, FollowUpCrossed):
+                        crossed.append(event)
+                    else:
+                        alerts += apply(event)
             if crossed:  # committed before the events are acknowledged: a crash in between sends nothing twice
                 self.followups.fire_crossed(crossed, self.desk.roster())
             if not batch:

@@ -268,8 +268,8 @@ class DeadlineBoard:
         if rung is None:
             return None
         if ladder.clock is ClockKind.WALL:
-            return w.started_at + rung[0]
-        return self._calendar(w).add(w.started_at, rung[0])
+            return w.started_at + rung.after_ms
+        return self._calendar(w).add(w.started_at, rung.after_ms)
 
     def _deadline(self, w: Watch) -> int | None:
         """When the next alert is due: its threshold, or the end of a snooze that holds it (on a business
@@ -304,7 +304,7 @@ class DeadlineBoard:
         ladder = self.policy.ladder(w.stage)
         rung = ladder.rung(w.next_step)
         assert rung is not None
-        _, level, targets = rung
+        level, targets = rung.level, rung.targets
         business = None if ladder.clock is ClockKind.WALL else self._calendar(w).elapsed(w.started_at, at) // MINUTE_MS
         alert = Alert(w.room_id, w.clock_id, w.next_step, level, (at - w.started_at) // MINUTE_MS,
                       targets if w.owner_id else PUBLIC_ONLY, w.owner_id, w.stage, w.topic, at, w.started_at,

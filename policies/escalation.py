@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import NamedTuple
 
 from sales_assistant.core.calendar import WALL, BusinessCalendar, Calendar
 from sales_assistant.core.levels import Level
@@ -42,11 +43,16 @@ class Step:
         return self.after_minutes * MINUTE_MS
 
 
-Rung = tuple[int, str, tuple[str, ...]]  # a step as alerts carry it: after_ms, level value, target values
+class Rung(NamedTuple):
+    """A step as alerts carry it: plain values, prepared once per ladder."""
+
+    after_ms: int
+    level: str  # the Level's value
+    targets: tuple[str, ...]  # the Targets' values
 
 
 def _rung_of(step: Step) -> Rung:
-    return step.after_ms, step.level.value, tuple(t.value for t in step.targets)
+    return Rung(step.after_ms, step.level.value, tuple(t.value for t in step.targets))
 
 
 @dataclass(slots=True, frozen=True)
