@@ -1,6 +1,8 @@
 """The NLP models inside the real pipeline: closing labels before the rooms, staff checks after."""
 from __future__ import annotations
 
+import itertools
+import time
 from datetime import date
 
 import orjson
@@ -107,11 +109,23 @@ def test_past_its_ready_timeout_the_ingest_labels_with_the_built_in_list_and_say
         fallbacks = stats(p.r, p.keys).get("nlp_fallback", 0)
 
         ray.get(p.actors["nlp"].ping.remote(), timeout=600)  # loaded now
-        p.replay([Message("d1", "R2", "c2", "发票开了吗", T + 3 * M), Message("d2", "R2", "s2", "开好了", T + 4 * M),
-                  Message("d3", "R2", "c2", "收到，谢谢", T + 5 * M)], chunk=3)
-        assert nlp_state(p.r, p.keys)["state"] == "ready"
-        assert stats(p.r, p.keys).get("nlp_fallback", 0) == fallbacks
-        assert "R2/d3" not in episodes_by_clock(p)
+        # The ingest learns it from its own probe at a later batch, and on a loaded machine a first call can
+        # still pass its timeout: each such batch is labelled by the list and counted, until one is the model's.
+        deadline = time.monotonic() + 120
+        for i in itertools.count():
+            at = T + (3 + 3 * i) * M
+            thanks = f"d{i}c"
+            p.replay([Message(f"d{i}a", "R2", "c2", "发票开了吗", at), Message(f"d{i}b", "R2", "s2", "开好了", at + M),
+                      Message(thanks, "R2", "c2", "收到，谢谢", at + 2 * M)], chunk=3)
+            now_fallbacks = stats(p.r, p.keys).get("nlp_fallback", 0)
+            if nlp_state(p.r, p.keys)["state"] == "ready" and now_fallbacks == fallbacks:
+                break
+            assert now_fallbacks == fallbacks + 2  # the customer's two lines went to the list, and were counted
+            assert f"R2/{thanks}" in episodes_by_clock(p)
+            fallbacks = now_fallbacks
+            assert time.monotonic() < deadline, "the ingest never went back to the model"
+            time.sleep(1)
+        assert f"R2/{thanks}" not in episodes_by_clock(p)  # the model knows these thanks close the exchange
     finally:
         p.stop()
 
