@@ -45,10 +45,12 @@ _WISH = re.compile(
     r"((?:(?![不没])[\u4e00-\u9fff]){1,4}(快乐|愉快|安康|顺利|如意|大吉|兴隆|顺心|顺遂|幸福|发财|广进|高升|吉祥)"
     r"|身体健康|心想事成|一路顺风|一路平安|出入平安|祝好|好运"
     r"|(明天|后天|下周[一二三四五六日]?|周[一二三四五六日末]|改天|回头|下次|晚点|待会儿?|一会儿?|稍后|下午|晚上|节后)(见|聊))")
-# Thanks to a person ("辛苦技术同学", "谢谢王总", "各位辛苦了"): the person is no request.
+# Thanks to a person ("辛苦技术同学", "谢谢王总", "各位辛苦了"): the person is no request. A Latin name ends
+# where the letters end, so a run of letters splits one way only (else `(…)+` backtracks exponentially
+# over a long English line).
 _PERSON = (r"(各位|大家|你们|您们|你|您|亲|(技术|客服|售后|销售|产品|运营|财务|实施|运维)?"
            r"(同学|小哥哥|小哥|小姐姐|美女|帅哥|老师|师傅|专家|工程师|团队|同事|小伙伴|大佬|兄弟|伙伴|们)"
-           r"|[\u4e00-\u9fff]{1,2}?(老师|经理|总|工|顾问|姐|哥)|小[\u4e00-\u9fff]|[a-z]{2,12}|技术|客服|售后)")
+           r"|[\u4e00-\u9fff]{1,2}?(老师|经理|总|工|顾问|姐|哥)|小[\u4e00-\u9fff]|[a-z]{2,12}(?![a-z])|技术|客服|售后)")
 _THANKED = re.compile(rf"(谢谢|感谢|多谢|辛苦|谢过)({_PERSON})+(了|啦|哈|啊|呀)?|麻烦({_PERSON})+了"
                       rf"|({_PERSON})+(辛苦了|辛苦啦|辛苦|谢谢)")
 # A name or title before a greeting ("刘老师你好"): still a greeting.
@@ -62,7 +64,9 @@ _PROBLEM = re.compile(
     r"|还没处理|还没解决|没解决|还是不行|还是一样|还是老样子|bug|暂无权限|没有权限|没权限|无权限"
     r"|(?<!没)(?<!不会)(有|出|有点|有些|出了)问题|不对劲|(?<![对是])不对(?!吗)|不一样|太卡|很卡|好卡|卡顿|太慢|很慢|特别慢"
     r"|不起作用|不管用|没生效|没发出|发不出|没动静|挂了|一片空白|被封|封号|被限制|踢下线|被踢|乱了|不同步|重复发"
-    r"|(挺|很|太|真|确实|好|特别|非常)(慢|麻烦(?![你您了啦大各]))|太差|很差|不满意|太难用|很难用|别扭|转圈|占线|自动退出|弹错|不回复了|不回了|乱回")
+    r"|(挺|很|太|真|确实|好|特别|非常)(慢|麻烦(?![你您了啦大各]))|太差|很差|不满意|太难用|很难用|别扭|转圈|占线|自动退出|弹错|不回复了|不回了|乱回"
+    r"|(^|了|也|还是|根本|都)没用(啊|呀)?$|(挺|很|太|真|确实|好|特别|非常|有点)坑"
+    r"|重复了(?![一两三]?[遍次])|有重复|[两几多](条|份|个|笔)重复")
 _FIXED_OR_IFFY = re.compile(
     r"(?<![不没未])(好了|解决了|正常|恢复|搞定|处理好|弄好|修好|修复|成功|能用了|可以了|收到了|到账了|找到)"
     r"|没问题|不报错|没有了|没再"
@@ -101,7 +105,7 @@ _WRITER_ACTS = re.compile(r"^(那|那就|就|先|然后|回头|等下|晚点|待
                           r"|已经|今天|明天|下午|晚上|回头|晚点)")
 # "Us" below is the sales team; "me"/"us" in the customer's mouth is the customer: 发我, 给我们, 告诉我.
 _REQUEST = re.compile(
-    r"(发|给到|给|寄|传|转|回)(一下|下|个|份|一份)?(我们|我)(?!们|这边|自己|看过|已|都|也|收到)"
+    r"(发|给到|给|寄|传|转|回复|答复|回)(一下|下|个|份|一份)?(我们|我)(?!们|这边|自己|看过|已|都|也|收到)"
     r"|(告诉|通知|告知|知会|提醒|叫|联系|同步)(一下|下)?(我们|我)(?!们|这边|自己|看过|已|都|也|收到)|(说|讲|吱|回)(一声|个话)"
     r"|帮(我|我们|忙)?(把|查|看|开|改|加|约|申请|催|导|处理|弄|做|安排|问|确认|发|寄|重置|删|关|升级|延|跟进"
     r"|恢复|装|配|调|出|拉|预约|退|核对|对一下|停)"
@@ -109,16 +113,29 @@ _REQUEST = re.compile(
     r"|派|约|打|提供|做|升级|退|核|跟|优先)"
     r"|记得(把|给|发|提醒|寄|开|加|通知|带|回|跟|帮|同步|安排|退|改)"
     r"|(你|你们|您)(先|再|帮忙)?(确认|查|处理|核对|核实|定|回复|跟进|催)(一)?下"
-    r"|请(你|你们|您)?(先|再)?(把|尽快|安排|帮|给|发|寄|出|提供|确认|处理|查|看|回|派|今天|马上)"
+    r"|请(你|你们|您)?(先|再)?(把|尽快|安排|帮|给|发|寄|出|提供|确认|处理|查|看|回|派|今天|马上|拉)"
     r"|那(你|你们|您)(先|再|就|把|帮|给|去|来|出|拟|派|安排|赶紧|尽快|确认|发|申请|看|查|弄)"
-    r"|^(你|你们|您)(先|再)?(把|帮我|给我|去跟|出个|拟个|派个|安排|处理完|弄好|确认好|改好)"
+    r"|^(你|你们|您)(先|再)?(把|帮我|给我|去跟|出个|拟个|派个|安排(?![得的了好])|处理完|弄好|确认好|改好)"
     r"|^(那|那就|先|就|再)*把.{1,20}(发|给|寄|改|开|删|升级|延长|重置|导|退|拉|调|加|转|整理|关|换|停)"
     r"|^(安排|开通|开一下|开个|发一下|发个|发份|寄一下|出一份|出个|导一份|给个|打个电话)(?![了好完过])"
-    r"|^(那|那就)?(明天|今天|下午|上午|晚上|周.|下周.?)*(你|你们|您)(这边|那边)?(明天|今天|下午|上午|晚上|尽快|先|再|就"
-    r"|马上|赶紧)*(来|过来|出|发|给|约|弄|改|派|寄|开|联系|拉|整理)"
+    r"|^(那|那就)?(明天|今天|下午|上午|晚上|周.|下周.?|回头|晚点|待会|稍后|等下|改天)*(你|你们|您)(这边|那边)?(明天|今天|下午|上午|晚上|尽快|先|再|就"
+    r"|马上|赶紧)*(来|过来|出|发|给|约|弄|改|派|寄|开|联系|拉|整理|把)"
     r"|^(麻烦|帮忙|劳驾)(一下|下)?$"
-    r"|(请|麻烦|尽快|赶紧|抓紧|帮忙|你们?|您|那就)安排(?!吧|$)"
+    r"|(请|麻烦|尽快|赶紧|抓紧|帮忙|你们?|您|那就)安排(?!吧|$|得|的|了|好)|(?<!等)(你|你们|您)(来|看着)?安排(一下|下)?吧?$"
     r"|(发|开|寄|传|弄|改|办|处理)(好了|完了?|出来)(告诉|通知|说|叫|跟)")
+# Things or people that come to the writer ("把样品寄过来", "派个人过来", "那就周三下午来我们公司一趟"): we
+# are the ones to send or come. Not when the clause thanks for a past trip or says it already happened
+# ("谢谢你们专门来一趟", "上次来我们公司"), nor "跑一趟" (辛苦李总跑一趟 is thanks).
+_TO_US = re.compile(
+    r"(?<![不没未])(发|寄|传|派|送|拿|带|递|转|导|拉)[^,，。!！]{0,10}?(?<![不没])过来(?![了的过])"
+    r"|(?<!跑)(来|过来)(我们|我)?(这边|公司|这里|现场|办公室|单位|门店|店里|仓库|厂里)?一趟(?![了的])"
+    r"|来(我们|我)(这边|公司|这里|现场|办公室|单位|门店|店里|仓库|厂里)(?![了的])")
+# Asking for one of our colleagues ("那就请技术看下日志", "请你们财务明天开票"): the sales team is to act.
+_THROUGH_STAFF = re.compile(
+    r"请(你们|贵司)?的?(技术|工程师|售后|客服|财务|实施|运维|产品|负责人)(同事|同学|经理|小哥|老师)?"
+    r"(明天|今天|下午|上午|晚上|马上|尽快|回头|先|再|\d+点|[一二三四五六七八九十]+点)*"
+    r"(来|过来|看|查|处理|联系|帮|给|跟|确认|回|上线|修|改|开|讲|进群|到群|打|出)")
+_THANKS_OR_PAST = re.compile(r"谢|感谢|上次|之前|昨天|前天|上周|那次|来过|已经")
 # Chasers and deadlines: the writer is waiting on us, and says so.
 _CHASE = re.compile(
     r"尽快|赶紧|抓紧|加急|催|进度|进展(?!我)|(老板|领导|客户)(在|又|一直|也)?(问|催|等)"
@@ -126,9 +143,31 @@ _CHASE = re.compile(
     r"|给个(准话|答复|回复|说法|结论|时间|答案)|书面说明|必须|一定要|最后期限|deadline|拖了|拖太久|拖这么久"
     r"|等了(很久|好久|半天|一上午|一下午|一晚上|这么久|[一二两三四五六七八九十几\d]+(天|周|个|小时))"
     r"|没人(回|理|管|处理)|还没(人)?(回|处理)|怎么还没|要用了|就要用|着急用|等着(上线|用|要)")
+# Time already spent on us, or a need that is now ("这个问题已经反馈一周了", "我们这边等着上线呢", "我都问了三遍了"):
+# a chaser whoever the subject is, so the whole line is read, unless what follows says it is solved
+# ("等了两天，现在好了").
+_WAITED = re.compile(r"(反馈|提|报|问|催|说|等)了?(已经)?((好几|[一二两三四五六七八九十几\d]+|半)"
+                     r"(天|周|个星期|个礼拜|个月|次|遍|回|个小时|小时|上午|下午|晚上)|很久|好久|半天|这么久)了"
+                     r"|等着(上线|用|要)")
 _URGENT = re.compile(r"急")
 _NOT_URGENT = re.compile(r"(不|别|没|无)[^,，。!！]{0,3}急")
 
+# "Again" with a failure ("今天又复现了", "又宕机了", "报表又停了"): the line's news is that it is broken
+# now, whatever was said to be fixed before it ("上次说修好了，今天又复现了"). Only what follows the last
+# relapse can take it back ("又卡住了，重启就好了"). "复现不了" / "没法复现" is no relapse.
+_RELAPSE = re.compile(r"(?<!没法)(?<!无法)(?<!不能)(?<![没不])复现(?![不])"
+                      r"|(又|再次|又一次)(出现|犯|坏|断|停|崩|宕|挂|卡|慢|乱|掉|失败|报错|出错|出问题|不行|不能|抽风"
+                      r"|打不开|登不上|收不到|没了|丢)")
+# A line that is @mentions and the thing they point at ("@李总 合同的事", "@小美 这个", "@王经理 报价那块",
+# "@张顾问 上面说的那个"): the customer hands a topic to a named person, who has to pick it up. The things
+# are a sales deal's objects (quote, contract, invoice, …) or a pointer (这个, 那件事, 上面的).
+_POINTER = r"(这个|那个|这块|那块|这件事|那件事|这事|那事|这边|那边)"
+_DEAL_OBJECT = (r"(报价单?|价格|合同|发票|账单|对账单|方案|订单|工单|续费|付款|退款|回款|尾款|培训|日志|截图|账号|权限"
+                r"|数据|报表|接口|演示|排期|物流|快递|样品|资料|文档|需求|bug)")
+_TOPIC = re.compile(rf"(上面|上边|楼上|前面|刚才|刚刚|昨天|上次|之前)?(说|提|发|讲|问)?的?"
+                    rf"({_POINTER}|{_DEAL_OBJECT}{{1,2}}(的事情?|的问题|那个|这个|那块|这块|那边|那件事|这件事)?)呢?"
+                    r"|(上面|上边|楼上|前面)(说|提|发|讲|问)?的")
+_CODES = re.compile(r"\[[^\]]{1,6}\]")
 _BUT = re.compile(r"(但是|可是|不过|(?<!不)但(?!愿))")
 _NO_HURRY = re.compile(r"^\s*(也)?(不急|不着急|不用急|没关系|没事|也行|都行|问题不大)")
 
@@ -229,13 +268,36 @@ def _others_clauses(text: str) -> list[str]:
 def asks_us_to_act(text: str) -> bool:
     """"合同发我一下", "那你把账号开一下", "发货了告诉我", "麻烦帮我查下": a clause that tells us to do something.
     After an acknowledgement too: "好的，那合同发我" asks, whatever the 好的 before it."""
-    return any(_REQUEST.search(c) for c in _others_clauses(text))
+    return any(_REQUEST.search(c) or ((_TO_US.search(c) or _THROUGH_STAFF.search(c)) and not _THANKS_OR_PAST.search(c))
+               for c in _others_clauses(text))
+
+
+def _last_stands(pattern: re.Pattern[str], norm: str) -> bool:
+    """Does `pattern` occur, with nothing after its last occurrence saying it is fixed or conditional?"""
+    ends = [m.end() for m in pattern.finditer(norm)]
+    return bool(ends) and not _FIXED_OR_IFFY.search(norm[ends[-1]:])
+
+
+def reports_a_relapse(text: str) -> bool:
+    """"上次说修好了，今天又复现了", "报表又停了": broken again, unless what follows says it is fixed."""
+    return _last_stands(_RELAPSE, _normalize(text))
+
+
+def points_at_a_topic(text: str) -> bool:
+    """"@李总 合同的事", "@小美 这个": @mentions and nothing but the topic they hand over."""
+    norm = _normalize(text)
+    if not norm.startswith("@"):
+        return False
+    rest = _SEPARATORS.sub("", _CODES.sub("", _MENTIONS.sub("", norm)))
+    return bool(rest) and bool(_TOPIC.fullmatch(rest))
 
 
 def chases_us(text: str) -> bool:
     """"尽快", "等你们回复", "老板问进度", "我们很急": a deadline or a chaser. "不急" and "我们尽快盖章" are not."""
     norm = _normalize(text)
     if _URGENT.search(norm) and not _NOT_URGENT.search(norm):
+        return True
+    if _last_stands(_WAITED, norm):
         return True
     return any(_CHASE.search(c) for c in _others_clauses(text))
 
@@ -262,6 +324,10 @@ def decide(text: str) -> RuleDecision | None:
         return RuleDecision(0.0, "reports_a_lapse")
     if reports_a_problem(text):
         return RuleDecision(0.0, "reports_a_problem")
+    if reports_a_relapse(text):
+        return RuleDecision(0.0, "reports_a_relapse")
+    if points_at_a_topic(text):
+        return RuleDecision(0.0, "points_at_a_topic")
     if asks_us_to_act(text):
         return RuleDecision(0.0, "asks_us_to_act")
     if chases_us(text):

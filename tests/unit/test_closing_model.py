@@ -29,9 +29,9 @@ CLOSING = [
 ]
 # Accuracy on the test split (issue 9's target was 97% at an even threshold), and a floor for the 456
 # first-round lines, which every later round left where they were (MODEL_CARD.md, "Results"). Issue 14
-# trades accuracy for needs-answer recall: at the retrained model's threshold 0.98 it is 96.9% (22
-# errors of 720; 99.1% of the lines that need an answer start a clock). The test split is a selection
-# set (the threshold was chosen on it).
+# trades accuracy for needs-answer recall: at the retrained model's threshold 0.98 it is 97.1% (21
+# errors of 720, round 4's rules; 99.4% of the lines that need an answer start a clock). The test split
+# is a selection set (the threshold was chosen on it).
 ISSUE_TARGET = 0.965
 FIRST_ROUND_FLOOR = 0.965
 FIRST_ROUND_TEST = (456, "6fdcc5f72a9cfd80df5ae007419185552c988b49714c6b91a4073599e30551e5")
@@ -225,10 +225,35 @@ def test_unknown_detector_lists_the_known_ones() -> None:
     ("好的，等你们消息", None), ("等你们确认", 0.0), ("老板问进度", 0.0), ("好的，有问题再说", None),
     ("群发不能用了", 0.0), ("现在能用了", None), ("@李总 @陈工", 0.0), ("@李总 好的", 1.0), ("开通了，能用了", None),
     ("行，那明天上午你来一趟", 0.0), ("好的，你们先处理别的客户", None), ("@孙工 麻烦", 0.0),
+    # round 4 (issue 14): lines of no evaluation or training set, for each new rule and its guard
+    # reports_a_relapse: broken again, unless what follows the relapse says it is fixed
+    ("上周说修复了，今天又不行了", 0.0), ("打印插件又抽风了", 0.0), ("昨天又卡了一次，重启后就好了", None), ("我们这边复现不了", None),
+    # points_at_a_topic: @mentions and the topic they hand over, nothing more
+    ("@陈工 发票的事", 0.0), ("@孙工 那个", 0.0), ("@Amy 上面说的", 0.0), ("@小美 合同收到了", None), ("@李总 这个可以", None),
+    # asks_us_to_act: sent or come to the writer, not thanks for a past trip nor the writer's own plan
+    ("把新的授权文件传过来", 0.0), ("明天派两个工程师过来", 0.0), ("好的，那下周一来我们仓库一趟", 0.0),
+    ("谢谢你们专门来一趟", None), ("辛苦王工跑一趟", None), ("合同已经寄过来了", None), ("我明天把合同寄过来", None),
+    ("上次来我们公司的技术很专业", None),
+    # asks_us_to_act: one of our colleagues asked for, 回复我, 你们安排吧, a time word before 你
+    ("请你们财务下午开张发票", 0.0), ("我请技术看过了", None), ("周五前回复我们", 0.0), ("那这事你们安排吧", 0.0),
+    ("好的，等你们安排吧", None), ("你们安排得很周到", None), ("晚点你把录屏传一下", 0.0),
+    # reports_a_problem: 没用 (no effect), X坑, duplicates
+    ("点了保存也没用", 0.0), ("这个后台太坑了", 0.0), ("导出的名单有重复", 0.0), ("我重复了一遍操作就好了", None),
+    # chases_us: time already spent on us, whoever the subject, unless it is solved after
+    ("这事我都问了三遍了", 0.0), ("我们等了一下午了", 0.0), ("我问了三遍，现在弄好了", None), ("好的，我们这边等着", None),
 ])
 def test_rule_verdicts(text: str, verdict: float | None) -> None:
     decision = rules.decide(text)
     assert (decision.score if decision else None) == verdict
+
+
+@pytest.mark.timeout(60)
+def test_a_long_english_line_is_decided_without_backtracking() -> None:
+    """The thanks-to-a-person pattern once split a run of Latin letters into names in every possible way:
+    a 30-letter English line took 17 s, a longer one minutes (the rules run on every customer line)."""
+    assert rules.decide("Thanks everyone, the migration finished without any problems yesterday evening") is None
+    assert rules.decide("Amy, the weekly report still has not arrived in our mailbox this morning") is None
+    assert rules.decide("谢谢Amy") == rules.RuleDecision(1.0, "pure_acknowledgement")
 
 
 def test_normalize_folds_full_width_forms_mention_spaces_and_emoji_decoration() -> None:
