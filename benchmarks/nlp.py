@@ -18,6 +18,7 @@ own eval function), plus character level, false alarms on correct inputs, and it
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -226,6 +227,25 @@ def closing_markdown(rows: list[dict]) -> str:
                      f"{r['needs_answer_recall']:.1%} | {r['closing_recall']:.1%} | {r['accuracy']:.1%} | "
                      f"{r['reached_model_share']:.0%} | {r['items_per_second']:,.0f} |")
     return "\n".join(lines) + "\n"
+
+
+SECTION = "<!-- bench nlp: {} -->"
+SECTION_RE = re.compile(r"<!-- bench nlp: (.+?) -->\n(.*?)(?=<!-- bench nlp: |\Z)", re.S)
+CAPTIONS = {"staff": "False alarms: the share of all staff messages flagged wrongly, against "
+                     "`config/demo/staff_labels.tsv` (target ≤ 2%).\n\n"}
+
+
+def results_markdown(existing: str, rows: list[dict], day: str) -> str:
+    """The results file with this run's sections rewritten (one per task and its data sets) and every other
+    section kept as it was, so that `--task closing` does not drop the typo and staff figures."""
+    sections = dict(SECTION_RE.findall(existing))
+    for task in TASKS[:-1]:
+        mine = [r for r in rows if r["task"] == task]
+        if mine:
+            on = ", ".join(dict.fromkeys(r["dataset"] for r in mine))
+            sections[f"{task} on {on}"] = (f"## `sales-assistant bench nlp --task {task}` on {on} ({day})\n\n"
+                                           f"{CAPTIONS.get(task, '')}{markdown(mine)}\n")
+    return "".join(SECTION.format(key) + "\n" + text for key, text in sections.items())
 
 
 def markdown(rows: list[dict]) -> str:

@@ -2,6 +2,7 @@
 (figures in benchmarks/README.md)."""
 from __future__ import annotations
 
+import datetime
 import logging
 import sys
 from collections.abc import Callable
@@ -93,11 +94,11 @@ def bench_nlp(
         help="closing: the test split and the hard set, or one of test|dev|train|all|hard|fresh-r1|fresh|fresh-r3|fresh-r4|FILE.jsonl; csc: sighan2015|corpus500|dev|FILE.tsv")] = None,
     limit: Annotated[int | None, typer.Option(help="csc: only the first N sentence pairs")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
-    markdown_out: Annotated[Path, typer.Option("--markdown", help="where to write the Markdown table")] = Path(
+    markdown_out: Annotated[Path, typer.Option("--markdown", help="the Markdown results file: this run's sections are rewritten, the others kept")] = Path(
         "benchmarks/nlp_results.md"),
 ) -> None:
     """Each configured NLP model side by side: precision, recall, F1, false alarms, speed (one core)."""
-    from sales_assistant.benchmarks.nlp import markdown, run_nlp_benchmark
+    from sales_assistant.benchmarks.nlp import markdown, results_markdown, run_nlp_benchmark
 
     logs.setup(json_lines=False, level=logging.WARNING)
     try:
@@ -105,7 +106,8 @@ def bench_nlp(
     except ValueError as e:
         fail(str(e))
     markdown_out.parent.mkdir(parents=True, exist_ok=True)
-    markdown_out.write_text(markdown(rows), encoding="utf-8")
+    existing = markdown_out.read_text(encoding="utf-8") if markdown_out.exists() else ""
+    markdown_out.write_text(results_markdown(existing, rows, datetime.date.today().isoformat()), encoding="utf-8")
     if json_out:
         sys.stdout.write(orjson.dumps({"results": rows}).decode() + "\n")
     else:
