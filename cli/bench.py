@@ -91,7 +91,7 @@ def bench_alerts(
 def bench_nlp(
     task: Annotated[str, typer.Option(help="closing | csc | staff (demo-day false alarms) | all")] = "all",
     dataset: Annotated[str | None, typer.Option(
-        help="closing: the test split and the hard set, or one of test|dev|train|all|hard|fresh-r1|fresh|fresh-r3|fresh-r4|FILE.jsonl; csc: sighan2015|corpus500|dev|FILE.tsv")] = None,
+        help="closing: the test split and the hard set, or one of test|dev|train|all|hard|fresh-r1|fresh|fresh-r3|fresh-r4|fresh-r5|FILE.jsonl; csc: sighan2015|corpus500|dev|FILE.tsv")] = None,
     limit: Annotated[int | None, typer.Option(help="csc: only the first N sentence pairs")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
     markdown_out: Annotated[Path, typer.Option("--markdown", help="the Markdown results file: this run's sections are rewritten, the others kept")] = Path(

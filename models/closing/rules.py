@@ -13,6 +13,9 @@ A few questions settle many lines with certainty:
   "好的，那你把账号开一下", "发货了告诉我") or chases us ("尽快", "等你们回复", "老板问进度", "我们很急")
   -> needs an answer, whatever acknowledgement comes before it; a clause whose subject is the writer
   ("我们尽快盖章", "我下午看下") is the writer's own plan and asks nothing.
+- `points_at_a_topic` / `calls_on_a_person` (issue 14, rounds 4-5): @mentions and nothing but a topic
+  ("@王经理 这个单子", "@李总 合同的事"), a bare order ("@Kevin 看群") or a thing handed over ("@赵工 日志发你了")
+  -> needs an answer: the customer asks that person for attention. "@李总 谢谢", "@王经理 好的" stay closing.
 Wishes ("元旦快乐", "祝生意兴隆") and thanks to a named person ("辛苦技术同学", "谢谢王总") count as
 acknowledgements: they are patterns, not a list, so a holiday or a title never seen still reads right.
 Everything else ("好的，我下午看下", "系统又打不开了") is left to the model: the rule abstains.
@@ -159,14 +162,29 @@ _RELAPSE = re.compile(r"(?<!没法)(?<!无法)(?<!不能)(?<![没不])复现(?![
                       r"|(又|再次|又一次)(出现|犯|坏|断|停|崩|宕|挂|卡|慢|乱|掉|失败|报错|出错|出问题|不行|不能|抽风"
                       r"|打不开|登不上|收不到|没了|丢)")
 # A line that is @mentions and the thing they point at ("@李总 合同的事", "@小美 这个", "@王经理 报价那块",
-# "@张顾问 上面说的那个"): the customer hands a topic to a named person, who has to pick it up. The things
-# are a sales deal's objects (quote, contract, invoice, …) or a pointer (这个, 那件事, 上面的).
-_POINTER = r"(这个|那个|这块|那块|这件事|那件事|这事|那事|这边|那边)"
+# "@张顾问 上面说的那个", "@陈工 这个客户", "@孙工 下午那个报错", "@Amy 我们这边的工单"): the customer hands a
+# topic to a named person, who has to pick it up. The things are a sales deal's objects (quote, contract,
+# invoice, …), a case (客户, 项目, 单子, 问题 …) or a pointer (这个, 那件事, 上面的), after a time, a place or
+# "ours" at most. Nothing else may be on the line: a verb ("合同收到了", "这个可以") is left to the others.
+_POINTER = r"(这个|那个|这几个|那几个|这块|那块|这件事|那件事|这事|那事|这边|那边|这单|那单)"
 _DEAL_OBJECT = (r"(报价单?|价格|合同|发票|账单|对账单|方案|订单|工单|续费|付款|退款|回款|尾款|培训|日志|截图|账号|权限"
                 r"|数据|报表|接口|演示|排期|物流|快递|样品|资料|文档|需求|bug)")
-_TOPIC = re.compile(rf"(上面|上边|楼上|前面|刚才|刚刚|昨天|上次|之前)?(说|提|发|讲|问)?的?"
-                    rf"({_POINTER}|{_DEAL_OBJECT}{{1,2}}(的事情?|的问题|那个|这个|那块|这块|那边|那件事|这件事)?)呢?"
+_CASE = r"(单子|项目|客户|问题|报错|事情|事儿|申请|审批|盖章|对接|上线|安装|部署|升级|迁移|故障|情况)"
+_WHOSE = (r"((上面|上边|楼上|前面|刚才|刚刚|昨天|今天|上午|下午|早上|晚上|上次|之前|上周|群里|邮件里|我们这边|我这边"
+          r"|我们|客户|客户那边)(说|提|发|讲|问|报|反馈)?的?)?")
+_TOPIC = re.compile(rf"{_WHOSE}({_POINTER}?({_DEAL_OBJECT}|{_CASE}){{1,2}}(的事情?|的事儿|的问题|那个|这个|那块|这块|那边"
+                    rf"|那件事|这件事)?|{_POINTER})呢?"
                     r"|(上面|上边|楼上|前面)(说|提|发|讲|问)?的")
+# After @mentions, nothing but a bare order to look, follow up or reply ("@Kevin 看群", "@小陈 跟进一下",
+# "@赵经理 回下消息"), or something of ours to act on handed over ("@赵工 日志发你了", "@孙工 截图在群里"):
+# the named person is to act. Thanks, acknowledgements, plans and results have other words and never match
+# the whole line ("@李总 看到了", "@陈工 查到了，谢谢", "@周老师 好的，会议邀请我发你了").
+_LOOK = re.compile(r"(帮忙|帮|麻烦|请)?(再|赶紧|快)?(看|看看|瞅|瞅瞅|瞄|查|查查|跟|跟进|处理|确认|核对|回|回复|回个|催|盯)"
+                   r"(一下|下|一眼|一)?(群|群里|群消息|私信|私聊|邮件|邮箱|消息|信息|微信|电话|上面|楼上|这个|这里|这单|工单"
+                   r"|截图|日志|附件|后台)?(呗|哈|呀|啊|吧)?")
+_HANDED_OVER = re.compile(r"(我|我们)?(把)?(日志|截图|报错截图|报错信息|错误信息|录屏|视频|附件|需求|问题|开票信息|付款截图"
+                          r"|订单号|单号|名单|清单)(我|我们)?(已经)?"
+                          r"((发|传|放|贴|上传)(给|到|在)?(你|您|你们|群里|群|邮箱|你邮箱|私信)(了|啦)?|在(上面|群里|邮件里|邮箱里))")
 _CODES = re.compile(r"\[[^\]]{1,6}\]")
 _BUT = re.compile(r"(但是|可是|不过|(?<!不)但(?!愿))")
 _NO_HURRY = re.compile(r"^\s*(也)?(不急|不着急|不用急|没关系|没事|也行|都行|问题不大)")
@@ -284,12 +302,25 @@ def reports_a_relapse(text: str) -> bool:
 
 
 def points_at_a_topic(text: str) -> bool:
-    """"@李总 合同的事", "@小美 这个": @mentions and nothing but the topic they hand over."""
+    """"@李总 合同的事", "@小美 这个", "@王经理 这个单子": @mentions and nothing but the topic they hand over."""
+    rest = _after_mentions(text)
+    return rest is not None and bool(_TOPIC.fullmatch(rest))
+
+
+def _after_mentions(text: str) -> str | None:
+    """What a line that opens with an @mention says besides its mentions and emoticon codes (None if it
+    does not open with one); short lines only, as a pointer or an order after a name is short."""
     norm = _normalize(text)
     if not norm.startswith("@"):
-        return False
+        return None
     rest = _SEPARATORS.sub("", _CODES.sub("", _MENTIONS.sub("", norm)))
-    return bool(rest) and bool(_TOPIC.fullmatch(rest))
+    return rest if 0 < len(rest) <= 16 else None
+
+
+def calls_on_a_person(text: str) -> bool:
+    """"@Kevin 看群", "@小陈 跟进一下", "@赵工 日志发你了": @mentions and a bare order, or a thing handed over."""
+    rest = _after_mentions(text)
+    return rest is not None and bool(_LOOK.fullmatch(rest) or _HANDED_OVER.fullmatch(rest))
 
 
 def chases_us(text: str) -> bool:
@@ -328,6 +359,8 @@ def decide(text: str) -> RuleDecision | None:
         return RuleDecision(0.0, "reports_a_relapse")
     if points_at_a_topic(text):
         return RuleDecision(0.0, "points_at_a_topic")
+    if calls_on_a_person(text):
+        return RuleDecision(0.0, "calls_on_a_person")
     if asks_us_to_act(text):
         return RuleDecision(0.0, "asks_us_to_act")
     if chases_us(text):

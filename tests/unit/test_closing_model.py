@@ -241,6 +241,17 @@ def test_unknown_detector_lists_the_known_ones() -> None:
     ("点了保存也没用", 0.0), ("这个后台太坑了", 0.0), ("导出的名单有重复", 0.0), ("我重复了一遍操作就好了", None),
     # chases_us: time already spent on us, whoever the subject, unless it is solved after
     ("这事我都问了三遍了", 0.0), ("我们等了一下午了", 0.0), ("我问了三遍，现在弄好了", None), ("好的，我们这边等着", None),
+    # round 5 (issue 14): @mentions of staff, lines of no evaluation or training set, each with its near-miss
+    # points_at_a_topic: a pointer and a case, after a time, a place or "ours"; a verb after it is something else
+    ("@黄工 这个订单", 0.0), ("@马工 这几个客户", 0.0), ("@Lily 我们这边的审批", 0.0),
+    ("@黄工 这个订单发货了", None), ("@马工 这几个客户都签了", None), ("@Lily 我们这边的审批通过了", None),
+    # calls_on_a_person: a bare order to look, follow or reply, or a thing of ours handed over
+    ("@Lily 看下邮箱", 0.0), ("@马工 跟进下工单", 0.0), ("@周经理 回个电话", 0.0), ("@马工 盯一下", 0.0),
+    ("@黄工 录屏发你了", 0.0), ("@Lily 订单号在群里", 0.0),
+    ("@Lily 看到了", None), ("@马工 查到了，谢谢", None), ("@周经理 跟进得很及时", None), ("@马工 盯得很紧，谢谢", None),
+    ("@黄工 录屏我看过了", None), ("@黄工 好的，会议纪要我发你了", None), ("@Lily 我看下日志", None),
+    # thanks and acknowledgements to a named person stay closing
+    ("@马工 回头聊", 1.0), ("@Kevin 收到，辛苦", 1.0),
 ])
 def test_rule_verdicts(text: str, verdict: float | None) -> None:
     decision = rules.decide(text)
@@ -254,6 +265,10 @@ def test_a_long_english_line_is_decided_without_backtracking() -> None:
     assert rules.decide("Thanks everyone, the migration finished without any problems yesterday evening") is None
     assert rules.decide("Amy, the weekly report still has not arrived in our mailbox this morning") is None
     assert rules.decide("谢谢Amy") == rules.RuleDecision(1.0, "pure_acknowledgement")
+    # round 5's @mention rules read at most 16 characters after the mentions (200-character lines here)
+    assert rules.decide("@Lily " + "Sales team please check the order" * 6) is None
+    assert rules.decide("@马工 " + "这个客户的订单" * 28) is None
+    assert rules.decide("@Kevin " + "看" * 190 + "群") is None
 
 
 def test_normalize_folds_full_width_forms_mention_spaces_and_emoji_decoration() -> None:

@@ -45,7 +45,7 @@ from sales_assistant.models.closing import rules
 from sales_assistant.models.closing.learned import ARTIFACTS, LearnedClosing
 from sales_assistant.models.closing.text import PieceEncoder, normalize
 from sales_assistant.models.lab.closing.build_dataset import DATA, load
-from sales_assistant.models.lab.closing.eval_sets import FRESH, FRESH_R1, FRESH_R3, FRESH_R4, HARD, load_set
+from sales_assistant.models.lab.closing.eval_sets import FRESH, FRESH_R1, FRESH_R3, FRESH_R4, FRESH_R5, HARD, load_set
 from sales_assistant.models.lab.pretrained import WHEEL, WHEEL_SHA256, backbone_dir, load_backbone
 
 _UNUSED = re.compile(r"\[unused\d+\]")
@@ -134,7 +134,7 @@ def training_rows(data: Path, fit_dev: bool, extra: Sequence[Path] = ()) -> tupl
     if fit_dev:
         train = train + dev
     held_out = {normalize(r["text"]) for r in load(data, "test") + load_set(HARD) + load_set(FRESH_R1)
-                + load_set(FRESH) + load_set(FRESH_R3) + load_set(FRESH_R4)}
+                + load_set(FRESH) + load_set(FRESH_R3) + load_set(FRESH_R4) + load_set(FRESH_R5)}
     dropped = 0
     for path in extra:
         for row in load_extra(path):
