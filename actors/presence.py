@@ -40,15 +40,16 @@ class PresenceDesk:
             self._roster, self._version = Roster(load_staff(self.r, self.keys), {}, load_teams(self.r, self.keys)), version
         return self._roster
 
-    def address(self, alerts: list[Alert]) -> tuple[list[dict], dict[str, dict]]:
+    def address(self, alerts: list[Alert]) -> tuple[list[Alert | dict], dict[str, dict]]:
         """The alerts as they go out now (an away owner's private alert to their backup, or without the
         held targets), and those held: alert id -> the held alert."""
         if not alerts:
             return [], {}
         presences = self.presences
         if not presences:  # nobody has a state: every alert goes as fired (the common case, and a burst's)
-            return [alert.to_dict() for alert in alerts], {}
-        out, held = [], {}
+            return alerts, {}
+        out: list[Alert | dict] = []
+        held = {}
         roster = self.roster()
         for alert in alerts:
             d = alert.to_dict()

@@ -32,7 +32,7 @@ from sales_assistant.policies.presence import PresenceChanged
 from sales_assistant.store.inbox import unapplied_since
 from sales_assistant.store.keys import EVENTS_GROUP, Keys
 from sales_assistant.store.redis import connect
-from sales_assistant.store.state import commit_escalation, iter_rooms, load_staff, load_watches
+from sales_assistant.store.state import commit_escalation, iter_rooms, load_staff, load_watches, send_escalation
 from sales_assistant.store.streams import StreamConsumer
 from sales_assistant.store.wire import event_from_wire
 
@@ -44,6 +44,13 @@ TICK_MS = 1000  # live: wake at least every second, and at the next deadline
 # deadlines and clock events of that time go together, at most this late (a burst of 35,000 thresholds within a
 # second takes ~50 steps, not one per millisecond; an ingest's shard commits, a step per few, not one each).
 MIN_STEP_MS = 20
+# Redis ends a blocked read's wait on its own timer (10 times a second by default), so a short block can last
+# this much longer than asked: the last stretch before a deadline is slept here, not blocked in Redis (in a
+# burst, each step otherwise waited ~0.1 s for a deadline already past or a millisecond away).
+REDIS_TIMER_MS = 100
+# Alerts committed at once: a burst goes to the alert log in parts, so the notifier starts on the first while the
+# rest are fired, and one script never holds Redis (and the sinks' reads) for the whole burst.
+FIRE_AT_ONCE = 1000
 
 
 class Supervision(Pingable):
@@ -108,8 +115,11 @@ class Supervision(Pingable):
                 # A deadline at or before `now` still on the board is held by the inbox's watermark: it
                 # waits for the backlog, which the next clock event or tick will show applied.
                 held = nxt is not None and nxt <= now
-                wait = TICK_MS if nxt is None or held else max(1, min(TICK_MS, nxt - int(time.time() * 1000)))
-                self._wait_for_events(wait)
+                wait = TICK_MS if nxt is None or held else max(0, min(TICK_MS, nxt - int(time.time() * 1000)))
+                if wait > REDIS_TIMER_MS:
+                    self._wait_for_events(wait - REDIS_TIMER_MS)
+                else:
+                    time.sleep(wait / 1000)
             except Exception:  # noqa: BLE001 - the ticker must outlive a Redis hiccup
                 log.exception("supervisor tick failed; retrying")
                 self.events.rewind()  # what it took but did not acknowledge comes back
@@ -162,8 +172,7 @@ class Supervision(Pingable):
         until = self.now if waiting_since is None else min(self.now, waiting_since - 1)
         fired = 0
         apply = self.board.apply  # bound once: the loop below runs for every clock event of the pipeline
-        while True:
-            batch = self.events.read()  # [] once every event is applied: only then is anything due
+        while batch := self.events.read():  # [] once every event is applied: only then is anything due
             alerts, crossed = [], []
             for entry in batch:
                 for row in entry.data or ():  # None: trimmed while pending
@@ -176,15 +185,25 @@ class Supervision(Pingable):
                         alerts += apply(event)
             if crossed:  # committed before the events are acknowledged: a crash in between sends nothing twice
                 self.followups.fire_crossed(crossed, self.desk.roster())
-            if not batch:
-                alerts += self.board.due(until)
             out, held = self.desk.address(alerts)
-            released = self.desk.release(until) if not batch else []
             # The events are acknowledged in the same script that records what they fired.
-            commit_escalation(self.r, self.keys, out + released, self.board.drain_changes(), [e.id for e in batch],
-                              held, [a["alert_id"] for a in released])
+            commit_escalation(self.r, self.keys, out, self.board.drain_changes(), [e.id for e in batch], held)
             fired += len(alerts)
-            if not batch:
+        # What is due fires in parts of FIRE_AT_ONCE, each with the progress that says it fired. A part is prepared
+        # while Redis applies the one before, and sent only once that one is applied: a room's alerts stay in order.
+        released = self.desk.release(until)
+        sent = None
+        while True:
+            alerts = self.board.due(until, FIRE_AT_ONCE)
+            out, held = self.desk.address(alerts)
+            if sent is not None:
+                sent.wait()
+            sent = send_escalation(self.r, self.keys, out + released, self.board.drain_changes(), [], held,
+                                   [a["alert_id"] for a in released])
+            released = []
+            fired += len(alerts)
+            if len(alerts) < FIRE_AT_ONCE:
+                sent.wait()
                 self.followups.fire(until, self.desk.roster)
                 return fired
 

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import orjson
 
 from sales_assistant.connectors.i18n import explain
@@ -158,13 +159,15 @@ class JsonlSink(Sink):
     """Appends one JSON line per alert. Exactly once even across crashes: on start it reads back
     the ids already written, so an alert redelivered after a crash is skipped. Suggestions go to
     a second file beside it (suggestions.jsonl). A batch is one write and one fsync: the disk's
-    flush, not the alerts, sets the pace of a burst."""
+    flush, not the alerts, sets the pace of a burst; and its lines are encoded in one call (a call per
+    alert cost several times more per alert, most of a burst's encoding)."""
 
     name = "jsonl"
 
     def __init__(self, path: Path, id_field: str = "alert_id", lang: str = "zh") -> None:
         self.caps = Capabilities(lang=lang, suggestions=True, followups=True)
         self.path, self.id_field = Path(path), id_field
+        self._lines = msgspec.json.Encoder()
         self._suggestions: JsonlSink | None = None
         self._followups: JsonlSink | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -193,7 +196,7 @@ class JsonlSink(Sink):
                 fresh.setdefault(alert[self.id_field], alert)
         if not fresh:
             return
-        self._file.write(b"".join(orjson.dumps(a, option=orjson.OPT_APPEND_NEWLINE) for a in fresh.values()))
+        self._file.write(self._lines.encode_lines(list(fresh.values())))
         self._file.flush()
         os.fsync(self._file.fileno())
         self._written.update(fresh)

@@ -14,8 +14,9 @@ of ladders, so the domain's imports run one way: policies -> core.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sales_assistant.core.calendar import Calendar
 from sales_assistant.core.room import (
@@ -28,7 +29,7 @@ from sales_assistant.core.room import (
     Episode,
 )
 from sales_assistant.core.roster import Stage
-from sales_assistant.policies.escalation import MINUTE_MS, ClockKind, Policy, Target
+from sales_assistant.policies.escalation import MINUTE_MS, ClockKind, Ladder, Policy, Rung, Target
 
 PUBLIC_ONLY = (Target.PUBLIC.value,)  # the targets of a clock whose room has no owner
 
@@ -50,6 +51,8 @@ class Watch:
     # The level of the last alert that fired (a Level's value; None before the first). Stored,
     # because the ladder of the room's stage today need not be the one that fired it.
     level: str | None = None
+    # The deadline the board last put on its heap for this watch (not stored): an entry with another is stale.
+    due_at: int | None = field(default=None, compare=False, repr=False)
 
     def to_list(self) -> list:
         """Compact positional form for the store; `level` is last, so rows written before it existed still load."""
@@ -69,8 +72,10 @@ class Alert:
     """One step of a clock's ladder, crossed: what the notifier delivers, once per alert_id.
 
     Not frozen: a frozen dataclass's __init__ costs four times as much, paid per alert in a burst; nothing
-    changes an alert once fired."""
+    changes an alert once fired. `alert_id` is a field, derived once, so that the alert encodes as it is (a
+    JSON encoder writes a dataclass's fields, in this order: the document `to_dict` makes, without building it)."""
 
+    alert_id: str = field(init=False)
     room_id: str
     clock_id: str
     step: int
@@ -86,9 +91,8 @@ class Alert:
     last_text: str
     business_minutes: int | None = None  # the minutes the clock counted, for `clock: business` stages
 
-    @property
-    def alert_id(self) -> str:
-        return f"{self.room_id}/{self.clock_id}/{self.step}"
+    def __post_init__(self) -> None:
+        self.alert_id = f"{self.room_id}/{self.clock_id}/{self.step}"
 
     def to_dict(self) -> dict:
         return {"alert_id": self.alert_id, "room_id": self.room_id, "clock_id": self.clock_id, "step": self.step,
@@ -102,8 +106,20 @@ SETTLED = -1  # next_step of a clock that has stopped: nothing more will fire fo
 BULK_AFTER = 256  # due entries popped one by one before a burst is taken from the heap in one pass
 
 
+class _Plan(NamedTuple):
+    """A stage's ladder as the board reads it for every alert and deadline, prepared once per stage."""
+
+    ladder: Ladder
+    rungs: tuple[Rung, ...]  # its fixed steps; the repeating ones are asked of the ladder
+    wall: bool  # every minute counts: a deadline is the start plus the rung's minutes, no calendar asked
+
+    def rung(self, index: int) -> Rung | None:
+        return self.rungs[index] if index < len(self.rungs) else self.ladder.rung(index)
+
+
 class DeadlineBoard:
-    """Every running clock's next deadline in one heap; stale entries are skipped, never searched for."""
+    """Every running clock's next deadline in one heap (a burst due at once is taken off it, sorted: `_split_off`);
+    stale entries are skipped, never searched for."""
 
     def __init__(self, policy: Policy, topic_of: Callable[[str], str] = lambda _room_id: "",
                  team_of: Callable[[str | None], str | None] = lambda _owner_id: None) -> None:
@@ -115,9 +131,11 @@ class DeadlineBoard:
         self.watches: dict[str, Watch] = {}
         self.settled: dict[str, str] = {}  # room -> last stopped clock, so a redelivered stop is a no-op
         self._heap: list[tuple[int, str, str, int]] = []  # (deadline, room, clock, step)
+        self._split: list[tuple[int, str, str, int]] = []  # due entries taken off the heap at once, last first
         # room -> the watch of that room that last fired, settled or changed since the last drain.
         # The watch itself, not just the room: a new clock may have started in the room since.
         self._changed: dict[str, Watch] = {}
+        self._plans: dict[Stage | str, _Plan] = {}
 
     # --- events ------------------------------------------------------------------------------
 
@@ -178,44 +196,42 @@ class DeadlineBoard:
         w.next_step = SETTLED
         return alerts
 
-    def due(self, now: int) -> list[Alert]:
-        """Every alert whose threshold lies at or before `now` on a clock that still runs."""
+    def due(self, now: int, limit: int | None = None) -> list[Alert]:
+        """Every alert whose threshold lies at or before `now` on a clock that still runs, in deadline order; at
+        most `limit` of them (the next call goes on from there), so a burst can go out in parts."""
         alerts: list[Alert] = []
-        heap = self._heap
-        if not heap or heap[0][0] > now:
-            return alerts
-        for entry in self._pop_due(now):
-            w = self._current(entry)
+        heap, split, pop = self._heap, self._split, heapq.heappop
+        current, fire, schedule = self._current, self._fire, self._schedule  # bound once: a burst fires thousands
+        popped = 0
+        while limit is None or len(alerts) < limit:
+            if split and (not heap or split[-1] < heap[0]):
+                if split[-1][0] > now:
+                    break
+                entry = split.pop()
+            elif heap and heap[0][0] <= now:
+                if not split and popped >= BULK_AFTER and popped * 16 >= len(heap):
+                    self._split_off(now)
+                    continue
+                popped += 1
+                entry = pop(heap)
+            else:
+                break
+            w = current(entry)
             if w is None:
                 continue  # stale entry: the clock stopped, this step already fired, or it was snoozed
-            alerts.append(self._fire(w, entry[0]))
-            self._schedule(w)
+            alerts.append(fire(w, entry[0]))
+            schedule(w)
         return alerts
 
-    def _pop_due(self, now: int) -> Iterator[tuple[int, str, str, int]]:
-        """The heap's entries due at `now`, in heap order, including those pushed while they are taken. A burst
-        (a large share of the heap due at once) is split off in one pass and sorted: tens of thousands of
-        heappops cost several times more; a few due entries are popped one by one, so a tick over a large
-        heap does not scan it."""
-        heap, pop = self._heap, heapq.heappop
-        popped = 0
-        while heap and heap[0][0] <= now:
-            if popped >= BULK_AFTER and popped * 16 >= len(heap):
-                break
-            popped += 1
-            yield pop(heap)
-        else:
-            return
-        burst = [e for e in heap if e[0] <= now]
+    def _split_off(self, now: int) -> None:
+        """Take every entry due at `now` off the heap in one pass, sorted. A burst (a large share of the heap due
+        at once) costs several times less so than by tens of thousands of heappops; a few due entries are popped
+        one by one, so a tick over a large heap does not scan it. Entries pushed meanwhile (a clock several steps
+        behind) go on the heap, and `due` takes whichever of the two comes first."""
+        heap = self._heap
+        self._split.extend(sorted((e for e in heap if e[0] <= now), reverse=True))  # the first last: pop() takes it
         heap[:] = [e for e in heap if e[0] > now]
         heapq.heapify(heap)
-        burst.sort()
-        for entry in burst:
-            while heap and heap[0] < entry:  # pushed meanwhile (a clock several steps behind), due before it
-                yield pop(heap)
-            yield entry
-        while heap and heap[0][0] <= now:
-            yield pop(heap)
 
     # --- persistence hooks -----------------------------------------------------------------------
 
@@ -242,10 +258,16 @@ class DeadlineBoard:
         return out
 
     def next_deadline(self) -> int | None:
-        while self._heap:
-            if self._current(self._heap[0]) is not None:
-                return self._heap[0][0]
-            heapq.heappop(self._heap)
+        heap, split = self._heap, self._split
+        while heap or split:
+            from_split = bool(split) and (not heap or split[-1] < heap[0])
+            entry = split[-1] if from_split else heap[0]
+            if self._current(entry) is not None:
+                return entry[0]
+            if from_split:
+                split.pop()
+            else:
+                heapq.heappop(heap)
         return None
 
     # --- internals -------------------------------------------------------------------------------
@@ -258,16 +280,26 @@ class DeadlineBoard:
         """The watch a heap entry still speaks for, or None when the entry went stale."""
         deadline, room_id, clock_id, step = entry
         w = self.watches.get(room_id)
-        if w is None or w.clock_id != clock_id or w.next_step != step or self._deadline(w) != deadline:
+        # due_at is what _deadline(w) answered when the watch was last scheduled: every change to what a
+        # deadline depends on (a fired step, a snooze, a new owner or stage, a team's calendar) schedules it again.
+        if w is None or w.due_at != deadline or w.next_step != step or w.clock_id != clock_id:
             return None
         return w
 
+    def _plan(self, stage: Stage | str) -> _Plan:
+        plan = self._plans.get(stage)
+        if plan is None:
+            ladder = self.policy.ladder(stage)
+            plan = self._plans[stage] = _Plan(ladder, tuple(ladder.rung(i) for i in range(len(ladder.steps))),
+                                              ladder.clock is ClockKind.WALL)
+        return plan
+
     def _raw_deadline(self, w: Watch, index: int) -> int | None:
-        ladder = self.policy.ladder(w.stage)
-        rung = ladder.rung(index)
+        plan = self._plan(w.stage)
+        rung = plan.rung(index)
         if rung is None:
             return None
-        if ladder.clock is ClockKind.WALL:
+        if plan.wall:
             return w.started_at + rung.after_ms
         return self._calendar(w).add(w.started_at, rung.after_ms)
 
@@ -277,7 +309,7 @@ class DeadlineBoard:
         deadline = self._raw_deadline(w, w.next_step)
         if deadline is None or w.snoozed_until <= deadline:
             return deadline
-        if self.policy.ladder(w.stage).clock is ClockKind.WALL:
+        if self._plan(w.stage).wall:
             return w.snoozed_until
         return self._calendar(w).next_open(w.snoozed_until)
 
@@ -285,7 +317,7 @@ class DeadlineBoard:
         return self.policy.clock_of(w.stage, self.team_of(w.owner_id))
 
     def _schedule(self, w: Watch) -> None:
-        deadline = self._deadline(w)
+        w.due_at = deadline = self._deadline(w)
         if deadline is not None:
             heapq.heappush(self._heap, (deadline, w.room_id, w.clock_id, w.next_step))
 
@@ -301,11 +333,11 @@ class DeadlineBoard:
         # business clock, the level reached by the opening the snooze's end waits for).
         while (later := self._raw_deadline(w, w.next_step + 1)) is not None and later <= at:
             w.next_step += 1
-        ladder = self.policy.ladder(w.stage)
-        rung = ladder.rung(w.next_step)
+        plan = self._plan(w.stage)
+        rung = plan.rung(w.next_step)
         assert rung is not None
         level, targets = rung.level, rung.targets
-        business = None if ladder.clock is ClockKind.WALL else self._calendar(w).elapsed(w.started_at, at) // MINUTE_MS
+        business = None if plan.wall else self._calendar(w).elapsed(w.started_at, at) // MINUTE_MS
         alert = Alert(w.room_id, w.clock_id, w.next_step, level, (at - w.started_at) // MINUTE_MS,
                       targets if w.owner_id else PUBLIC_ONLY, w.owner_id, w.stage, w.topic, at, w.started_at,
                       w.customer_name, w.last_text, business)

@@ -19,6 +19,13 @@ Entries carry their payload as JSON in the field `d` (every stream of the produc
 `caught_up` and `backlog_of` say how far a group is behind, for health checks, folding and tests;
 `oldest_unacknowledged` how long its oldest entry has waited. Several consumers of one group share a stream
 (each new entry goes to one of them); `claim` takes over what a dead one had taken.
+
+A group with one reader only (`sole=True`: a plain sink's lane) skips the pending list: it reads with XREAD
+after the group's last-delivered id, and acknowledging a batch moves that id to the batch's last entry. The
+group then says the same as before (caught up, behind by so many, the oldest not done), but Redis does a
+sixth of the work per entry (each entry taken into a pending list and acknowledged out of it cost ~10 µs of
+Redis' one thread, a plain read ~2 µs), and a crash still loses nothing: what was read and not acknowledged
+is read again from the group's id.
 """
 from __future__ import annotations
 
@@ -94,6 +101,28 @@ def ack(r: redis.Redis, stream: str, group: str, ids: list[str]) -> None:
         r.register_script(_ACK)(keys=[stream], args=[group, " ".join(ids)])
 
 
+# Forward only: a reader that re-read older entries (its pending list, after a rewind) never moves the group back.
+_ADVANCE = """
+local to, at = ARGV[2], nil
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  for j = 1, #g, 2 do if g[j] == 'name' and g[j + 1] == ARGV[1] then at = g end end
+end
+if not at then return 0 end
+local cur
+for j = 1, #at, 2 do if at[j] == 'last-delivered-id' then cur = at[j + 1] end end
+local function key(id) local ms, seq = string.match(id, '^(%d+)-(%d+)$'); return tonumber(ms), tonumber(seq) end
+local cm, cs = key(cur)
+local tm, ts = key(to)
+if tm > cm or (tm == cm and ts > cs) then redis.call('XGROUP', 'SETID', KEYS[1], ARGV[1], to); return 1 end
+return 0
+"""
+
+
+def advance(r: redis.Redis, stream: str, group: str, last_id: str) -> None:
+    """A sole reader's acknowledgement: the group's last-delivered id moves forward to `last_id`."""
+    r.register_script(_ADVANCE)(keys=[stream], args=[group, last_id])
+
+
 def _id_ms(stream_id: str | bytes) -> int:
     return int((stream_id.decode() if isinstance(stream_id, bytes) else stream_id).split("-")[0])
 
@@ -114,14 +143,19 @@ class StreamConsumer:
     """Reads `stream` as `consumer` of `group`: its pending entries first, then new ones.
 
     Not thread-safe: one consumer name, one thread. Several threads of one group each take their own
-    consumer name; Redis hands each new entry to exactly one of them.
+    consumer name; Redis hands each new entry to exactly one of them. `sole`: this is the group's only
+    reader (see the module's docstring); its own pending entries (taken before it read alone) still come
+    first, and are acknowledged as such.
     """
 
     def __init__(self, r: redis.Redis, stream: str, group: str, consumer: str, count: int = 100,
-                 create: bool = True) -> None:
+                 create: bool = True, sole: bool = False) -> None:
         self.r, self.stream, self.group, self.consumer, self.count = r, stream, group, consumer, count
+        self.sole = sole
         self._reader = _raw_reader(r)
         self._cursor = PENDING_FROM_START  # an id: re-reading pending entries after it; ">" once they are done
+        self._after: str | None = None  # sole: the last id read (None: ask the group where it stands)
+        self._pending_batch = False  # sole: the last batch read came from the pending list
         if create:
             ensure_group(r, stream, group)
 
@@ -137,9 +171,19 @@ class StreamConsumer:
             batch = self._xreadgroup(self._cursor, None)
             if batch:
                 self._cursor = batch[-1].id  # the next read goes on after this batch, acknowledged or not
+                self._pending_batch = True
                 return batch
             self._cursor = ">"
-        return self._xreadgroup(">", block_ms)
+        if not self.sole:
+            return self._xreadgroup(">", block_ms)
+        self._pending_batch = False
+        if self._after is None:
+            info = _group_info(self.r, self.stream, self.group)
+            self._after = info["last-delivered-id"] if info is not None else "0-0"
+        batch = self._rows(self._reader.xread({self.stream: self._after}, count=self.count, block=block_ms))
+        if batch:
+            self._after = batch[-1].id
+        return batch
 
     def claim(self, min_idle_ms: int) -> list[Entry]:
         """Take over up to `count` entries of the group that another consumer (or this one) took and has
@@ -155,17 +199,25 @@ class StreamConsumer:
                 return claimed
 
     def ack(self, ids: list[str]) -> None:
-        """Acknowledge a batch in one command."""
+        """Acknowledge the batch last read, in one command."""
+        if self.sole and not self._pending_batch:
+            if ids:
+                advance(self.r, self.stream, self.group, ids[-1])
+            return
         ack(self.r, self.stream, self.group, ids)
 
     def rewind(self) -> None:
         """Read this consumer's unacknowledged entries again from the first (after a failed batch, a
         Redis restart, or a change to what those entries stand for)."""
         self._cursor = PENDING_FROM_START
+        self._after = None
 
     def _xreadgroup(self, cursor: str, block_ms: int | None) -> list[Entry]:
-        reply = self._reader.xreadgroup(self.group, self.consumer, {self.stream: cursor}, count=self.count,
-                                        block=block_ms)
+        return self._rows(self._reader.xreadgroup(self.group, self.consumer, {self.stream: cursor}, count=self.count,
+                                                  block=block_ms))
+
+    @staticmethod
+    def _rows(reply: Any) -> list[Entry]:
         if not reply:
             return []
         rows = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]  # RESP3 | RESP2: one stream
@@ -181,12 +233,13 @@ class StreamConsumer:
 
 
 def _raw_reader(r: redis.Redis) -> redis.Redis:
-    """A client of the same server for XREADGROUP alone, answering bytes, unparsed: in a burst, decoding each
-    entry's JSON to str and its fields into a dict cost the reader more than decoding the JSON itself."""
+    """A client of the same server for XREADGROUP and XREAD alone, answering bytes, unparsed: in a burst, decoding
+    each entry's JSON to str and its fields into a dict cost the reader more than decoding the JSON itself."""
     pool = r.connection_pool
     reader = redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class,
                                                     **{**pool.connection_kwargs, "decode_responses": False}))
     reader.set_response_callback("XREADGROUP", _unparsed)
+    reader.set_response_callback("XREAD", _unparsed)
     return reader
 
 

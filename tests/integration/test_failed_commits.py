@@ -26,7 +26,7 @@ from sales_assistant.config.settings import load_policy
 from sales_assistant.core.messages import Message
 from sales_assistant.store.keys import Keys
 from sales_assistant.store.redis import connect
-from sales_assistant.store.state import EVENTS_GROUP, load_alerts, load_episodes, save_roster, stats
+from sales_assistant.store.state import EVENTS_GROUP, SentCommit, load_alerts, load_episodes, save_roster, stats
 from sales_assistant.store.streams import caught_up
 from sales_assistant.store.wire import KIND_MESSAGE, MessageRow, ShardEntry
 
@@ -58,6 +58,8 @@ def lose_reply_once(monkeypatch, module, name: str, when=lambda *a, **k: True) -
         result = real(*args, **kwargs)
         if not failed and when(*args, **kwargs):
             failed.append(1)
+            if isinstance(result, SentCommit):
+                result.wait()  # applied: only its answer is lost
             raise redis.ConnectionError("Connection closed by server.")
         return result
 
@@ -184,7 +186,7 @@ def test_alerts_of_a_supervisor_step_that_failed_to_commit_fire_on_the_next_step
     url, namespace, r, keys = store
     RoomShard(0, 1, url, namespace, TZ).apply([entry(1, "m1", "c0-0", "在吗", T)])  # a clock starts
     sup = supervisor(url, namespace)
-    fail_once(monkeypatch, supervisor_module, "commit_escalation", when=lambda r, keys, alerts, *rest: alerts)
+    fail_once(monkeypatch, supervisor_module, "send_escalation", when=lambda r, keys, alerts, *rest: alerts)
 
     with pytest.raises(redis.ConnectionError):
         sup.advance(T + 6 * MIN)  # the green alert fired in memory, its commit failed
@@ -213,7 +215,7 @@ def test_alerts_of_a_supervisor_step_whose_commit_reply_was_lost_fire_once(store
 
     expected = clean_run(url, steps)
     assert [a for a, _ in expected["alerts"]] == ["R0/m1/0", "R0/m1/1", "R0/m1/2", "R0/m1/3"]
-    lose_reply_once(monkeypatch, supervisor_module, "commit_escalation", when=lambda r, keys, alerts, *rest: alerts)
+    lose_reply_once(monkeypatch, supervisor_module, "send_escalation", when=lambda r, keys, alerts, *rest: alerts)
     assert steps(url, namespace) == ["lost", 0, 1, 1, 1, 0]
     assert outcome(r, keys) == expected
     assert caught_up(r, keys.clock_events, EVENTS_GROUP)
@@ -243,3 +245,28 @@ def test_a_restarted_supervisor_names_the_room_of_a_clock_it_only_sees_stop(stor
     assert restarted.advance(T + 7 * MIN) == 1
     (alert,) = load_alerts(r, keys)
     assert (alert["alert_id"], alert["topic"]) == ("R0/m1/0", "服务群-0")
+
+
+@pytest.mark.parametrize("fault", [fail_once, lose_reply_once])
+def test_a_burst_committed_in_parts_fires_each_alert_once_and_in_order_when_a_part_fails(store, monkeypatch, fault):
+    """Each part commits its alerts with the progress that says they fired: a part that failed fires on the
+    next step, one whose answer was lost does not fire again, and nothing overtakes an earlier level."""
+    url, namespace, r, keys = store
+    monkeypatch.setattr(supervisor_module, "FIRE_AT_ONCE", 2)
+
+    def steps(url, namespace):
+        RoomShard(0, 1, url, namespace, TZ).apply([entry(1, "m1", "c0-0", "在吗", T)])
+        sup = supervisor(url, namespace)
+        fired = []
+        for minutes in (31, 31, 40):  # the first step finds four levels crossed: two parts and an empty one
+            try:
+                fired.append(sup.advance(T + minutes * MIN))
+            except redis.ConnectionError:
+                fired.append("lost")
+        return fired
+
+    expected = clean_run(url, steps)
+    assert [a for a, _ in expected["alerts"]] == ["R0/m1/0", "R0/m1/1", "R0/m1/2", "R0/m1/3", "R0/m1/4"]
+    fault(monkeypatch, supervisor_module, "send_escalation", when=lambda r, keys, alerts, *rest: alerts and alerts[0].step == 2)
+    assert steps(url, namespace) == ["lost", 2 if fault is fail_once else 0, 1]
+    assert outcome(r, keys) == expected

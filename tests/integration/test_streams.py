@@ -114,3 +114,33 @@ def test_a_batch_of_thousands_is_acknowledged_at_once_and_any_field_order_reads(
     assert [e.data["i"] for e in batch] == list(range(2501)) and all(isinstance(e.id, str) for e in batch)
     consumer.ack([e.id for e in batch])
     assert r.xpending(keys.alerts, group)["pending"] == 0 and caught_up(r, keys.alerts, group)
+
+
+def test_a_sole_reader_keeps_no_pending_list_and_a_restart_reads_on_from_its_last_acknowledgement(
+        redis_dir, namespace) -> None:
+    r, keys = connect(redis_dir[1]), Keys(namespace)
+    group = keys.sink_group("jsonl")
+    StreamConsumer(r, keys.alerts, group, "c", count=10).read()  # an older reader of the group: takes nothing
+    ids = _add(r, keys.alerts, 2)
+    StreamConsumer(r, keys.alerts, group, "c", count=10).read()  # ...then takes two and dies before acknowledging
+    _add(r, keys.alerts, 4, start=2)
+
+    sole = StreamConsumer(r, keys.alerts, group, "c", count=3, sole=True)
+    pending = sole.read()
+    assert [e.id for e in pending] == ids  # what the older reader took comes first, acknowledged as pending
+    sole.ack([e.id for e in pending])
+    first = sole.read()
+    assert [e.data["i"] for e in first] == [2, 3, 4]
+    assert r.xpending(keys.alerts, group)["pending"] == 0  # read alone, past the pending list
+    assert backlog_of(r, keys.alerts, group) == 4 and not caught_up(r, keys.alerts, group)  # read, not yet done
+    sole.ack([e.id for e in first])
+    assert backlog_of(r, keys.alerts, group) == 1
+
+    crashed = sole.read()  # the last one is read, then the process dies before acknowledging it
+    again = StreamConsumer(r, keys.alerts, group, "c", count=3, sole=True)
+    assert again.read() == crashed and [e.data["i"] for e in crashed] == [5]
+    again.ack([e.id for e in crashed])
+    assert caught_up(r, keys.alerts, group) and again.read() == []
+
+    sole.ack([first[0].id])  # a late acknowledgement of an older batch never moves the group back
+    assert caught_up(r, keys.alerts, group)

@@ -143,3 +143,15 @@ def test_a_burst_fires_every_crossed_step_in_deadline_order(rooms):
     assert board.next_deadline() == min(w.started_at + ladder.step(w.next_step).after_minutes * M
                                         for w in board.watches.values())
     assert board.due(now) == []
+
+
+@pytest.mark.parametrize(("rooms", "limit"), [(50, 7), (3000, 400)])  # 400: parts end inside a burst taken at once
+def test_a_burst_taken_in_parts_fires_the_same_alerts_in_the_same_order(rooms, limit):
+    now = T + 30 * M
+    whole = [(a.at, a.room_id, a.clock_id, a.step) for a in burst_board(rooms).due(now)]
+    board, parts = burst_board(rooms), []
+    while part := board.due(now, limit=limit):
+        assert len(part) <= limit
+        assert board.next_deadline() <= now or len(part) < limit  # the rest is still due, and nothing was lost
+        parts += [(a.at, a.room_id, a.clock_id, a.step) for a in part]
+    assert parts == whole and board.next_deadline() > now
