@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from datetime import date
 
 import orjson
@@ -17,6 +16,7 @@ from sales_assistant.core.messages import Message
 from sales_assistant.models.lm import build_lm_from_texts
 from sales_assistant.store.state import load_findings, nlp_state, stats
 from tests.support import scenario
+from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.integration
 T, M = scenario.T, scenario.M
@@ -111,20 +111,25 @@ def test_past_its_ready_timeout_the_ingest_labels_with_the_built_in_list_and_say
         ray.get(p.actors["nlp"].ping.remote(), timeout=600)  # loaded now
         # The ingest learns it from its own probe at a later batch, and on a loaded machine a first call can
         # still pass its timeout: each such batch is labelled by the list and counted, until one is the model's.
-        deadline = time.monotonic() + 120
-        for i in itertools.count():
-            at = T + (3 + 3 * i) * M
-            thanks = f"d{i}c"
+        batches = itertools.count()
+        seen = {"fallbacks": fallbacks, "thanks": ""}
+
+        def a_batch_labelled_by_the_model() -> bool:
+            i = next(batches)
+            at, thanks = T + (3 + 3 * i) * M, f"d{i}c"
             p.replay([Message(f"d{i}a", "R2", "c2", "发票开了吗", at), Message(f"d{i}b", "R2", "s2", "开好了", at + M),
                       Message(thanks, "R2", "c2", "收到，谢谢", at + 2 * M)], chunk=3)
-            now_fallbacks = stats(p.r, p.keys).get("nlp_fallback", 0)
-            if nlp_state(p.r, p.keys)["state"] == "ready" and now_fallbacks == fallbacks:
-                break
-            assert now_fallbacks == fallbacks + 2  # the customer's two lines went to the list, and were counted
+            now = stats(p.r, p.keys).get("nlp_fallback", 0)
+            seen["thanks"] = thanks
+            if nlp_state(p.r, p.keys)["state"] == "ready" and now == seen["fallbacks"]:
+                return True
+            assert now == seen["fallbacks"] + 2  # the customer's two lines went to the list, and were counted
             assert f"R2/{thanks}" in episodes_by_clock(p)
-            fallbacks = now_fallbacks
-            assert time.monotonic() < deadline, "the ingest never went back to the model"
-            time.sleep(1)
+            seen["fallbacks"] = now
+            return False
+
+        assert wait_for(a_batch_labelled_by_the_model, timeout_s=120, interval_s=0.5), "never back to the model"
+        thanks = seen["thanks"]
         assert f"R2/{thanks}" not in episodes_by_clock(p)  # the model knows these thanks close the exchange
     finally:
         p.stop()

@@ -1,3 +1,4 @@
+import orjson
 import pytest
 from pydantic import ValidationError
 
@@ -5,7 +6,7 @@ from sales_assistant.config.policy_file import PolicyFile
 from sales_assistant.config.settings import default_policy
 from sales_assistant.core.room import Clock, ClockStarted, ClockStopped, EndedBy, Episode
 from sales_assistant.core.roster import Stage
-from sales_assistant.policies.deadlines import SETTLED, DeadlineBoard
+from sales_assistant.policies.deadlines import SETTLED, Alert, DeadlineBoard
 
 T, M = 1_763_600_000_000, 60_000
 
@@ -155,3 +156,12 @@ def test_a_burst_taken_in_parts_fires_the_same_alerts_in_the_same_order(rooms, l
         assert board.next_deadline() <= now or len(part) < limit  # the rest is still due, and nothing was lost
         parts += [(a.at, a.room_id, a.clock_id, a.step) for a in part]
     assert parts == whole and board.next_deadline() > now
+
+
+def test_an_alert_encodes_directly_as_the_document_to_dict_makes():
+    """The supervisor's commit encodes alerts as they are (store/state.send_escalation): a field added to the
+    dataclass and not to `to_dict`, or in another order, must show here."""
+    alert = Alert("R1", "c1", 2, "red", 30, ("owner", "manager"), "s1", Stage.PRE_SALES, "报价", 1_000, 500, "王总",
+                  "价格多少？", business_minutes=25)
+    assert orjson.dumps(alert) == orjson.dumps(alert.to_dict())
+    assert alert.alert_id == "R1/c1/2"
