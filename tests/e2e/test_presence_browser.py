@@ -57,8 +57,9 @@ def test_focus_is_set_and_shown_and_the_private_alert_goes_to_the_backup(chromiu
     assert page.locator('#presence tr[data-staff="s2"] form').count() == 0, "a rep sets only their own state"
 
     row.locator("select[name=state]").select_option("focus")
-    row.locator("button.act").first.click()
-    expect(page.locator("#toast")).to_have_text("已提交")
+    with page.expect_navigation(timeout=15_000):  # a page without the live list reloads itself after an order
+        row.locator("button.act").first.click()
+        expect(page.locator("#toast")).to_have_text("已提交")
 
     def shown() -> bool:  # the order is applied by the shard that keeps the rep's state: then the page says so
         page.goto(f"{d.url}/roster")
@@ -77,7 +78,8 @@ def test_focus_is_set_and_shown_and_the_private_alert_goes_to_the_backup(chromiu
     alert = d.wait(lambda: alert_of("R1"), 40, "R1's green alert")
     assert (alert["presence"], alert["private_to"], alert["targets"]) == ("focus", "s2", ["private"])
 
-    row.get_by_role("button", name="恢复在岗").click()
+    with page.expect_navigation(timeout=15_000):
+        row.get_by_role("button", name="恢复在岗").click()
     d.wait(lambda: (page.goto(f"{d.url}/roster"),
                     page.locator('#presence tr[data-staff="s1"] td.state').inner_text() == "在岗")[1],
            20, "back at work on the roster page")

@@ -157,8 +157,9 @@ def test_take_over_on_a_room_whose_id_walks_up_the_path_acts_on_that_room_only(r
     row = rep.locator(f'tr[data-room="{EVIL}"]')
     expect(row).to_contain_text("友好的小群")
     expect(rep.locator(f'tr[data-room="{VICTIM}"]')).to_have_count(1)
-    row.locator("button", has_text="我来跟进").click()
-    expect(rep.locator("#toast")).to_have_text("已提交", timeout=5_000)
+    with rep.expect_navigation(timeout=15_000):  # a page without the live list reloads itself after an order
+        row.locator("button", has_text="我来跟进").click()
+        expect(rep.locator("#toast")).to_have_text("已提交", timeout=5_000)
     svc.wait_until(lambda: room(EVIL)["owner_id"] == "s1", 10, "the rep owns the room they pressed on")
     svc.wait_until(lambda: httpx.get(f"{svc.url}/api/health").json()["caught_up"], 10, "every order applied")
     assert room(VICTIM)["owner_id"] is None, "the take-over landed on another room"
