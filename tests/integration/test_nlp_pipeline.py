@@ -111,25 +111,23 @@ def test_past_its_ready_timeout_the_ingest_labels_with_the_built_in_list_and_say
         ray.get(p.actors["nlp"].ping.remote(), timeout=600)  # loaded now
         # The ingest learns it from its own probe at a later batch, and on a loaded machine a first call can
         # still pass its timeout: each such batch is labelled by the list and counted, until one is the model's.
-        batches = itertools.count()
-        seen = {"fallbacks": fallbacks, "thanks": ""}
+        batches, thanks = itertools.count(), ""
 
         def a_batch_labelled_by_the_model() -> bool:
+            nonlocal fallbacks, thanks
             i = next(batches)
             at, thanks = T + (3 + 3 * i) * M, f"d{i}c"
             p.replay([Message(f"d{i}a", "R2", "c2", "发票开了吗", at), Message(f"d{i}b", "R2", "s2", "开好了", at + M),
                       Message(thanks, "R2", "c2", "收到，谢谢", at + 2 * M)], chunk=3)
             now = stats(p.r, p.keys).get("nlp_fallback", 0)
-            seen["thanks"] = thanks
-            if nlp_state(p.r, p.keys)["state"] == "ready" and now == seen["fallbacks"]:
+            if nlp_state(p.r, p.keys)["state"] == "ready" and now == fallbacks:
                 return True
-            assert now == seen["fallbacks"] + 2  # the customer's two lines went to the list, and were counted
+            assert now == fallbacks + 2  # the customer's two lines went to the list, and were counted
             assert f"R2/{thanks}" in episodes_by_clock(p)
-            seen["fallbacks"] = now
+            fallbacks = now
             return False
 
         assert wait_for(a_batch_labelled_by_the_model, timeout_s=120, interval_s=0.5), "never back to the model"
-        thanks = seen["thanks"]
         assert f"R2/{thanks}" not in episodes_by_clock(p)  # the model knows these thanks close the exchange
     finally:
         p.stop()
